@@ -1,0 +1,230 @@
+//! Postal [`Address`]es and the [`CountryCode`] that tax and shipping key on.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValidationError;
+use crate::text::bounded;
+
+/// An ISO 3166-1 alpha-2 country code ("US", "DE").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CountryCode([u8; 2]);
+
+impl CountryCode {
+    /// Parses two ASCII upper-case letters.
+    ///
+    /// # Errors
+    /// [`ValidationError::BadFormat`] for anything else.
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        match raw.trim().as_bytes() {
+            [a, b] if a.is_ascii_uppercase() && b.is_ascii_uppercase() => Ok(Self([*a, *b])),
+            _ => Err(ValidationError::BadFormat {
+                field: "country".into(),
+                rule: "must be an ISO 3166-1 alpha-2 code such as US",
+            }),
+        }
+    }
+
+    /// The two letters.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("ZZ")
+    }
+}
+
+impl TryFrom<String> for CountryCode {
+    type Error = ValidationError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<CountryCode> for String {
+    fn from(c: CountryCode) -> Self {
+        c.as_str().to_owned()
+    }
+}
+
+/// The raw fields of an address, as a caller supplies them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AddressInput {
+    /// Recipient's name.
+    pub name: String,
+    /// First address line.
+    pub line1: String,
+    /// Second address line, if any.
+    pub line2: Option<String>,
+    /// City or locality.
+    pub city: String,
+    /// State, province or region, if the country uses one.
+    pub region: Option<String>,
+    /// Postal code.
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2 country.
+    pub country: String,
+    /// Phone number for the carrier, if any.
+    pub phone: Option<String>,
+}
+
+/// A validated postal address. Every field is trimmed, non-empty where
+/// required and bounded.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "AddressRepr")]
+pub struct Address {
+    name: String,
+    line1: String,
+    line2: Option<String>,
+    city: String,
+    region: Option<String>,
+    postal_code: String,
+    country: CountryCode,
+    phone: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AddressRepr {
+    name: String,
+    line1: String,
+    line2: Option<String>,
+    city: String,
+    region: Option<String>,
+    postal_code: String,
+    country: String,
+    phone: Option<String>,
+}
+
+impl TryFrom<AddressRepr> for Address {
+    type Error = ValidationError;
+    fn try_from(r: AddressRepr) -> Result<Self, Self::Error> {
+        Self::parse(AddressInput {
+            name: r.name,
+            line1: r.line1,
+            line2: r.line2,
+            city: r.city,
+            region: r.region,
+            postal_code: r.postal_code,
+            country: r.country,
+            phone: r.phone,
+        })
+    }
+}
+
+fn optional(
+    field: &str,
+    raw: Option<String>,
+    max: usize,
+) -> Result<Option<String>, ValidationError> {
+    match raw {
+        Some(text) if !text.trim().is_empty() => bounded(field, &text, max).map(Some),
+        _ => Ok(None),
+    }
+}
+
+impl Address {
+    /// Validates every field; the error names the first field that is wrong.
+    ///
+    /// # Errors
+    /// [`ValidationError`] with field `name`, `line1`, `line2`, `city`,
+    /// `region`, `postal_code`, `country` or `phone`.
+    pub fn parse(input: AddressInput) -> Result<Self, ValidationError> {
+        let phone = optional("phone", input.phone, 32)?;
+        if let Some(p) = &phone {
+            let ok = p
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')' | '.'));
+            if !ok {
+                return Err(ValidationError::BadFormat {
+                    field: "phone".into(),
+                    rule: "may contain only digits, spaces and + - ( ) .",
+                });
+            }
+        }
+        Ok(Self {
+            name: bounded("name", &input.name, 200)?,
+            line1: bounded("line1", &input.line1, 200)?,
+            line2: optional("line2", input.line2, 200)?,
+            city: bounded("city", &input.city, 100)?,
+            region: optional("region", input.region, 100)?,
+            postal_code: bounded("postal_code", &input.postal_code, 20)?,
+            country: CountryCode::parse(&input.country)?,
+            phone,
+        })
+    }
+
+    /// Recipient's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// First address line.
+    pub fn line1(&self) -> &str {
+        &self.line1
+    }
+    /// Second address line.
+    pub fn line2(&self) -> Option<&str> {
+        self.line2.as_deref()
+    }
+    /// City.
+    pub fn city(&self) -> &str {
+        &self.city
+    }
+    /// Region.
+    pub fn region(&self) -> Option<&str> {
+        self.region.as_deref()
+    }
+    /// Postal code.
+    pub fn postal_code(&self) -> &str {
+        &self.postal_code
+    }
+    /// Country.
+    pub fn country(&self) -> CountryCode {
+        self.country
+    }
+    /// Phone.
+    pub fn phone(&self) -> Option<&str> {
+        self.phone.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> AddressInput {
+        AddressInput {
+            name: "Jane Doe".into(),
+            line1: "742 Evergreen Terrace".into(),
+            line2: Some("  ".into()),
+            city: "Springfield".into(),
+            region: Some("OR".into()),
+            postal_code: "97475".into(),
+            country: "US".into(),
+            phone: Some("+1-555-0100".into()),
+        }
+    }
+
+    #[test]
+    fn a_complete_address_parses_and_blank_optionals_become_none() {
+        let a = Address::parse(input()).unwrap();
+        assert_eq!(a.line2(), None);
+        assert_eq!(a.country().as_str(), "US");
+    }
+
+    #[test]
+    fn an_empty_city_is_named() {
+        let err = Address::parse(AddressInput {
+            city: " ".into(),
+            ..input()
+        })
+        .unwrap_err();
+        assert_eq!(err.field(), "city");
+    }
+
+    #[test]
+    fn a_lower_case_country_is_refused() {
+        let err = Address::parse(AddressInput {
+            country: "us".into(),
+            ..input()
+        })
+        .unwrap_err();
+        assert_eq!(err.field(), "country");
+    }
+}

@@ -1,0 +1,74 @@
+//! # order-core
+//!
+//! The order-management domain, with no I/O: exact [`Money`], validated
+//! values, the [`Order`] aggregate with its quantity and payment ledgers, the
+//! state machine, pricing, the ports through which the engine reaches stores
+//! and services, and [`OrderService`], which runs every use case over those
+//! ports with compensation when a step fails.
+//!
+//! Another service can depend on this crate alone, bring its own adapters
+//! (see `order-testkit` for in-memory ones) and get the whole lifecycle.
+//!
+//! # Layout
+//! - values: `money` (Money, Currency, RoundingMode), `id`, `quantity`,
+//!   `text` (Sku, Notes, …), `address`, `order_number`
+//! - the aggregate: `order` (Order, lines, shipments, returns, history),
+//!   `ledger` (line quantities, payment ledger), `event` (domain events,
+//!   outbox records)
+//! - decisions: `status` (the transition tables), `command`, `decide`
+//!   (pure `Order::decide`)
+//! - money rules: `pricing`, `allocation` (largest remainder)
+//! - the edges: `ports` (traits), `policy` (table-driven policies),
+//!   `system` (system clock, UUID v7s), `retry` (timeouts and retries)
+//! - use cases: `service` (OrderService), `relay` (outbox relay)
+//! - `error`: one enum per layer
+
+pub mod address;
+pub mod allocation;
+pub mod command;
+mod decide;
+pub mod error;
+pub mod event;
+pub mod id;
+pub mod ledger;
+pub mod money;
+pub mod order;
+pub mod order_number;
+pub mod policy;
+pub mod ports;
+pub mod pricing;
+pub mod quantity;
+pub mod relay;
+pub mod retry;
+pub mod service;
+pub mod status;
+pub mod system;
+pub mod text;
+
+pub use address::{Address, AddressInput, CountryCode};
+pub use command::{Command, DetailsChange};
+pub use error::{
+    InventoryError, MoneyError, OrderError, PaymentError, PolicyError, PortError, RuleViolation,
+    StoreError, TransitionError, ValidationError,
+};
+pub use event::{EventRecord, OrderEvent, StoredEvent};
+pub use id::{
+    CustomerId, EventId, LineId, OrderId, PaymentEntryId, ProductId, ReturnId, ShipmentId,
+    VariantId,
+};
+pub use ledger::{LineQuantities, PaymentEntry, PaymentKind, PaymentLedger};
+pub use money::{Currency, Money, RoundingMode};
+pub use order::{
+    LineQuantity, Order, OrderLine, ProductKind, Reservation, Return, Shipment, StatusChange,
+};
+pub use order_number::OrderNumber;
+pub use quantity::Quantity;
+pub use service::{
+    CaptureMode, LineEdit, NewLine, OrderService, PaymentEvent, PaymentEventKind, PlaceOrder,
+    Ports, ServiceConfig,
+};
+pub use status::{Action, OrderStatus, PaymentAction, PaymentStatus};
+pub use text::{
+    Actor, Carrier, CouponCode, GatewayReference, Notes, ProductName, Reason, ShippingMethod, Sku,
+    TaxClass, TrackingNumber,
+};

@@ -1,0 +1,512 @@
+//! Exact money: an ISO 4217 [`Currency`] with its minor units, and [`Money`],
+//! a decimal amount that always sits on its currency's minor unit.
+//!
+//! There are no floats here. Arithmetic is checked: mixing currencies or
+//! overflowing is an error, never a silent result. Rounding of values that fall
+//! between minor units happens only through [`Money::round`], with an explicit
+//! [`RoundingMode`].
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+use crate::error::MoneyError;
+
+/// An ISO 4217 currency this engine knows, with its number of minor units.
+///
+/// The list covers the active ISO 4217 codes whose minor units are not 2
+/// plus the common 2-digit ones; an unknown code is rejected rather than
+/// guessed, because a wrong minor unit silently corrupts every amount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency {
+    code: [u8; 3],
+    minor_units: u8,
+}
+
+/// ISO 4217 codes and minor units. Sorted by code for binary search.
+const CURRENCIES: &[(&str, u8)] = &[
+    ("AED", 2),
+    ("ARS", 2),
+    ("AUD", 2),
+    ("BGN", 2),
+    ("BHD", 3),
+    ("BIF", 0),
+    ("BRL", 2),
+    ("CAD", 2),
+    ("CHF", 2),
+    ("CLF", 4),
+    ("CLP", 0),
+    ("CNY", 2),
+    ("COP", 2),
+    ("CZK", 2),
+    ("DJF", 0),
+    ("DKK", 2),
+    ("EGP", 2),
+    ("EUR", 2),
+    ("GBP", 2),
+    ("GNF", 0),
+    ("HKD", 2),
+    ("HUF", 2),
+    ("IDR", 2),
+    ("ILS", 2),
+    ("INR", 2),
+    ("IQD", 3),
+    ("ISK", 0),
+    ("JOD", 3),
+    ("JPY", 0),
+    ("KMF", 0),
+    ("KRW", 0),
+    ("KWD", 3),
+    ("LYD", 3),
+    ("MXN", 2),
+    ("MYR", 2),
+    ("NGN", 2),
+    ("NOK", 2),
+    ("NZD", 2),
+    ("OMR", 3),
+    ("PHP", 2),
+    ("PKR", 2),
+    ("PLN", 2),
+    ("PYG", 0),
+    ("RON", 2),
+    ("RWF", 0),
+    ("SAR", 2),
+    ("SEK", 2),
+    ("SGD", 2),
+    ("THB", 2),
+    ("TND", 3),
+    ("TRY", 2),
+    ("TWD", 2),
+    ("UAH", 2),
+    ("UGX", 0),
+    ("USD", 2),
+    ("UYI", 0),
+    ("UYW", 4),
+    ("VND", 0),
+    ("VUV", 0),
+    ("XAF", 0),
+    ("XOF", 0),
+    ("XPF", 0),
+    ("ZAR", 2),
+];
+
+impl Currency {
+    /// US dollar (2 minor units).
+    pub const USD: Self = Self::known(*b"USD", 2);
+    /// Euro (2 minor units).
+    pub const EUR: Self = Self::known(*b"EUR", 2);
+    /// Pound sterling (2 minor units).
+    pub const GBP: Self = Self::known(*b"GBP", 2);
+    /// Japanese yen (no minor unit).
+    pub const JPY: Self = Self::known(*b"JPY", 0);
+    /// Kuwaiti dinar (3 minor units).
+    pub const KWD: Self = Self::known(*b"KWD", 3);
+
+    const fn known(code: [u8; 3], minor_units: u8) -> Self {
+        Self { code, minor_units }
+    }
+
+    /// Parses an ISO 4217 alphabetic code (upper case, as ISO writes it).
+    ///
+    /// # Errors
+    /// [`MoneyError::UnknownCurrency`] when the code is not an ISO 4217 code this
+    /// engine knows.
+    ///
+    /// ```
+    /// # use order_core::Currency;
+    /// assert_eq!(Currency::parse("KWD").unwrap().minor_units(), 3);
+    /// assert!(Currency::parse("usd").is_err());
+    /// ```
+    pub fn parse(code: &str) -> Result<Self, MoneyError> {
+        let unknown = || MoneyError::UnknownCurrency {
+            code: code.chars().take(8).collect(),
+        };
+        let index = CURRENCIES
+            .binary_search_by(|(known, _)| known.cmp(&code))
+            .map_err(|_| unknown())?;
+        let (known, minor_units) = CURRENCIES[index];
+        let bytes = known.as_bytes();
+        Ok(Self {
+            code: [bytes[0], bytes[1], bytes[2]],
+            minor_units,
+        })
+    }
+
+    /// The three-letter code.
+    pub fn code(&self) -> &str {
+        // The code always comes from the ASCII table above.
+        std::str::from_utf8(&self.code).unwrap_or("XXX")
+    }
+
+    /// Digits after the decimal point (USD 2, JPY 0, KWD 3).
+    pub fn minor_units(&self) -> u32 {
+        u32::from(self.minor_units)
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl FromStr for Currency {
+    type Err = MoneyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = MoneyError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(value: Currency) -> Self {
+        value.code().to_owned()
+    }
+}
+
+/// How a value between two minor units becomes one of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoundingMode {
+    /// Ties go to the even neighbour (banker's rounding), the default: it has
+    /// no bias over many roundings.
+    #[default]
+    HalfEven,
+    /// Ties go away from zero (commercial rounding).
+    HalfUp,
+    /// Ties go toward zero.
+    HalfDown,
+    /// Always toward zero (truncate).
+    Down,
+    /// Always away from zero.
+    Up,
+}
+
+impl RoundingMode {
+    fn strategy(self) -> RoundingStrategy {
+        match self {
+            Self::HalfEven => RoundingStrategy::MidpointNearestEven,
+            Self::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+            Self::HalfDown => RoundingStrategy::MidpointTowardZero,
+            Self::Down => RoundingStrategy::ToZero,
+            Self::Up => RoundingStrategy::AwayFromZero,
+        }
+    }
+
+    /// Rounds `value` to `scale` decimal places.
+    pub fn round(self, value: Decimal, scale: u32) -> Decimal {
+        value.round_dp_with_strategy(scale, self.strategy())
+    }
+}
+
+/// An exact amount in one currency, always on the currency's minor unit.
+///
+/// Amounts may be negative (a balance, a difference); rules that need a
+/// non-negative amount check it where they apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "MoneyRepr")]
+pub struct Money {
+    amount: Decimal,
+    currency: Currency,
+}
+
+impl Money {
+    /// Builds an amount that already sits on the currency's minor unit.
+    ///
+    /// # Errors
+    /// [`MoneyError::TooPrecise`] when `amount` has more decimals than the
+    /// currency allows (1.005 USD): such a value must be rounded by a stated
+    /// policy with [`Money::round`], not silently.
+    ///
+    /// ```
+    /// # use order_core::{Currency, Money};
+    /// # use rust_decimal::Decimal;
+    /// let price = Money::new(Decimal::new(1999, 2), Currency::USD).unwrap();
+    /// assert_eq!(price.to_string(), "19.99 USD");
+    /// assert!(Money::new(Decimal::new(1, 1), Currency::JPY).is_err());
+    /// ```
+    pub fn new(amount: Decimal, currency: Currency) -> Result<Self, MoneyError> {
+        let normalized = amount.normalize();
+        if normalized.scale() > currency.minor_units() {
+            return Err(MoneyError::TooPrecise {
+                amount,
+                currency,
+                minor_units: currency.minor_units(),
+            });
+        }
+        Ok(Self::on_scale(amount, currency))
+    }
+
+    /// Parses a decimal string ("19.99") in `currency`.
+    ///
+    /// # Errors
+    /// [`MoneyError::NotADecimal`] for text that is not a plain decimal number,
+    /// and the errors of [`Money::new`].
+    pub fn parse(text: &str, currency: Currency) -> Result<Self, MoneyError> {
+        let trimmed = text.trim();
+        let valid_chars = !trimmed.is_empty()
+            && trimmed
+                .chars()
+                .enumerate()
+                .all(|(i, c)| c.is_ascii_digit() || c == '.' || (i == 0 && c == '-'));
+        let amount = valid_chars
+            .then(|| Decimal::from_str_exact(trimmed).ok())
+            .flatten()
+            .ok_or_else(|| MoneyError::NotADecimal {
+                text: text.chars().take(40).collect(),
+            })?;
+        Self::new(amount, currency)
+    }
+
+    /// Rounds any decimal onto the currency's minor unit with `mode`.
+    pub fn round(amount: Decimal, currency: Currency, mode: RoundingMode) -> Self {
+        Self::on_scale(mode.round(amount, currency.minor_units()), currency)
+    }
+
+    /// Zero in `currency`.
+    pub fn zero(currency: Currency) -> Self {
+        Self::on_scale(Decimal::ZERO, currency)
+    }
+
+    /// An amount given as a count of minor units (cents for USD).
+    ///
+    /// # Errors
+    /// [`MoneyError::Overflow`] when the count does not fit a decimal.
+    pub fn from_minor(minor: i128, currency: Currency) -> Result<Self, MoneyError> {
+        let amount = Decimal::try_from_i128_with_scale(minor, currency.minor_units())
+            .map_err(|_| MoneyError::Overflow)?;
+        Ok(Self { amount, currency })
+    }
+
+    /// The amount as a count of minor units.
+    pub fn minor(&self) -> i128 {
+        // The amount always has exactly the currency's scale (see `on_scale`).
+        self.amount.mantissa()
+    }
+
+    fn on_scale(mut amount: Decimal, currency: Currency) -> Self {
+        amount.rescale(currency.minor_units());
+        Self { amount, currency }
+    }
+
+    /// The decimal amount.
+    pub fn amount(&self) -> Decimal {
+        self.amount
+    }
+
+    /// The currency.
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+
+    /// True when the amount is zero.
+    pub fn is_zero(&self) -> bool {
+        self.amount.is_zero()
+    }
+
+    /// True when the amount is below zero.
+    pub fn is_negative(&self) -> bool {
+        self.amount.is_sign_negative() && !self.amount.is_zero()
+    }
+
+    fn same_currency(&self, other: &Self) -> Result<(), MoneyError> {
+        if self.currency == other.currency {
+            Ok(())
+        } else {
+            Err(MoneyError::CurrencyMismatch {
+                left: self.currency,
+                right: other.currency,
+            })
+        }
+    }
+
+    /// `self + other`.
+    ///
+    /// # Errors
+    /// [`MoneyError::CurrencyMismatch`] or [`MoneyError::Overflow`].
+    pub fn checked_add(&self, other: &Self) -> Result<Self, MoneyError> {
+        self.same_currency(other)?;
+        let amount = self
+            .amount
+            .checked_add(other.amount)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Self::on_scale(amount, self.currency))
+    }
+
+    /// `self - other`.
+    ///
+    /// # Errors
+    /// [`MoneyError::CurrencyMismatch`] or [`MoneyError::Overflow`].
+    pub fn checked_sub(&self, other: &Self) -> Result<Self, MoneyError> {
+        self.same_currency(other)?;
+        let amount = self
+            .amount
+            .checked_sub(other.amount)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Self::on_scale(amount, self.currency))
+    }
+
+    /// `self × n`, exact (multiplying by a whole number needs no rounding).
+    ///
+    /// # Errors
+    /// [`MoneyError::Overflow`].
+    pub fn checked_mul(&self, n: u32) -> Result<Self, MoneyError> {
+        let amount = self
+            .amount
+            .checked_mul(Decimal::from(n))
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Self::on_scale(amount, self.currency))
+    }
+
+    /// Sums amounts that must all be in `currency`.
+    ///
+    /// # Errors
+    /// [`MoneyError::CurrencyMismatch`] or [`MoneyError::Overflow`].
+    pub fn sum<'a>(
+        currency: Currency,
+        items: impl IntoIterator<Item = &'a Self>,
+    ) -> Result<Self, MoneyError> {
+        items
+            .into_iter()
+            .try_fold(Self::zero(currency), |acc, m| acc.checked_add(m))
+    }
+
+    /// The smaller of two amounts in one currency.
+    ///
+    /// # Errors
+    /// [`MoneyError::CurrencyMismatch`].
+    pub fn min(&self, other: &Self) -> Result<Self, MoneyError> {
+        self.same_currency(other)?;
+        Ok(if self.amount <= other.amount {
+            *self
+        } else {
+            *other
+        })
+    }
+
+    /// Compares two amounts in one currency.
+    ///
+    /// # Errors
+    /// [`MoneyError::CurrencyMismatch`].
+    pub fn cmp_amount(&self, other: &Self) -> Result<std::cmp::Ordering, MoneyError> {
+        self.same_currency(other)?;
+        Ok(self.amount.cmp(&other.amount))
+    }
+}
+
+/// The wire shape of [`Money`], checked by [`Money::new`] on the way in.
+#[derive(Deserialize)]
+struct MoneyRepr {
+    amount: Decimal,
+    currency: Currency,
+}
+
+impl TryFrom<MoneyRepr> for Money {
+    type Error = MoneyError;
+    fn try_from(value: MoneyRepr) -> Result<Self, Self::Error> {
+        Self::new(value.amount, value.currency)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.amount, self.currency)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usd(minor: i128) -> Money {
+        Money::from_minor(minor, Currency::USD).unwrap()
+    }
+
+    #[test]
+    fn the_currency_table_is_sorted_for_binary_search() {
+        assert!(CURRENCIES.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn minor_units_follow_iso_4217() {
+        assert_eq!(Currency::parse("USD").unwrap().minor_units(), 2);
+        assert_eq!(Currency::parse("JPY").unwrap().minor_units(), 0);
+        assert_eq!(Currency::parse("KWD").unwrap().minor_units(), 3);
+        assert_eq!(Currency::KWD, Currency::parse("KWD").unwrap());
+    }
+
+    #[test]
+    fn an_unknown_currency_is_rejected() {
+        assert!(matches!(
+            Currency::parse("XYZ"),
+            Err(MoneyError::UnknownCurrency { .. })
+        ));
+    }
+
+    #[test]
+    fn an_amount_finer_than_the_minor_unit_is_rejected() {
+        assert!(Money::new(Decimal::new(1005, 3), Currency::USD).is_err());
+        assert!(Money::new(Decimal::new(1000, 3), Currency::USD).is_ok());
+        assert!(Money::new(Decimal::new(1005, 3), Currency::KWD).is_ok());
+    }
+
+    #[test]
+    fn amounts_always_carry_the_currency_scale() {
+        let m = Money::new(Decimal::new(5, 0), Currency::USD).unwrap();
+        assert_eq!(m.amount().scale(), 2);
+        assert_eq!(m.minor(), 500);
+        assert_eq!(m.to_string(), "5.00 USD");
+    }
+
+    #[test]
+    fn mixing_currencies_is_an_error() {
+        let eur = Money::zero(Currency::EUR);
+        assert!(matches!(
+            usd(1).checked_add(&eur),
+            Err(MoneyError::CurrencyMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn arithmetic_is_exact() {
+        let a = usd(10);
+        let b = usd(20);
+        assert_eq!(a.checked_add(&b).unwrap(), usd(30));
+        assert_eq!(a.checked_sub(&b).unwrap(), usd(-10));
+        assert_eq!(usd(333).checked_mul(3).unwrap(), usd(999));
+    }
+
+    #[test]
+    fn rounding_follows_the_stated_mode() {
+        let half = Decimal::new(1005, 3);
+        assert_eq!(
+            Money::round(half, Currency::USD, RoundingMode::HalfEven),
+            usd(100)
+        );
+        assert_eq!(
+            Money::round(half, Currency::USD, RoundingMode::HalfUp),
+            usd(101)
+        );
+        assert_eq!(
+            Money::round(half, Currency::USD, RoundingMode::Down),
+            usd(100)
+        );
+    }
+
+    #[test]
+    fn parsing_rejects_exponents_and_garbage() {
+        assert!(Money::parse("1e3", Currency::USD).is_err());
+        assert!(Money::parse("abc", Currency::USD).is_err());
+        assert!(Money::parse("", Currency::USD).is_err());
+        assert_eq!(Money::parse("12.30", Currency::USD).unwrap(), usd(1230));
+    }
+}

@@ -1,0 +1,739 @@
+//! The [`Order`] aggregate: lines with their quantity ledger, addresses,
+//! totals, payment ledger, shipments, returns, status history and version.
+//!
+//! An order changes only by [`Order::apply`]ing an [`EventRecord`]; the
+//! decisions that produce events live in `decide.rs`. Applying is total (an
+//! event is a fact) and derives the status from the ledgers where the state
+//! machine says so, recording every status change in the history.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::address::Address;
+use crate::event::{EventRecord, OrderEvent, Placed};
+use crate::id::{CustomerId, LineId, OrderId, ProductId, ReturnId, ShipmentId, VariantId};
+use crate::ledger::{LineQuantities, PaymentLedger};
+use crate::money::{Currency, Money};
+use crate::order_number::OrderNumber;
+use crate::pricing::{Discount, LineAmounts, Percent, PricingPolicy, Totals};
+use crate::quantity::Quantity;
+use crate::status::{OrderStatus, PaymentStatus};
+use crate::text::{
+    Actor, Carrier, CouponCode, Notes, ProductName, Reason, ShippingMethod, Sku, TaxClass,
+    TrackingNumber,
+};
+
+/// Whether a product travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductKind {
+    /// Needs a shipping address and a carrier.
+    Physical,
+    /// Fulfilled without shipping.
+    Digital,
+}
+
+/// One line of an order: what was bought, at what price, and where its units
+/// are (the quantity ledger).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OrderLine {
+    /// The line's id.
+    pub id: LineId,
+    /// The product.
+    pub product_id: ProductId,
+    /// The variant, if any.
+    pub variant_id: Option<VariantId>,
+    /// The SKU stock is kept under.
+    pub sku: Sku,
+    /// The product's name at the time of ordering.
+    pub name: ProductName,
+    /// Physical or digital.
+    pub kind: ProductKind,
+    /// The tax class.
+    pub tax_class: TaxClass,
+    /// The tax rate applied.
+    pub tax_rate: Percent,
+    /// Units ordered.
+    pub quantity: Quantity,
+    /// The catalog's unit price at the time of ordering.
+    pub unit_price: Money,
+    /// Priced amounts.
+    pub amounts: LineAmounts,
+    /// Where the units are.
+    pub quantities: LineQuantities,
+}
+
+/// Units of one line in a shipment or a return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LineQuantity {
+    /// The line.
+    pub line_id: LineId,
+    /// Units.
+    pub quantity: Quantity,
+}
+
+/// Units handed to a carrier together.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Shipment {
+    /// The shipment's id.
+    pub id: ShipmentId,
+    /// What is in it.
+    pub lines: Vec<LineQuantity>,
+    /// The carrier (none for digital-only fulfilments).
+    pub carrier: Option<Carrier>,
+    /// The tracking number.
+    pub tracking_number: Option<TrackingNumber>,
+    /// When it left.
+    pub shipped_at: DateTime<Utc>,
+    /// When it arrived.
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// Units the customer sends back.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Return {
+    /// The return's id.
+    pub id: ReturnId,
+    /// What comes back.
+    pub lines: Vec<LineQuantity>,
+    /// Why.
+    pub reason: Reason,
+    /// The share of the order's amounts these units were paid with.
+    pub refund_amount: Money,
+    /// When it was asked for.
+    pub requested_at: DateTime<Utc>,
+    /// When the units arrived.
+    pub received_at: Option<DateTime<Utc>>,
+}
+
+/// One status change, as the history shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StatusChange {
+    /// Status before (none for the first entry).
+    pub from: Option<OrderStatus>,
+    /// Status after.
+    pub to: OrderStatus,
+    /// Why.
+    pub reason: String,
+    /// Who.
+    pub actor: Actor,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The event that caused it.
+    pub sequence: u64,
+}
+
+/// Where the order's stock reservation stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "expires_at")]
+pub enum Reservation {
+    /// Stock is held until the given time.
+    Held(DateTime<Utc>),
+    /// Stock was taken for the order (it is paid).
+    Committed,
+    /// The hold was given back (payment failed, cancelled, expired).
+    Released,
+    /// Committed stock was put back (cancelled after payment).
+    Restocked,
+}
+
+/// A step that could not be compensated and waits for an operator.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Compensation {
+    /// The order.
+    pub order_id: OrderId,
+    /// What should have happened ("void authorization", "release stock").
+    pub step: String,
+    /// The amount involved, if any.
+    pub amount: Option<Money>,
+    /// What went wrong.
+    pub detail: String,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+}
+
+/// An order and everything that happened to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Order {
+    id: OrderId,
+    number: OrderNumber,
+    customer_id: CustomerId,
+    currency: Currency,
+    status: OrderStatus,
+    payment_status: PaymentStatus,
+    lines: Vec<OrderLine>,
+    shipping_address: Option<Address>,
+    billing_address: Option<Address>,
+    shipping_method: Option<ShippingMethod>,
+    coupon: Option<CouponCode>,
+    discount: Option<Discount>,
+    notes: Option<Notes>,
+    pricing: PricingPolicy,
+    totals: Totals,
+    payments: PaymentLedger,
+    payment_attempts: u32,
+    reservation: Reservation,
+    shipments: Vec<Shipment>,
+    returns: Vec<Return>,
+    history: Vec<StatusChange>,
+    cancellation: Option<(Reason, Actor)>,
+    version: u64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    confirmed_at: Option<DateTime<Utc>>,
+    cancelled_at: Option<DateTime<Utc>>,
+    delivered_at: Option<DateTime<Utc>>,
+    completed_at: Option<DateTime<Utc>>,
+}
+
+/// Every field of an [`Order`], for stores that keep orders in their own
+/// shape and rebuild them with [`Order::restore`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct OrderSnapshot {
+    pub id: OrderId,
+    pub number: OrderNumber,
+    pub customer_id: CustomerId,
+    pub currency: Currency,
+    pub status: OrderStatus,
+    pub payment_status: PaymentStatus,
+    pub lines: Vec<OrderLine>,
+    pub shipping_address: Option<Address>,
+    pub billing_address: Option<Address>,
+    pub shipping_method: Option<ShippingMethod>,
+    pub coupon: Option<CouponCode>,
+    pub discount: Option<Discount>,
+    pub notes: Option<Notes>,
+    pub pricing: PricingPolicy,
+    pub totals: Totals,
+    pub payments: PaymentLedger,
+    pub payment_attempts: u32,
+    pub reservation: Reservation,
+    pub shipments: Vec<Shipment>,
+    pub returns: Vec<Return>,
+    pub history: Vec<StatusChange>,
+    pub cancellation: Option<(Reason, Actor)>,
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// A snapshot that breaks an invariant of the aggregate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("order {id} cannot be restored: {broken}")]
+pub struct CorruptOrder {
+    /// The order.
+    pub id: OrderId,
+    /// The invariant.
+    pub broken: &'static str,
+}
+
+impl Order {
+    /// Rebuilds an order from its events, oldest first; `None` unless the
+    /// first is `Placed` and the sequence has no gap.
+    pub fn from_events<'a>(records: impl IntoIterator<Item = &'a EventRecord>) -> Option<Self> {
+        let mut records = records.into_iter();
+        let first = records.next()?;
+        let mut order = Self::placed(first)?;
+        for record in records {
+            if record.sequence != order.version + 1 {
+                return None;
+            }
+            order.apply(record);
+        }
+        Some(order)
+    }
+
+    /// The order a `Placed` event creates; `None` for any other event.
+    pub fn placed(record: &EventRecord) -> Option<Self> {
+        let OrderEvent::Placed(placed) = &record.event else {
+            return None;
+        };
+        let Placed {
+            id,
+            number,
+            customer_id,
+            currency,
+            lines,
+            shipping_address,
+            billing_address,
+            shipping_method,
+            coupon,
+            discount,
+            notes,
+            pricing,
+            totals,
+            reservation_expires_at,
+        } = placed.as_ref().clone();
+        let at = record.occurred_at;
+        Some(Self {
+            id,
+            number,
+            customer_id,
+            currency,
+            status: OrderStatus::Pending,
+            payment_status: PaymentStatus::Unpaid,
+            lines,
+            shipping_address,
+            billing_address,
+            shipping_method,
+            coupon,
+            discount,
+            notes,
+            pricing,
+            totals,
+            payments: PaymentLedger::new(currency),
+            payment_attempts: 0,
+            reservation: Reservation::Held(reservation_expires_at),
+            shipments: Vec::new(),
+            returns: Vec::new(),
+            history: vec![StatusChange {
+                from: None,
+                to: OrderStatus::Pending,
+                reason: "order placed".into(),
+                actor: record.actor.clone(),
+                at,
+                sequence: record.sequence,
+            }],
+            cancellation: None,
+            version: record.sequence,
+            created_at: at,
+            updated_at: at,
+            confirmed_at: None,
+            cancelled_at: None,
+            delivered_at: None,
+            completed_at: None,
+        })
+    }
+
+    /// Applies one event. Events are facts: applying never fails; a decision
+    /// has already checked that the event is allowed.
+    pub fn apply(&mut self, record: &EventRecord) {
+        let at = record.occurred_at;
+        let before = self.status;
+        let mut reason: String = record
+            .event
+            .event_type()
+            .trim_start_matches("order.")
+            .replace('_', " ");
+        match &record.event {
+            OrderEvent::Placed(_) => {}
+            OrderEvent::LinesChanged {
+                lines,
+                totals,
+                reservation_expires_at,
+            } => {
+                self.lines.clone_from(lines);
+                self.totals = *totals;
+                self.reservation = Reservation::Held(*reservation_expires_at);
+            }
+            OrderEvent::DetailsChanged {
+                notes,
+                shipping_address,
+                billing_address,
+                shipping_method,
+                totals,
+            } => {
+                self.notes.clone_from(notes);
+                self.shipping_address.clone_from(shipping_address);
+                self.billing_address.clone_from(billing_address);
+                self.shipping_method.clone_from(shipping_method);
+                self.totals = *totals;
+            }
+            OrderEvent::PaymentStarted {
+                attempt,
+                reservation_expires_at,
+                ..
+            } => {
+                self.payment_attempts = *attempt;
+                self.payment_status = PaymentStatus::Pending;
+                if let Some(until) = reservation_expires_at {
+                    self.reservation = Reservation::Held(*until);
+                }
+            }
+            OrderEvent::PaymentAuthorized(entry) => {
+                self.payments.append(entry.clone());
+                self.payment_status = PaymentStatus::Authorized;
+            }
+            OrderEvent::PaymentCaptured(entry) => {
+                self.payments.append(entry.clone());
+                self.payment_status = PaymentStatus::Paid;
+            }
+            OrderEvent::PaymentFailed { .. } => {
+                self.payment_status = PaymentStatus::Failed;
+                if matches!(self.reservation, Reservation::Held(_)) {
+                    self.reservation = Reservation::Released;
+                }
+            }
+            OrderEvent::PaymentVoided(entry) => {
+                self.payments.append(entry.clone());
+                if self.payment_status != PaymentStatus::Failed {
+                    self.payment_status = PaymentStatus::Voided;
+                }
+            }
+            OrderEvent::Refunded(entry) => {
+                self.payments.append(entry.clone());
+                self.payment_status = if self.payments.refunded() == self.payments.captured() {
+                    PaymentStatus::Refunded
+                } else {
+                    PaymentStatus::PartiallyRefunded
+                };
+            }
+            OrderEvent::Confirmed => {
+                self.status = OrderStatus::Confirmed;
+                self.reservation = Reservation::Committed;
+                self.confirmed_at = Some(at);
+                reason = "payment received".into();
+            }
+            OrderEvent::ProcessingStarted => self.status = OrderStatus::Processing,
+            OrderEvent::Shipped(shipment) => {
+                for part in &shipment.lines {
+                    if let Some(line) = self.line_mut(part.line_id) {
+                        line.quantities.shipped += part.quantity.get();
+                    }
+                }
+                self.shipments.push(shipment.clone());
+                self.status = self.fulfilment_status();
+            }
+            OrderEvent::ShipmentDelivered { shipment_id } => {
+                let mut delivered = Vec::new();
+                if let Some(shipment) = self.shipments.iter_mut().find(|s| s.id == *shipment_id) {
+                    shipment.delivered_at = Some(at);
+                    delivered.clone_from(&shipment.lines);
+                }
+                for part in delivered {
+                    if let Some(line) = self.line_mut(part.line_id) {
+                        line.quantities.delivered += part.quantity.get();
+                    }
+                }
+                self.status = self.fulfilment_status();
+                if self.status == OrderStatus::Delivered {
+                    self.delivered_at = Some(at);
+                }
+            }
+            OrderEvent::Completed => {
+                self.status = OrderStatus::Completed;
+                self.completed_at = Some(at);
+            }
+            OrderEvent::Cancelled {
+                reason: why,
+                expired: _,
+            } => {
+                self.status = OrderStatus::Cancelled;
+                self.cancelled_at = Some(at);
+                self.cancellation = Some((why.clone(), record.actor.clone()));
+                for line in &mut self.lines {
+                    line.quantities.cancelled = line.quantities.ordered - line.quantities.shipped;
+                }
+                self.reservation = match self.reservation {
+                    Reservation::Held(_) => Reservation::Released,
+                    Reservation::Committed => Reservation::Restocked,
+                    other @ (Reservation::Released | Reservation::Restocked) => other,
+                };
+                reason = why.to_string();
+            }
+            OrderEvent::ReturnRequested(ret) => {
+                for part in &ret.lines {
+                    if let Some(line) = self.line_mut(part.line_id) {
+                        line.quantities.return_requested += part.quantity.get();
+                    }
+                }
+                self.returns.push(ret.clone());
+            }
+            OrderEvent::ReturnReceived { return_id } => {
+                let mut received = Vec::new();
+                if let Some(ret) = self.returns.iter_mut().find(|r| r.id == *return_id) {
+                    ret.received_at = Some(at);
+                    received.clone_from(&ret.lines);
+                }
+                for part in received {
+                    if let Some(line) = self.line_mut(part.line_id) {
+                        line.quantities.return_requested -= part.quantity.get();
+                        line.quantities.returned += part.quantity.get();
+                    }
+                }
+                self.status = self.fulfilment_status();
+            }
+        }
+        if self.status != before {
+            self.history.push(StatusChange {
+                from: Some(before),
+                to: self.status,
+                reason,
+                actor: record.actor.clone(),
+                at,
+                sequence: record.sequence,
+            });
+        }
+        self.version = record.sequence;
+        self.updated_at = at;
+    }
+
+    fn line_mut(&mut self, id: LineId) -> Option<&mut OrderLine> {
+        self.lines.iter_mut().find(|l| l.id == id)
+    }
+
+    /// The status the line ledger implies once shipping has started.
+    fn fulfilment_status(&self) -> OrderStatus {
+        let shipped: u32 = self.lines.iter().map(|l| l.quantities.shipped).sum();
+        let returned: u32 = self.lines.iter().map(|l| l.quantities.returned).sum();
+        let all_shipped = self.lines.iter().all(|l| l.quantities.to_ship() == 0);
+        if shipped > 0 && all_shipped && returned == shipped {
+            OrderStatus::Returned
+        } else if all_shipped && self.shipments.iter().all(|s| s.delivered_at.is_some()) {
+            OrderStatus::Delivered
+        } else if all_shipped {
+            OrderStatus::Shipped
+        } else if shipped > 0 {
+            OrderStatus::PartiallyShipped
+        } else {
+            self.status
+        }
+    }
+
+    /// Rebuilds an order from a store's snapshot, checking its invariants.
+    ///
+    /// # Errors
+    /// [`CorruptOrder`] when the snapshot breaks the line ledger, the payment
+    /// ledger or the totals identity.
+    pub fn restore(s: OrderSnapshot) -> Result<Self, CorruptOrder> {
+        let broken = |broken| CorruptOrder { id: s.id, broken };
+        if s.lines.is_empty() {
+            return Err(broken("an order has at least one line"));
+        }
+        if !s.lines.iter().all(|l| l.quantities.is_consistent()) {
+            return Err(broken("line quantity ledger"));
+        }
+        if !s.payments.is_consistent() {
+            return Err(broken("payment ledger"));
+        }
+        if !totals_identity_holds(&s.totals) {
+            return Err(broken("total = subtotal - discount + tax + shipping"));
+        }
+        Ok(Self {
+            id: s.id,
+            number: s.number,
+            customer_id: s.customer_id,
+            currency: s.currency,
+            status: s.status,
+            payment_status: s.payment_status,
+            lines: s.lines,
+            shipping_address: s.shipping_address,
+            billing_address: s.billing_address,
+            shipping_method: s.shipping_method,
+            coupon: s.coupon,
+            discount: s.discount,
+            notes: s.notes,
+            pricing: s.pricing,
+            totals: s.totals,
+            payments: s.payments,
+            payment_attempts: s.payment_attempts,
+            reservation: s.reservation,
+            shipments: s.shipments,
+            returns: s.returns,
+            history: s.history,
+            cancellation: s.cancellation,
+            version: s.version,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            confirmed_at: s.confirmed_at,
+            cancelled_at: s.cancelled_at,
+            delivered_at: s.delivered_at,
+            completed_at: s.completed_at,
+        })
+    }
+
+    /// Every field, for stores.
+    pub fn snapshot(&self) -> OrderSnapshot {
+        OrderSnapshot {
+            id: self.id,
+            number: self.number.clone(),
+            customer_id: self.customer_id,
+            currency: self.currency,
+            status: self.status,
+            payment_status: self.payment_status,
+            lines: self.lines.clone(),
+            shipping_address: self.shipping_address.clone(),
+            billing_address: self.billing_address.clone(),
+            shipping_method: self.shipping_method.clone(),
+            coupon: self.coupon.clone(),
+            discount: self.discount.clone(),
+            notes: self.notes.clone(),
+            pricing: self.pricing,
+            totals: self.totals,
+            payments: self.payments.clone(),
+            payment_attempts: self.payment_attempts,
+            reservation: self.reservation,
+            shipments: self.shipments.clone(),
+            returns: self.returns.clone(),
+            history: self.history.clone(),
+            cancellation: self.cancellation.clone(),
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            confirmed_at: self.confirmed_at,
+            cancelled_at: self.cancelled_at,
+            delivered_at: self.delivered_at,
+            completed_at: self.completed_at,
+        }
+    }
+
+    /// The id.
+    pub fn id(&self) -> OrderId {
+        self.id
+    }
+    /// The order number.
+    pub fn number(&self) -> &OrderNumber {
+        &self.number
+    }
+    /// The customer.
+    pub fn customer_id(&self) -> CustomerId {
+        self.customer_id
+    }
+    /// The currency of every amount.
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+    /// The lifecycle status.
+    pub fn status(&self) -> OrderStatus {
+        self.status
+    }
+    /// The payment status.
+    pub fn payment_status(&self) -> PaymentStatus {
+        self.payment_status
+    }
+    /// The lines.
+    pub fn lines(&self) -> &[OrderLine] {
+        &self.lines
+    }
+    /// One line.
+    pub fn line(&self, id: LineId) -> Option<&OrderLine> {
+        self.lines.iter().find(|l| l.id == id)
+    }
+    /// Where physical goods go.
+    pub fn shipping_address(&self) -> Option<&Address> {
+        self.shipping_address.as_ref()
+    }
+    /// Where the invoice goes.
+    pub fn billing_address(&self) -> Option<&Address> {
+        self.billing_address.as_ref()
+    }
+    /// How physical goods travel.
+    pub fn shipping_method(&self) -> Option<&ShippingMethod> {
+        self.shipping_method.as_ref()
+    }
+    /// The coupon used.
+    pub fn coupon(&self) -> Option<&CouponCode> {
+        self.coupon.as_ref()
+    }
+    /// The discount granted.
+    pub fn discount(&self) -> Option<&Discount> {
+        self.discount.as_ref()
+    }
+    /// Customer notes.
+    pub fn notes(&self) -> Option<&Notes> {
+        self.notes.as_ref()
+    }
+    /// The pricing rules.
+    pub fn pricing(&self) -> &PricingPolicy {
+        &self.pricing
+    }
+    /// The totals.
+    pub fn totals(&self) -> &Totals {
+        &self.totals
+    }
+    /// The payment ledger.
+    pub fn payments(&self) -> &PaymentLedger {
+        &self.payments
+    }
+    /// Payment attempts so far.
+    pub fn payment_attempts(&self) -> u32 {
+        self.payment_attempts
+    }
+    /// The stock reservation.
+    pub fn reservation(&self) -> Reservation {
+        self.reservation
+    }
+    /// The shipments.
+    pub fn shipments(&self) -> &[Shipment] {
+        &self.shipments
+    }
+    /// One shipment.
+    pub fn shipment(&self, id: ShipmentId) -> Option<&Shipment> {
+        self.shipments.iter().find(|s| s.id == id)
+    }
+    /// The returns.
+    pub fn returns(&self) -> &[Return] {
+        &self.returns
+    }
+    /// One return.
+    pub fn return_(&self, id: ReturnId) -> Option<&Return> {
+        self.returns.iter().find(|r| r.id == id)
+    }
+    /// Every status change, oldest first.
+    pub fn history(&self) -> &[StatusChange] {
+        &self.history
+    }
+    /// Why and by whom the order was cancelled.
+    pub fn cancellation(&self) -> Option<(&Reason, &Actor)> {
+        self.cancellation.as_ref().map(|(r, a)| (r, a))
+    }
+    /// The version: the sequence number of the last applied event.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+    /// When placed.
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+    /// When last changed.
+    pub fn updated_at(&self) -> DateTime<Utc> {
+        self.updated_at
+    }
+    /// When confirmed.
+    pub fn confirmed_at(&self) -> Option<DateTime<Utc>> {
+        self.confirmed_at
+    }
+    /// When cancelled.
+    pub fn cancelled_at(&self) -> Option<DateTime<Utc>> {
+        self.cancelled_at
+    }
+    /// When every shipment had arrived.
+    pub fn delivered_at(&self) -> Option<DateTime<Utc>> {
+        self.delivered_at
+    }
+    /// When completed.
+    pub fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.completed_at
+    }
+    /// True when any line is physical.
+    pub fn needs_shipping(&self) -> bool {
+        self.lines.iter().any(|l| l.kind == ProductKind::Physical)
+    }
+    /// Total minus captured, floored at zero: what a payment must still bring.
+    pub fn amount_due(&self) -> Money {
+        let due = self
+            .totals
+            .total
+            .checked_sub(&self.payments.captured())
+            .unwrap_or(self.totals.total);
+        if due.is_negative() {
+            Money::zero(self.currency)
+        } else {
+            due
+        }
+    }
+}
+
+/// True when `total = subtotal − discount + tax + shipping` exactly.
+pub fn totals_identity_holds(t: &Totals) -> bool {
+    t.subtotal
+        .checked_sub(&t.discount)
+        .and_then(|m| m.checked_add(&t.tax))
+        .and_then(|m| m.checked_add(&t.shipping))
+        .is_ok_and(|m| m == t.total)
+}

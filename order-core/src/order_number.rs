@@ -1,0 +1,86 @@
+//! [`OrderNumber`]: the human-readable number printed on invoices
+//! (`ORD-2026-000123`). Numbers are issued by the `OrderNumbers` port so a
+//! store can back them with a database sequence.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValidationError;
+
+/// A unique, human-readable order number: upper-case ASCII letters, digits and
+/// dashes, 3 to 32 characters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct OrderNumber(String);
+
+impl OrderNumber {
+    /// Parses an order number.
+    ///
+    /// # Errors
+    /// [`ValidationError::BadFormat`] unless the text is 3–32 characters of
+    /// `A-Z`, `0-9` and `-`.
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let text = raw.trim();
+        let ok = (3..=32).contains(&text.len())
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
+        if ok {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(ValidationError::BadFormat {
+                field: "order_number".into(),
+                rule: "must be 3-32 characters of A-Z, 0-9 and -",
+            })
+        }
+    }
+
+    /// The conventional number for the `sequence`-th order of `year`:
+    /// `ORD-2026-000123`.
+    pub fn from_sequence(year: i32, sequence: u64) -> Self {
+        Self(format!("ORD-{year:04}-{sequence:06}"))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for OrderNumber {
+    type Error = ValidationError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<OrderNumber> for String {
+    fn from(n: OrderNumber) -> Self {
+        n.0
+    }
+}
+
+impl fmt::Display for OrderNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_numbers_are_zero_padded() {
+        assert_eq!(
+            OrderNumber::from_sequence(2026, 123).as_str(),
+            "ORD-2026-000123"
+        );
+    }
+
+    #[test]
+    fn lower_case_is_refused() {
+        assert!(OrderNumber::parse("ord-1").is_err());
+    }
+}

@@ -1,0 +1,548 @@
+//! Ports: the traits through which the engine reaches the world. I/O ports
+//! are `#[async_trait]` and object safe, so a service holds them as
+//! `Arc<dyn …>`; [`Clock`] and [`IdGenerator`] are plain traits. Each trait's
+//! docs state its contract; `order_testkit::store_contract` makes the store's
+//! contract executable.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::address::Address;
+use crate::error::{
+    InventoryError, PaymentError, PolicyError, PortError, StoreError, ValidationError,
+};
+use crate::event::{EventRecord, OrderEvent, StoredEvent};
+use crate::id::{CustomerId, OrderId, ProductId, VariantId};
+use crate::ledger::PaymentEntry;
+use crate::money::Money;
+use crate::order::{Compensation, Order, ProductKind, StatusChange};
+use crate::order_number::OrderNumber;
+use crate::pricing::{Discount, Percent};
+use crate::quantity::Quantity;
+use crate::status::OrderStatus;
+use crate::text::{CouponCode, GatewayReference, ProductName, ShippingMethod, Sku, TaxClass};
+
+/// A client-chosen key that makes a placement safe to retry: 1 to 255
+/// printable ASCII characters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// Parses a key.
+    ///
+    /// # Errors
+    /// [`ValidationError`] for an empty, over-long or non-printable key.
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        if raw.is_empty() {
+            return Err(ValidationError::Empty {
+                field: "idempotency_key".into(),
+            });
+        }
+        if raw.len() > 255 {
+            return Err(ValidationError::TooLong {
+                field: "idempotency_key".into(),
+                max: 255,
+                len: raw.len(),
+            });
+        }
+        if !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ValidationError::BadFormat {
+                field: "idempotency_key".into(),
+                rule: "must be printable ASCII without spaces",
+            });
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The key.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a store answers when a request claims an idempotency key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdempotencyClaim {
+    /// The key is new (or its earlier claim was abandoned): go ahead.
+    Claimed,
+    /// The key completed before with the same request: this was the answer.
+    Completed {
+        /// The order the first request placed.
+        order_id: OrderId,
+    },
+    /// The key completed or is in flight with a different request.
+    Mismatch,
+    /// The same request holds the key and has not finished.
+    InFlight,
+}
+
+/// One atomic write: the order's new state with everything that must be
+/// committed with it, or nothing at all.
+#[derive(Clone, Copy, Debug)]
+pub struct Change<'a> {
+    /// The order after the change.
+    pub order: &'a Order,
+    /// The version the change was decided against; 0 for a new order.
+    pub expected_version: u64,
+    /// The events, with sequences `expected_version + 1 ..= order.version()`.
+    pub events: &'a [EventRecord],
+    /// An idempotency key claimed by this request, completed by this change.
+    pub idempotency_key: Option<&'a IdempotencyKey>,
+    /// An inbound event (a payment webhook) this change processes.
+    pub inbound_event: Option<&'a str>,
+}
+
+impl<'a> Change<'a> {
+    /// The status history entries this change adds.
+    pub fn new_history(&self) -> impl Iterator<Item = &'a StatusChange> + 'a {
+        let after = self.expected_version;
+        self.order
+            .history()
+            .iter()
+            .filter(move |h| h.sequence > after)
+    }
+
+    /// The payment ledger entries this change adds.
+    pub fn new_payments(&self) -> impl Iterator<Item = &'a PaymentEntry> + 'a {
+        self.events.iter().filter_map(|r| match &r.event {
+            OrderEvent::PaymentAuthorized(e)
+            | OrderEvent::PaymentCaptured(e)
+            | OrderEvent::PaymentVoided(e)
+            | OrderEvent::Refunded(e) => Some(e),
+            _ => None,
+        })
+    }
+}
+
+/// Where a keyset page starts: the last order of the previous page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Cursor {
+    /// Its creation time.
+    pub created_at: DateTime<Utc>,
+    /// Its id (breaks ties).
+    pub id: OrderId,
+}
+
+/// Listing order by creation time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SortOrder {
+    /// Newest first (the default).
+    #[default]
+    NewestFirst,
+    /// Oldest first.
+    OldestFirst,
+}
+
+/// Filters and page of an order listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderQuery {
+    /// Only this customer's orders.
+    pub customer_id: Option<CustomerId>,
+    /// Only orders in this status.
+    pub status: Option<OrderStatus>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created strictly before.
+    pub created_to: Option<DateTime<Utc>>,
+    /// Sort direction, by (created_at, id).
+    pub sort: SortOrder,
+    /// Continue after this order.
+    pub after: Option<Cursor>,
+    /// Page size, 1 ..= [`OrderQuery::MAX_LIMIT`].
+    pub limit: usize,
+}
+
+impl OrderQuery {
+    /// The largest page.
+    pub const MAX_LIMIT: usize = 200;
+}
+
+impl Default for OrderQuery {
+    fn default() -> Self {
+        Self {
+            customer_id: None,
+            status: None,
+            created_from: None,
+            created_to: None,
+            sort: SortOrder::default(),
+            after: None,
+            limit: 50,
+        }
+    }
+}
+
+/// One page of orders.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderPage {
+    /// The orders, in the query's sort order.
+    pub orders: Vec<Order>,
+    /// Where the next page starts, if there may be one.
+    pub next: Option<Cursor>,
+}
+
+/// Persistence of orders, their outbox and their bookkeeping.
+///
+/// A store keeps, per order, the current state, the status history, the
+/// payment ledger and the event stream (which doubles as the outbox), and,
+/// globally, idempotency keys, processed inbound events and the compensation
+/// log.
+#[async_trait]
+pub trait OrderStore: Send + Sync {
+    /// Loads an order.
+    ///
+    /// # Errors
+    /// MUST return `Ok(None)` for an unknown id; [`StoreError::Backend`] or
+    /// [`StoreError::Unavailable`] only when the backend fails.
+    async fn get(&self, id: OrderId) -> Result<Option<Order>, StoreError>;
+
+    /// Loads an order by its number; `Ok(None)` when unknown.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn get_by_number(&self, number: &OrderNumber) -> Result<Option<Order>, StoreError>;
+
+    /// Writes a change atomically: the order, the new history entries, the
+    /// new payment entries, the events (into the outbox, each with its
+    /// sequence and a new global position), the completion of the
+    /// idempotency key and the processed inbound event — all, or none.
+    ///
+    /// # Errors
+    /// - MUST return [`StoreError::AlreadyExists`] when `expected_version` is
+    ///   0 and an order with that id or number exists.
+    /// - MUST return [`StoreError::VersionConflict`] when the stored version
+    ///   is not `expected_version` (or the order is missing while
+    ///   `expected_version` > 0), writing nothing: never a lost update.
+    /// - MUST return [`StoreError::DuplicateInboundEvent`] when
+    ///   `inbound_event` was already processed, writing nothing.
+    async fn commit(&self, change: Change<'_>) -> Result<(), StoreError>;
+
+    /// Lists orders matching the query's filters, sorted by
+    /// `(created_at, id)` in the query's direction, starting strictly after
+    /// the cursor, at most `limit` of them; `next` is set when the page is
+    /// full.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn list(&self, query: &OrderQuery) -> Result<OrderPage, StoreError>;
+
+    /// Every event of one order, by sequence (empty for an unknown order).
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn events(&self, id: OrderId) -> Result<Vec<EventRecord>, StoreError>;
+
+    /// The global feed: events with a position greater than `after`, by
+    /// position, at most `limit`. Positions strictly increase in commit order
+    /// of visibility: a reader never sees position n+1 before n.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn feed(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// The oldest events not yet marked published, by position.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn unpublished(&self, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Marks events published; unknown positions are ignored.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn mark_published(&self, positions: &[u64]) -> Result<(), StoreError>;
+
+    /// Claims `key` for a request with `fingerprint` at `now`.
+    ///
+    /// MUST answer [`IdempotencyClaim::Claimed`] for a new key, or for a key
+    /// whose claim is older than `lease` without completing (its holder
+    /// died); [`IdempotencyClaim::Completed`] once a change completed it with
+    /// the same fingerprint; [`IdempotencyClaim::Mismatch`] for another
+    /// fingerprint; [`IdempotencyClaim::InFlight`] otherwise. Concurrent
+    /// claims of one new key: exactly one is `Claimed`.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn claim_idempotency_key(
+        &self,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<IdempotencyClaim, StoreError>;
+
+    /// Gives up a claim that did not complete, so a retry may run.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn release_idempotency_key(&self, key: &IdempotencyKey) -> Result<(), StoreError>;
+
+    /// True when the inbound event was processed by a committed change.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn inbound_event_processed(&self, event_id: &str) -> Result<bool, StoreError>;
+
+    /// Appends to the compensation log: a step that could not be undone.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn record_compensation(&self, compensation: &Compensation) -> Result<(), StoreError>;
+
+    /// The compensation log, oldest first.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn compensations(&self) -> Result<Vec<Compensation>, StoreError>;
+}
+
+/// A product (or variant) as the catalog knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Product {
+    /// The product.
+    pub product_id: ProductId,
+    /// The variant, if the catalog sells variants.
+    pub variant_id: Option<VariantId>,
+    /// Its SKU.
+    pub sku: Sku,
+    /// Its name.
+    pub name: ProductName,
+    /// Its price (net or gross per the pricing policy's tax mode).
+    pub unit_price: Money,
+    /// Its tax class.
+    pub tax_class: TaxClass,
+    /// Physical or digital.
+    pub kind: ProductKind,
+    /// Whether it is for sale.
+    pub active: bool,
+}
+
+/// Which product (and variant) a line is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ProductKey {
+    /// The product.
+    pub product_id: ProductId,
+    /// The variant.
+    pub variant_id: Option<VariantId>,
+}
+
+/// The source of prices and product facts. Prices never come from clients.
+#[async_trait]
+pub trait Catalog: Send + Sync {
+    /// The products for `keys`; unknown keys are simply absent.
+    ///
+    /// # Errors
+    /// [`PortError`] when the catalog cannot answer.
+    async fn products(&self, keys: &[ProductKey]) -> Result<Vec<Product>, PortError>;
+}
+
+/// Units of one SKU.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StockItem {
+    /// The SKU.
+    pub sku: Sku,
+    /// Units.
+    pub quantity: Quantity,
+}
+
+/// Stock: reservations per order, committed on payment.
+///
+/// Every operation is idempotent per order, so the engine may retry it.
+#[async_trait]
+pub trait Inventory: Send + Sync {
+    /// Sets the order's reservation to exactly `items`, held until
+    /// `expires_at` (an order placed, edited, or retrying a payment).
+    ///
+    /// # Errors
+    /// MUST return [`InventoryError::OutOfStock`] naming every short SKU and
+    /// leave the previous reservation unchanged when any SKU lacks stock;
+    /// MUST never reserve more than is in stock.
+    async fn reserve(
+        &self,
+        order: OrderId,
+        items: &[StockItem],
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), InventoryError>;
+
+    /// Turns the order's reservation into a sale (stock leaves).
+    ///
+    /// # Errors
+    /// [`InventoryError::Port`] on failure; committing twice is a no-op.
+    async fn commit(&self, order: OrderId) -> Result<(), InventoryError>;
+
+    /// Drops the order's reservation; releasing nothing is a no-op.
+    ///
+    /// # Errors
+    /// [`InventoryError::Port`] on failure.
+    async fn release(&self, order: OrderId) -> Result<(), InventoryError>;
+
+    /// Puts sold units back on the shelf (a cancellation after payment, a
+    /// received return). `key` makes it idempotent: a second call with the
+    /// same order and key is a no-op.
+    ///
+    /// # Errors
+    /// [`InventoryError::Port`] on failure.
+    async fn restock(
+        &self,
+        order: OrderId,
+        key: &str,
+        items: &[StockItem],
+    ) -> Result<(), InventoryError>;
+}
+
+/// What a gateway is asked to authorize.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentRequest {
+    /// The order.
+    pub order_id: OrderId,
+    /// The payer.
+    pub customer_id: CustomerId,
+    /// The amount.
+    pub amount: Money,
+    /// The same key for every retry of one attempt.
+    pub idempotency_key: String,
+}
+
+/// A payment provider. Every call carries an idempotency key: the gateway
+/// MUST treat a repeated key as the same operation and answer as before.
+#[async_trait]
+pub trait PaymentGateway: Send + Sync {
+    /// Holds the amount; returns the authorization's reference.
+    ///
+    /// # Errors
+    /// [`PaymentError::Declined`] when refused; [`PaymentError::Port`] when
+    /// the gateway cannot answer.
+    async fn authorize(&self, request: &PaymentRequest) -> Result<GatewayReference, PaymentError>;
+
+    /// Takes `amount` of an authorization.
+    ///
+    /// # Errors
+    /// As [`PaymentGateway::authorize`].
+    async fn capture(
+        &self,
+        authorization: &GatewayReference,
+        amount: Money,
+        idempotency_key: &str,
+    ) -> Result<GatewayReference, PaymentError>;
+
+    /// Releases an authorization.
+    ///
+    /// # Errors
+    /// As [`PaymentGateway::authorize`].
+    async fn void(
+        &self,
+        authorization: &GatewayReference,
+        idempotency_key: &str,
+    ) -> Result<GatewayReference, PaymentError>;
+
+    /// Gives back `amount` of a capture.
+    ///
+    /// # Errors
+    /// As [`PaymentGateway::authorize`].
+    async fn refund(
+        &self,
+        capture: &GatewayReference,
+        amount: Money,
+        idempotency_key: &str,
+    ) -> Result<GatewayReference, PaymentError>;
+}
+
+/// The customer directory.
+#[async_trait]
+pub trait Customers: Send + Sync {
+    /// True when the customer exists and may order.
+    ///
+    /// # Errors
+    /// [`PortError`] when the directory cannot answer.
+    async fn exists(&self, id: CustomerId) -> Result<bool, PortError>;
+}
+
+/// Tax rates by destination and tax class.
+#[async_trait]
+pub trait TaxPolicy: Send + Sync {
+    /// One rate per class, in order, for goods going to `destination`
+    /// (`None` when the order ships nowhere and has no billing address).
+    ///
+    /// # Errors
+    /// [`PolicyError::Refused`] when no rate covers the destination.
+    async fn rates(
+        &self,
+        destination: Option<&Address>,
+        classes: &[TaxClass],
+    ) -> Result<Vec<Percent>, PolicyError>;
+}
+
+/// Shipping charges by method.
+#[async_trait]
+pub trait ShippingPolicy: Send + Sync {
+    /// The charge for sending goods worth `merchandise` (after discount, tax
+    /// included) by `method` to `destination`.
+    ///
+    /// # Errors
+    /// [`PolicyError::Refused`] for an unknown method or an unserved
+    /// destination.
+    async fn quote(
+        &self,
+        method: &ShippingMethod,
+        destination: &Address,
+        merchandise: Money,
+    ) -> Result<Money, PolicyError>;
+}
+
+/// Coupons and promotions.
+#[async_trait]
+pub trait DiscountPolicy: Send + Sync {
+    /// The discount `code` grants `customer` on goods worth `subtotal`.
+    ///
+    /// # Errors
+    /// [`PolicyError::Refused`] for an unknown, expired or inapplicable code.
+    async fn discount(
+        &self,
+        code: &CouponCode,
+        customer: CustomerId,
+        subtotal: Money,
+    ) -> Result<Discount, PolicyError>;
+}
+
+/// Issues order numbers.
+#[async_trait]
+pub trait OrderNumbers: Send + Sync {
+    /// A number no other order has or will have.
+    ///
+    /// # Errors
+    /// [`PortError`] when the sequence cannot answer.
+    async fn next(&self, at: DateTime<Utc>) -> Result<OrderNumber, PortError>;
+}
+
+/// Delivers outbox events to the outside world.
+#[async_trait]
+pub trait EventPublisher: Send + Sync {
+    /// Publishes one event. Delivery is at least once: consumers deduplicate
+    /// by event id.
+    ///
+    /// # Errors
+    /// [`PortError`] when the event could not be handed over.
+    async fn publish(&self, event: &StoredEvent) -> Result<(), PortError>;
+}
+
+/// Waiting, for timeouts and retry back-off, without tying the core to a
+/// runtime.
+#[async_trait]
+pub trait Timer: Send + Sync {
+    /// Completes after `duration`.
+    async fn sleep(&self, duration: Duration);
+}
+
+/// The current time. The core never reads the system clock itself.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// New ids. The core never generates randomness itself.
+pub trait IdGenerator: Send + Sync {
+    /// A fresh UUID v7, never returned before.
+    fn new_v7(&self) -> Uuid;
+}

@@ -1,0 +1,588 @@
+//! Pricing: from catalog unit prices, a discount, tax rates and a shipping
+//! charge to per-line amounts and order [`Totals`], exactly.
+//!
+//! The rules, all pure:
+//! - a line's gross is `unit price × quantity` (exact);
+//! - a discount (percentage or fixed, on the order or on chosen products) is
+//!   rounded once and split across the eligible lines by largest remainder;
+//! - tax is computed per line on the discounted amount, rounded at the
+//!   [`RoundingLevel`] the policy names (per unit, per line, or once per
+//!   order and then split by largest remainder);
+//! - with tax-inclusive prices, amounts are reported net of tax so that the
+//!   same identity holds in both modes:
+//!   `total = subtotal − discount + tax + shipping`, and every order amount is
+//!   the exact sum of its line amounts.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::allocation::allocate;
+use crate::error::{MoneyError, ValidationError};
+use crate::id::ProductId;
+use crate::money::{Currency, Money, RoundingMode};
+use crate::quantity::Quantity;
+use crate::text::CouponCode;
+
+/// A percentage between 0 and 100 inclusive (20 means 20 %).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "Decimal", into = "Decimal")]
+pub struct Percent(Decimal);
+
+impl Percent {
+    /// No percent.
+    pub const ZERO: Self = Self(Decimal::ZERO);
+
+    /// A percentage.
+    ///
+    /// # Errors
+    /// [`ValidationError::Percentage`] outside 0..=100.
+    pub fn new(value: Decimal) -> Result<Self, ValidationError> {
+        if value >= Decimal::ZERO && value <= Decimal::ONE_HUNDRED {
+            Ok(Self(value.normalize()))
+        } else {
+            Err(ValidationError::Percentage {
+                field: "percent".into(),
+                value,
+            })
+        }
+    }
+
+    /// The percentage as a number (20 for 20 %).
+    pub fn value(&self) -> Decimal {
+        self.0
+    }
+
+    fn fraction(self) -> Decimal {
+        self.0 / Decimal::ONE_HUNDRED
+    }
+}
+
+impl TryFrom<Decimal> for Percent {
+    type Error = ValidationError;
+    fn try_from(value: Decimal) -> Result<Self, Self::Error> {
+        Self::new(value)
+    }
+}
+
+impl From<Percent> for Decimal {
+    fn from(p: Percent) -> Self {
+        p.0
+    }
+}
+
+/// Whether catalog prices include tax.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaxMode {
+    /// Prices exclude tax; tax is added on top (US style). The default.
+    #[default]
+    Exclusive,
+    /// Prices include tax; tax is carved out of them (EU style).
+    Inclusive,
+}
+
+/// Where tax is rounded to the minor unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoundingLevel {
+    /// Round the tax of one unit, then multiply by the quantity.
+    PerUnit,
+    /// Round each line's tax. The default.
+    #[default]
+    PerLine,
+    /// Round the order's tax once, then split it across lines.
+    PerOrder,
+}
+
+/// The explicit pricing policy of an order: fixed when the order is placed
+/// and kept with it, so re-pricing after an edit uses the same rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct PricingPolicy {
+    /// Whether prices include tax.
+    pub tax_mode: TaxMode,
+    /// How values between minor units are rounded.
+    pub rounding_mode: RoundingMode,
+    /// Where tax is rounded.
+    pub rounding_level: RoundingLevel,
+}
+
+/// What a discount takes off.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum DiscountValue {
+    /// A share of the eligible amount.
+    Percentage(Percent),
+    /// A fixed amount, capped at the eligible amount.
+    Fixed(Money),
+}
+
+/// Which lines a discount applies to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "products")]
+pub enum DiscountScope {
+    /// Every line (an order-level discount).
+    Order,
+    /// Only lines of these products (a line-level discount).
+    Products(Vec<ProductId>),
+}
+
+/// A discount granted by the discount policy.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Discount {
+    /// The coupon that granted it, if any.
+    pub code: Option<CouponCode>,
+    /// How much.
+    pub value: DiscountValue,
+    /// On what.
+    pub scope: DiscountScope,
+}
+
+impl Discount {
+    /// True when the discount covers a line of `product`.
+    pub fn applies_to(&self, product: ProductId) -> bool {
+        match &self.scope {
+            DiscountScope::Order => true,
+            DiscountScope::Products(products) => products.contains(&product),
+        }
+    }
+}
+
+/// One line as pricing sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PriceLine {
+    /// The catalog's unit price (net or gross per [`TaxMode`]).
+    pub unit_price: Money,
+    /// Units.
+    pub quantity: Quantity,
+    /// The tax rate for the line's class at the destination.
+    pub tax_rate: Percent,
+    /// Whether the order's discount covers this line.
+    pub discountable: bool,
+}
+
+/// A line's priced amounts; `total = subtotal − discount + tax`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LineAmounts {
+    /// Net of tax, before discount.
+    pub subtotal: Money,
+    /// Net of tax.
+    pub discount: Money,
+    /// Tax on the discounted amount.
+    pub tax: Money,
+    /// What the customer pays for the line.
+    pub total: Money,
+}
+
+/// An order's totals; `total = subtotal − discount + tax + shipping`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Totals {
+    /// Σ line subtotals.
+    pub subtotal: Money,
+    /// Σ line discounts.
+    pub discount: Money,
+    /// Σ line taxes.
+    pub tax: Money,
+    /// The shipping charge.
+    pub shipping: Money,
+    /// What the customer pays.
+    pub total: Money,
+}
+
+impl Totals {
+    /// All zero in `currency`.
+    pub fn zero(currency: Currency) -> Self {
+        let z = Money::zero(currency);
+        Self {
+            subtotal: z,
+            discount: z,
+            tax: z,
+            shipping: z,
+            total: z,
+        }
+    }
+}
+
+/// Lines priced, before shipping is known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PricedLines {
+    /// One entry per input line, in order.
+    pub lines: Vec<LineAmounts>,
+    /// Σ line subtotals.
+    pub subtotal: Money,
+    /// Σ line discounts.
+    pub discount: Money,
+    /// Σ line taxes.
+    pub tax: Money,
+}
+
+impl PricedLines {
+    /// What shipping thresholds compare against: the discounted goods, tax
+    /// included.
+    ///
+    /// # Errors
+    /// [`MoneyError::Overflow`].
+    pub fn merchandise(&self) -> Result<Money, MoneyError> {
+        self.subtotal
+            .checked_sub(&self.discount)?
+            .checked_add(&self.tax)
+    }
+
+    /// The order totals once the shipping charge is known.
+    ///
+    /// # Errors
+    /// [`MoneyError`] when `shipping` is in another currency or on overflow.
+    pub fn with_shipping(&self, shipping: Money) -> Result<Totals, MoneyError> {
+        let total = self.merchandise()?.checked_add(&shipping)?;
+        Ok(Totals {
+            subtotal: self.subtotal,
+            discount: self.discount,
+            tax: self.tax,
+            shipping,
+            total,
+        })
+    }
+}
+
+fn minor_to_money(minor: i128, currency: Currency) -> Result<Money, MoneyError> {
+    Money::from_minor(minor, currency)
+}
+
+fn round_minor(value: Decimal, currency: Currency, mode: RoundingMode) -> i128 {
+    Money::round(value, currency, mode).minor()
+}
+
+/// Prices `lines` in `currency` with an optional `discount` under `policy`.
+///
+/// # Errors
+/// [`MoneyError::CurrencyMismatch`] when a unit price or a fixed discount is
+/// in another currency, [`MoneyError::Overflow`] on overflow.
+///
+/// ```
+/// # use order_core::pricing::*;
+/// # use order_core::{Currency, Money, Quantity};
+/// # use rust_decimal::Decimal;
+/// let line = PriceLine {
+///     unit_price: Money::new(Decimal::new(1000, 2), Currency::USD).unwrap(),
+///     quantity: Quantity::new(3).unwrap(),
+///     tax_rate: Percent::new(Decimal::new(10, 0)).unwrap(),
+///     discountable: true,
+/// };
+/// let priced = price_lines(Currency::USD, &[line], None, &PricingPolicy::default()).unwrap();
+/// assert_eq!(priced.subtotal.to_string(), "30.00 USD");
+/// assert_eq!(priced.tax.to_string(), "3.00 USD");
+/// ```
+pub fn price_lines(
+    currency: Currency,
+    lines: &[PriceLine],
+    discount: Option<&DiscountValue>,
+    policy: &PricingPolicy,
+) -> Result<PricedLines, MoneyError> {
+    let mode = policy.rounding_mode;
+    let mut gross = Vec::with_capacity(lines.len());
+    for line in lines {
+        if line.unit_price.currency() != currency {
+            return Err(MoneyError::CurrencyMismatch {
+                left: currency,
+                right: line.unit_price.currency(),
+            });
+        }
+        gross.push(line.unit_price.checked_mul(line.quantity.get())?.minor());
+    }
+
+    let discounts = discount_parts(currency, lines, &gross, discount, mode)?;
+
+    // Tax as a share of the taxable amount: r for net prices, r / (1 + r)
+    // for gross prices.
+    let share = |rate: Percent| match policy.tax_mode {
+        TaxMode::Exclusive => rate.fraction(),
+        TaxMode::Inclusive => rate.fraction() / (Decimal::ONE + rate.fraction()),
+    };
+    let taxable: Vec<i128> = gross.iter().zip(&discounts).map(|(g, d)| g - d).collect();
+    let taxes = tax_parts(currency, lines, &taxable, &share, policy)?;
+
+    let mut amounts = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        let (subtotal, discount, tax) = match policy.tax_mode {
+            TaxMode::Exclusive => (gross[i], discounts[i], taxes[i]),
+            TaxMode::Inclusive => {
+                let net = taxable[i] - taxes[i];
+                let gross_tax = round_minor(
+                    Decimal::from_i128_with_scale(gross[i], currency.minor_units())
+                        * share(line.tax_rate),
+                    currency,
+                    mode,
+                );
+                // Rounding residue may not show as a negative discount.
+                let subtotal = (gross[i] - gross_tax).max(net);
+                (subtotal, subtotal - net, taxes[i])
+            }
+        };
+        amounts.push(LineAmounts {
+            subtotal: minor_to_money(subtotal, currency)?,
+            discount: minor_to_money(discount, currency)?,
+            tax: minor_to_money(tax, currency)?,
+            total: minor_to_money(subtotal - discount + tax, currency)?,
+        });
+    }
+    let sum = |pick: fn(&LineAmounts) -> &Money| Money::sum(currency, amounts.iter().map(pick));
+    Ok(PricedLines {
+        subtotal: sum(|l| &l.subtotal)?,
+        discount: sum(|l| &l.discount)?,
+        tax: sum(|l| &l.tax)?,
+        lines: amounts,
+    })
+}
+
+fn discount_parts(
+    currency: Currency,
+    lines: &[PriceLine],
+    gross: &[i128],
+    discount: Option<&DiscountValue>,
+    mode: RoundingMode,
+) -> Result<Vec<i128>, MoneyError> {
+    let Some(discount) = discount else {
+        return Ok(vec![0; lines.len()]);
+    };
+    let weights: Vec<Decimal> = lines
+        .iter()
+        .zip(gross)
+        .map(|(line, g)| {
+            if line.discountable {
+                Decimal::from_i128_with_scale(*g, 0)
+            } else {
+                Decimal::ZERO
+            }
+        })
+        .collect();
+    let base: i128 = lines
+        .iter()
+        .zip(gross)
+        .filter(|(line, _)| line.discountable)
+        .map(|(_, g)| *g)
+        .sum();
+    if base == 0 {
+        return Ok(vec![0; lines.len()]);
+    }
+    let whole = match discount {
+        DiscountValue::Percentage(p) => round_minor(
+            Decimal::from_i128_with_scale(base, currency.minor_units()) * p.fraction(),
+            currency,
+            mode,
+        ),
+        DiscountValue::Fixed(amount) => {
+            if amount.currency() != currency {
+                return Err(MoneyError::CurrencyMismatch {
+                    left: currency,
+                    right: amount.currency(),
+                });
+            }
+            amount.minor().clamp(0, base)
+        }
+    };
+    Ok(allocate(whole, &weights))
+}
+
+fn tax_parts(
+    currency: Currency,
+    lines: &[PriceLine],
+    taxable: &[i128],
+    share: &dyn Fn(Percent) -> Decimal,
+    policy: &PricingPolicy,
+) -> Result<Vec<i128>, MoneyError> {
+    let scale = currency.minor_units();
+    let mode = policy.rounding_mode;
+    let exact: Vec<Decimal> = lines
+        .iter()
+        .zip(taxable)
+        .map(|(line, t)| Decimal::from_i128_with_scale(*t, scale) * share(line.tax_rate))
+        .collect();
+    Ok(match policy.rounding_level {
+        RoundingLevel::PerLine => exact
+            .iter()
+            .map(|e| round_minor(*e, currency, mode))
+            .collect(),
+        RoundingLevel::PerUnit => lines
+            .iter()
+            .zip(&exact)
+            .map(|(line, e)| {
+                let per_unit = *e / Decimal::from(line.quantity.get());
+                round_minor(per_unit, currency, mode) * i128::from(line.quantity.get())
+            })
+            .collect(),
+        RoundingLevel::PerOrder => {
+            let whole = round_minor(exact.iter().sum(), currency, mode);
+            let weights: Vec<Decimal> = exact
+                .iter()
+                .map(|e| *e * Decimal::from(10u64.pow(scale)))
+                .collect();
+            allocate(whole, &weights)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usd(minor: i128) -> Money {
+        Money::from_minor(minor, Currency::USD).unwrap()
+    }
+
+    fn line(unit_minor: i128, qty: u32, rate: i64) -> PriceLine {
+        PriceLine {
+            unit_price: usd(unit_minor),
+            quantity: Quantity::new(qty).unwrap(),
+            tax_rate: Percent::new(Decimal::from(rate)).unwrap(),
+            discountable: true,
+        }
+    }
+
+    fn pct(n: i64) -> DiscountValue {
+        DiscountValue::Percentage(Percent::new(Decimal::from(n)).unwrap())
+    }
+
+    fn assert_line_identities(p: &PricedLines) {
+        for l in &p.lines {
+            let expect = l
+                .subtotal
+                .checked_sub(&l.discount)
+                .unwrap()
+                .checked_add(&l.tax)
+                .unwrap();
+            assert_eq!(l.total, expect);
+            assert!(!l.discount.is_negative());
+        }
+    }
+
+    #[test]
+    fn a_fixed_discount_is_split_exactly_across_lines() {
+        let lines = [line(1000, 1, 0), line(1000, 1, 0), line(1000, 1, 0)];
+        let p = price_lines(
+            Currency::USD,
+            &lines,
+            Some(&DiscountValue::Fixed(usd(1000))),
+            &PricingPolicy::default(),
+        )
+        .unwrap();
+        let parts: Vec<i128> = p.lines.iter().map(|l| l.discount.minor()).collect();
+        assert_eq!(parts, vec![334, 333, 333]);
+        assert_eq!(p.discount, usd(1000));
+    }
+
+    #[test]
+    fn a_fixed_discount_never_exceeds_the_goods() {
+        let p = price_lines(
+            Currency::USD,
+            &[line(500, 1, 0)],
+            Some(&DiscountValue::Fixed(usd(9999))),
+            &PricingPolicy::default(),
+        )
+        .unwrap();
+        assert_eq!(p.discount, usd(500));
+        assert!(p.lines[0].total.is_zero());
+    }
+
+    #[test]
+    fn a_line_level_discount_skips_other_lines() {
+        let mut other = line(1000, 1, 0);
+        other.discountable = false;
+        let p = price_lines(
+            Currency::USD,
+            &[line(1000, 1, 0), other],
+            Some(&pct(10)),
+            &PricingPolicy::default(),
+        )
+        .unwrap();
+        assert_eq!(p.lines[0].discount, usd(100));
+        assert!(p.lines[1].discount.is_zero());
+    }
+
+    #[test]
+    fn per_order_rounding_rounds_once() {
+        // Three lines of 0.05 at 10 %: per line each tax is 0.005 → 0.00 (half even),
+        // per order the exact sum 0.015 rounds to 0.02.
+        let lines = [line(5, 1, 10), line(5, 1, 10), line(5, 1, 10)];
+        let per_line = price_lines(Currency::USD, &lines, None, &PricingPolicy::default()).unwrap();
+        assert_eq!(per_line.tax, usd(0));
+        let policy = PricingPolicy {
+            rounding_level: RoundingLevel::PerOrder,
+            ..PricingPolicy::default()
+        };
+        let per_order = price_lines(Currency::USD, &lines, None, &policy).unwrap();
+        assert_eq!(per_order.tax, usd(2));
+    }
+
+    #[test]
+    fn per_unit_rounding_multiplies_the_rounded_unit_tax() {
+        let policy = PricingPolicy {
+            rounding_level: RoundingLevel::PerUnit,
+            rounding_mode: RoundingMode::HalfUp,
+            ..PricingPolicy::default()
+        };
+        // 0.25 at 10 % is 0.025 → 0.03 per unit, 0.09 for three (per line: 0.075 → 0.08).
+        let p = price_lines(Currency::USD, &[line(25, 3, 10)], None, &policy).unwrap();
+        assert_eq!(p.tax, usd(9));
+    }
+
+    #[test]
+    fn inclusive_prices_carve_tax_out() {
+        let policy = PricingPolicy {
+            tax_mode: TaxMode::Inclusive,
+            ..PricingPolicy::default()
+        };
+        // 12.00 gross at 20 % is 10.00 net + 2.00 tax.
+        let p = price_lines(Currency::USD, &[line(1200, 1, 20)], None, &policy).unwrap();
+        assert_eq!(p.subtotal, usd(1000));
+        assert_eq!(p.tax, usd(200));
+        assert_eq!(p.lines[0].total, usd(1200));
+        let with_discount = price_lines(
+            Currency::USD,
+            &[line(1200, 1, 20), line(999, 3, 7)],
+            Some(&pct(15)),
+            &policy,
+        )
+        .unwrap();
+        assert_line_identities(&with_discount);
+    }
+
+    #[test]
+    fn totals_obey_the_identity() {
+        let p = price_lines(
+            Currency::USD,
+            &[line(1999, 2, 8), line(350, 7, 0)],
+            Some(&pct(12)),
+            &PricingPolicy::default(),
+        )
+        .unwrap();
+        assert_line_identities(&p);
+        let t = p.with_shipping(usd(599)).unwrap();
+        let expect = t
+            .subtotal
+            .checked_sub(&t.discount)
+            .unwrap()
+            .checked_add(&t.tax)
+            .unwrap()
+            .checked_add(&t.shipping)
+            .unwrap();
+        assert_eq!(t.total, expect);
+    }
+
+    #[test]
+    fn yen_has_no_minor_unit() {
+        let l = PriceLine {
+            unit_price: Money::from_minor(333, Currency::JPY).unwrap(),
+            quantity: Quantity::new(1).unwrap(),
+            tax_rate: Percent::new(Decimal::from(10)).unwrap(),
+            discountable: true,
+        };
+        let p = price_lines(Currency::JPY, &[l], None, &PricingPolicy::default()).unwrap();
+        assert_eq!(p.tax.minor(), 33);
+    }
+
+    #[test]
+    fn a_price_in_another_currency_is_refused() {
+        let mut l = line(100, 1, 0);
+        l.unit_price = Money::zero(Currency::EUR);
+        assert!(price_lines(Currency::USD, &[l], None, &PricingPolicy::default()).is_err());
+    }
+}

@@ -1,0 +1,223 @@
+//! Bounded, validated text values: SKUs, names, notes, codes, carriers,
+//! reasons. Each trims its input and rejects empty, over-long or malformed
+//! text, naming the field.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValidationError;
+
+/// Checks the shared rules (trimmed, non-empty, bounded, no control
+/// characters) and returns the trimmed text.
+pub(crate) fn bounded(field: &str, raw: &str, max: usize) -> Result<String, ValidationError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(ValidationError::Empty {
+            field: field.into(),
+        });
+    }
+    let len = trimmed.chars().count();
+    if len > max {
+        return Err(ValidationError::TooLong {
+            field: field.into(),
+            max,
+            len,
+        });
+    }
+    if trimmed.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(ValidationError::BadFormat {
+            field: field.into(),
+            rule: "must not contain control characters",
+        });
+    }
+    Ok(trimmed.to_owned())
+}
+
+macro_rules! bounded_text {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $max:expr) => {
+        bounded_text!($(#[$doc])* $name, $field, $max, |_s: &str| Ok(()));
+    };
+    ($(#[$doc:meta])* $name:ident, $field:literal, $max:expr, $extra:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// The most characters this value may have.
+            pub const MAX_LEN: usize = $max;
+
+            /// Parses trimmed text.
+            ///
+            /// # Errors
+            /// A [`ValidationError`] naming the field when the text is empty,
+            /// longer than the bound, or malformed.
+            pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+                let text = bounded($field, raw, $max)?;
+                let extra: fn(&str) -> Result<(), &'static str> = $extra;
+                extra(&text).map_err(|rule| ValidationError::BadFormat { field: $field.into(), rule })?;
+                Ok(Self(text))
+            }
+
+            /// The text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = ValidationError;
+            fn try_from(raw: String) -> Result<Self, Self::Error> {
+                Self::parse(&raw)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+fn code_chars(s: &str) -> Result<(), &'static str> {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+    {
+        Ok(())
+    } else {
+        Err("may contain only ASCII letters, digits and - _ . /")
+    }
+}
+
+bounded_text!(
+    /// A stock-keeping unit: ASCII letters, digits and `- _ . /`, at most 64.
+    Sku,
+    "sku",
+    64,
+    code_chars
+);
+bounded_text!(
+    /// A product's display name as it was when the order was placed.
+    ProductName,
+    "name",
+    200
+);
+bounded_text!(
+    /// Free-text notes on an order, at most 2,000 characters.
+    Notes,
+    "notes",
+    2_000
+);
+bounded_text!(
+    /// A coupon code as the customer typed it.
+    CouponCode,
+    "coupon_code",
+    64,
+    code_chars
+);
+bounded_text!(
+    /// A shipping method known to the shipping policy ("standard", "express").
+    ShippingMethod,
+    "shipping_method",
+    64,
+    code_chars
+);
+bounded_text!(
+    /// A tax class known to the tax policy ("standard", "reduced", "zero").
+    TaxClass,
+    "tax_class",
+    64,
+    code_chars
+);
+bounded_text!(
+    /// A carrier's name ("UPS", "DHL Express").
+    Carrier,
+    "carrier",
+    100
+);
+bounded_text!(
+    /// A carrier's tracking number.
+    TrackingNumber,
+    "tracking_number",
+    100,
+    code_chars
+);
+bounded_text!(
+    /// Why something happened (a cancellation, a return, a refund).
+    Reason,
+    "reason",
+    500
+);
+bounded_text!(
+    /// Who did something: a user id, "system", a service name.
+    Actor,
+    "actor",
+    200
+);
+bounded_text!(
+    /// A payment gateway's reference for a transaction.
+    GatewayReference,
+    "gateway_reference",
+    200
+);
+
+impl Actor {
+    /// The engine itself (expiry, completion, compensation).
+    pub fn system() -> Self {
+        Self("system".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_trimmed() {
+        assert_eq!(Sku::parse("  ABC-1 ").unwrap().as_str(), "ABC-1");
+    }
+
+    #[test]
+    fn blank_text_is_empty() {
+        assert!(matches!(
+            Notes::parse("   "),
+            Err(ValidationError::Empty { .. })
+        ));
+    }
+
+    #[test]
+    fn over_long_text_names_the_field_and_bound() {
+        let err = Sku::parse(&"A".repeat(65)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "sku: must be at most 64 characters (got 65)"
+        );
+    }
+
+    #[test]
+    fn a_sku_with_spaces_is_malformed() {
+        assert!(matches!(
+            Sku::parse("A B"),
+            Err(ValidationError::BadFormat { .. })
+        ));
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        assert!(ProductName::parse("bad\u{0}name").is_err());
+    }
+}
