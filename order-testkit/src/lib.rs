@@ -1,1 +1,30 @@
-//! placeholder
+//! # order-testkit
+//!
+//! Everything needed to test order-core and its adapters without a database
+//! or a network: an in-memory store with database semantics, a fake of every
+//! port with deterministic fault injection, mockall mocks, proptest
+//! strategies, builders, and the store conformance suite every `OrderStore`
+//! must pass.
+//!
+//! # Layout
+//! - `memory`: [`InMemoryOrderStore`]
+//! - `fakes`, `fault`: fakes of the other ports and their [`FaultPlan`]
+//! - `harness`: [`Harness`], every fake wired into an `OrderService`
+//! - `builder`: requests and orders for tests
+//! - `strategy`: `arb_*` proptest strategies
+//! - `sim`: random command sequences run against an `OrderService`
+//! - `mock`: mockall mocks of the ports
+//! - `store_contract`: the conformance suite and [`store_contract!`]
+
+pub mod builder;
+pub mod fakes;
+pub mod fault;
+pub mod harness;
+pub mod memory;
+pub mod mock;
+pub mod store_contract;
+pub mod strategy;
+
+pub use fault::{Fault, FaultPlan};
+pub use harness::Harness;
+pub use memory::InMemoryOrderStore;

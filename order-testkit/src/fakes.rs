@@ -1,0 +1,633 @@
+//! Fakes of every port except the store (see `memory.rs`): each behaves like
+//! a well-behaved real service, keeps state a test can inspect, and can be
+//! told through its [`FaultPlan`] to fail, decline or time out.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Datelike, TimeZone, Utc};
+use order_core::error::Shortage;
+use order_core::policy::{CouponTable, ShippingTable, TaxTable};
+use order_core::ports::{
+    Catalog, Clock, Customers, DiscountPolicy, EventPublisher, IdGenerator, Inventory,
+    OrderNumbers, PaymentGateway, PaymentRequest, Product, ProductKey, ShippingPolicy, StockItem,
+    TaxPolicy, Timer,
+};
+use order_core::pricing::{Discount, Percent};
+use order_core::{
+    Address, CouponCode, CustomerId, GatewayReference, InventoryError, Money, OrderId, OrderNumber,
+    PaymentError, PolicyError, PortError, ShippingMethod, Sku, StoredEvent, TaxClass,
+};
+use uuid::Uuid;
+
+use crate::fault::{Fault, FaultPlan};
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A clock that only moves when told to.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: Mutex<DateTime<Utc>>,
+}
+
+impl ManualClock {
+    /// A clock reading `start`.
+    pub fn at(start: DateTime<Utc>) -> Self {
+        Self {
+            now: Mutex::new(start),
+        }
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: chrono::Duration) {
+        *lock(&self.now) += by;
+    }
+
+    /// Sets the clock.
+    pub fn set(&self, to: DateTime<Utc>) {
+        *lock(&self.now) = to;
+    }
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        Self::at(
+            Utc.with_ymd_and_hms(2026, 1, 15, 9, 0, 0)
+                .single()
+                .unwrap_or_default(),
+        )
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *lock(&self.now)
+    }
+}
+
+/// Deterministic UUID v7s: a counter in the random bits, so ids are
+/// reproducible and ordered.
+#[derive(Debug, Default)]
+pub struct SequentialIds {
+    next: AtomicU64,
+}
+
+impl IdGenerator for SequentialIds {
+    fn new_v7(&self) -> Uuid {
+        let n = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        // 48-bit timestamp 0x0190_0000_0000, version 7, variant 10, counter.
+        let bits: u128 =
+            (0x0190_0000_0000u128 << 80) | (0x7u128 << 76) | (0x8u128 << 60) | u128::from(n);
+        Uuid::from_u128(bits)
+    }
+}
+
+/// A timer whose sleeps finish at once, after yielding once: timeouts and
+/// back-off are deterministic and cost no wall time.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InstantTimer;
+
+#[async_trait]
+impl Timer for InstantTimer {
+    async fn sleep(&self, _duration: Duration) {
+        let mut yielded = false;
+        std::future::poll_fn(|cx| {
+            if yielded {
+                std::task::Poll::Ready(())
+            } else {
+                yielded = true;
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+    }
+}
+
+/// An in-memory catalog.
+#[derive(Debug, Default)]
+pub struct FakeCatalog {
+    products: Mutex<Vec<Product>>,
+    faults: FaultPlan,
+}
+
+impl FakeCatalog {
+    /// Adds or replaces a product (matched by product and variant id).
+    pub fn upsert(&self, product: Product) {
+        let mut products = lock(&self.products);
+        products.retain(|p| {
+            !(p.product_id == product.product_id && p.variant_id == product.variant_id)
+        });
+        products.push(product);
+    }
+
+    /// Every product.
+    pub fn all(&self) -> Vec<Product> {
+        lock(&self.products).clone()
+    }
+
+    /// Its fault plan (operation `products`).
+    pub fn faults(&self) -> &FaultPlan {
+        &self.faults
+    }
+}
+
+#[async_trait]
+impl Catalog for FakeCatalog {
+    async fn products(&self, keys: &[ProductKey]) -> Result<Vec<Product>, PortError> {
+        self.faults.check("products").await?;
+        let products = lock(&self.products);
+        Ok(products
+            .iter()
+            .filter(|p| {
+                keys.iter()
+                    .any(|k| k.product_id == p.product_id && k.variant_id == p.variant_id)
+            })
+            .cloned()
+            .collect())
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Held {
+    items: Vec<StockItem>,
+    committed: bool,
+}
+
+#[derive(Debug, Default)]
+struct Stock {
+    on_hand: HashMap<Sku, u32>,
+    holds: HashMap<OrderId, Held>,
+    restocks: HashSet<(OrderId, String)>,
+}
+
+impl Stock {
+    fn reserved(&self, sku: &Sku, except: Option<OrderId>) -> u32 {
+        self.holds
+            .iter()
+            .filter(|(order, held)| Some(**order) != except && !held.committed)
+            .flat_map(|(_, held)| held.items.iter())
+            .filter(|item| &item.sku == sku)
+            .map(|item| item.quantity.get())
+            .sum()
+    }
+}
+
+/// Stock levels with reservations per order. Unlimited for SKUs never given a
+/// level, so tests only set what they care about.
+#[derive(Debug, Default)]
+pub struct FakeInventory {
+    stock: Mutex<Stock>,
+    faults: FaultPlan,
+}
+
+impl FakeInventory {
+    /// Sets the units on hand of `sku`.
+    pub fn set_on_hand(&self, sku: &Sku, units: u32) {
+        lock(&self.stock).on_hand.insert(sku.clone(), units);
+    }
+
+    /// Units on hand (sold units have left).
+    pub fn on_hand(&self, sku: &Sku) -> Option<u32> {
+        lock(&self.stock).on_hand.get(sku).copied()
+    }
+
+    /// Units of `sku` held (reserved, not committed) for `order`.
+    pub fn reserved_for(&self, order: OrderId) -> u32 {
+        lock(&self.stock)
+            .holds
+            .get(&order)
+            .filter(|h| !h.committed)
+            .map_or(0, |h| h.items.iter().map(|i| i.quantity.get()).sum())
+    }
+
+    /// True when `order`'s reservation was committed.
+    pub fn committed(&self, order: OrderId) -> bool {
+        lock(&self.stock)
+            .holds
+            .get(&order)
+            .is_some_and(|h| h.committed)
+    }
+
+    /// Units held across all orders for `sku`.
+    pub fn reserved(&self, sku: &Sku) -> u32 {
+        lock(&self.stock).reserved(sku, None)
+    }
+
+    /// Its fault plan (operations `reserve`, `commit`, `release`, `restock`).
+    pub fn faults(&self) -> &FaultPlan {
+        &self.faults
+    }
+}
+
+#[async_trait]
+impl Inventory for FakeInventory {
+    async fn reserve(
+        &self,
+        order: OrderId,
+        items: &[StockItem],
+        _expires_at: DateTime<Utc>,
+    ) -> Result<(), InventoryError> {
+        self.faults.check("reserve").await?;
+        let mut stock = lock(&self.stock);
+        let mut short = Vec::new();
+        for item in items {
+            if let Some(on_hand) = stock.on_hand.get(&item.sku).copied() {
+                let available = on_hand.saturating_sub(stock.reserved(&item.sku, Some(order)));
+                if item.quantity.get() > available {
+                    short.push(Shortage {
+                        sku: item.sku.clone(),
+                        requested: item.quantity.get(),
+                        available,
+                    });
+                }
+            }
+        }
+        if !short.is_empty() {
+            return Err(InventoryError::OutOfStock(short));
+        }
+        stock.holds.insert(
+            order,
+            Held {
+                items: items.to_vec(),
+                committed: false,
+            },
+        );
+        Ok(())
+    }
+
+    async fn commit(&self, order: OrderId) -> Result<(), InventoryError> {
+        self.faults.check("commit").await?;
+        let mut stock = lock(&self.stock);
+        let Some(held) = stock.holds.get(&order).cloned() else {
+            return Ok(());
+        };
+        if held.committed {
+            return Ok(());
+        }
+        for item in &held.items {
+            if let Some(units) = stock.on_hand.get_mut(&item.sku) {
+                *units = units.saturating_sub(item.quantity.get());
+            }
+        }
+        if let Some(h) = stock.holds.get_mut(&order) {
+            h.committed = true;
+        }
+        Ok(())
+    }
+
+    async fn release(&self, order: OrderId) -> Result<(), InventoryError> {
+        self.faults.check("release").await?;
+        let mut stock = lock(&self.stock);
+        if stock.holds.get(&order).is_some_and(|h| !h.committed) {
+            stock.holds.remove(&order);
+        }
+        Ok(())
+    }
+
+    async fn restock(
+        &self,
+        order: OrderId,
+        key: &str,
+        items: &[StockItem],
+    ) -> Result<(), InventoryError> {
+        self.faults.check("restock").await?;
+        let mut stock = lock(&self.stock);
+        if !stock.restocks.insert((order, key.to_owned())) {
+            return Ok(());
+        }
+        for item in items {
+            if let Some(units) = stock.on_hand.get_mut(&item.sku) {
+                *units += item.quantity.get();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One money movement the fake gateway performed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatewayOperation {
+    /// `authorize`, `capture`, `void` or `refund`.
+    pub kind: &'static str,
+    /// The amount (the authorization's amount for a void).
+    pub amount: Money,
+    /// The reference the operation produced.
+    pub reference: GatewayReference,
+    /// The reference it acted on (none for an authorization).
+    pub target: Option<GatewayReference>,
+}
+
+#[derive(Debug, Default)]
+struct GatewayState {
+    by_key: HashMap<String, GatewayOperation>,
+    log: Vec<GatewayOperation>,
+    counter: u64,
+}
+
+/// A payment gateway that honours idempotency keys and refuses to capture
+/// more than authorized or refund more than captured, like a real one.
+#[derive(Debug, Default)]
+pub struct FakePaymentGateway {
+    state: Mutex<GatewayState>,
+    faults: FaultPlan,
+}
+
+impl FakePaymentGateway {
+    /// Its fault plan (operations `authorize`, `capture`, `void`, `refund`).
+    pub fn faults(&self) -> &FaultPlan {
+        &self.faults
+    }
+
+    /// Every operation performed, in order (a repeated key appears once).
+    pub fn operations(&self) -> Vec<GatewayOperation> {
+        lock(&self.state).log.clone()
+    }
+
+    fn total(&self, kind: &str, target: Option<&GatewayReference>) -> Option<Money> {
+        let state = lock(&self.state);
+        let mut sum: Option<Money> = None;
+        for op in state
+            .log
+            .iter()
+            .filter(|o| o.kind == kind && (target.is_none() || o.target.as_ref() == target))
+        {
+            sum = Some(match sum {
+                None => op.amount,
+                Some(s) => s.checked_add(&op.amount).unwrap_or(s),
+            });
+        }
+        sum
+    }
+
+    /// Money captured minus refunded, per the gateway's own books.
+    pub fn net_captured(&self) -> Option<Money> {
+        let captured = self.total("capture", None)?;
+        match self.total("refund", None) {
+            Some(refunded) => captured.checked_sub(&refunded).ok(),
+            None => Some(captured),
+        }
+    }
+
+    async fn run(
+        &self,
+        kind: &'static str,
+        key: &str,
+        amount: Money,
+        target: Option<&GatewayReference>,
+    ) -> Result<GatewayReference, PaymentError> {
+        if let Some(done) = lock(&self.state).by_key.get(key) {
+            return Ok(done.reference.clone());
+        }
+        if let Some(Fault::Decline) = self.faults.check(kind).await? {
+            return Err(PaymentError::Declined {
+                code: "card_declined".into(),
+                reason: "the issuer declined the payment".into(),
+            });
+        }
+        let limit_exceeded = match (kind, target) {
+            ("capture", Some(auth)) => {
+                let authorized = self.find(auth).map(|o| o.amount);
+                let captured = self.total("capture", Some(auth));
+                exceeds(authorized, captured, amount)
+            }
+            ("refund", Some(capture)) => {
+                // Refunds may target any capture of the same payment; the
+                // fake checks against all captures, as one payment.
+                let captured = self
+                    .find(capture)
+                    .map(|_| ())
+                    .and_then(|()| self.total("capture", None));
+                let refunded = self.total("refund", None);
+                exceeds(captured, refunded, amount)
+            }
+            _ => false,
+        };
+        if limit_exceeded {
+            return Err(PaymentError::Declined {
+                code: "amount_too_large".into(),
+                reason: format!("{kind} of {amount} exceeds what remains"),
+            });
+        }
+        let mut state = lock(&self.state);
+        state.counter += 1;
+        let reference = GatewayReference::parse(&format!("{}_{:06}", &kind[..3], state.counter))
+            .map_err(|e| PaymentError::Port(PortError::Unavailable(e.to_string())))?;
+        let op = GatewayOperation {
+            kind,
+            amount,
+            reference: reference.clone(),
+            target: target.cloned(),
+        };
+        state.by_key.insert(key.to_owned(), op.clone());
+        state.log.push(op);
+        Ok(reference)
+    }
+
+    fn find(&self, reference: &GatewayReference) -> Option<GatewayOperation> {
+        lock(&self.state)
+            .log
+            .iter()
+            .find(|o| &o.reference == reference)
+            .cloned()
+    }
+}
+
+fn exceeds(limit: Option<Money>, used: Option<Money>, amount: Money) -> bool {
+    let Some(limit) = limit else {
+        return true;
+    };
+    let used = used.unwrap_or_else(|| Money::zero(limit.currency()));
+    used.checked_add(&amount)
+        .and_then(|total| total.cmp_amount(&limit))
+        .map_or(true, |o| o.is_gt())
+}
+
+#[async_trait]
+impl PaymentGateway for FakePaymentGateway {
+    async fn authorize(&self, request: &PaymentRequest) -> Result<GatewayReference, PaymentError> {
+        self.run("authorize", &request.idempotency_key, request.amount, None)
+            .await
+    }
+
+    async fn capture(
+        &self,
+        authorization: &GatewayReference,
+        amount: Money,
+        idempotency_key: &str,
+    ) -> Result<GatewayReference, PaymentError> {
+        self.run("capture", idempotency_key, amount, Some(authorization))
+            .await
+    }
+
+    async fn void(
+        &self,
+        authorization: &GatewayReference,
+        idempotency_key: &str,
+    ) -> Result<GatewayReference, PaymentError> {
+        let amount =
+            self.find(authorization)
+                .map(|o| o.amount)
+                .ok_or_else(|| PaymentError::Declined {
+                    code: "unknown_authorization".into(),
+                    reason: format!("no authorization {authorization}"),
+                })?;
+        self.run("void", idempotency_key, amount, Some(authorization))
+            .await
+    }
+
+    async fn refund(
+        &self,
+        capture: &GatewayReference,
+        amount: Money,
+        idempotency_key: &str,
+    ) -> Result<GatewayReference, PaymentError> {
+        self.run("refund", idempotency_key, amount, Some(capture))
+            .await
+    }
+}
+
+/// A customer directory that knows every customer unless told otherwise.
+#[derive(Debug, Default)]
+pub struct FakeCustomers {
+    unknown: Mutex<HashSet<CustomerId>>,
+    faults: FaultPlan,
+}
+
+impl FakeCustomers {
+    /// Makes `id` unknown.
+    pub fn forget(&self, id: CustomerId) {
+        lock(&self.unknown).insert(id);
+    }
+
+    /// Its fault plan (operation `exists`).
+    pub fn faults(&self) -> &FaultPlan {
+        &self.faults
+    }
+}
+
+#[async_trait]
+impl Customers for FakeCustomers {
+    async fn exists(&self, id: CustomerId) -> Result<bool, PortError> {
+        self.faults.check("exists").await?;
+        Ok(!lock(&self.unknown).contains(&id))
+    }
+}
+
+/// A policy from `order_core::policy` behind a fault plan (operation
+/// `rates`, `quote` or `discount`).
+#[derive(Debug, Default)]
+pub struct Faulty<P> {
+    inner: P,
+    faults: FaultPlan,
+}
+
+impl<P> Faulty<P> {
+    /// Wraps a policy.
+    pub fn new(inner: P) -> Self {
+        Self {
+            inner,
+            faults: FaultPlan::default(),
+        }
+    }
+
+    /// Its fault plan.
+    pub fn faults(&self) -> &FaultPlan {
+        &self.faults
+    }
+}
+
+#[async_trait]
+impl TaxPolicy for Faulty<TaxTable> {
+    async fn rates(
+        &self,
+        destination: Option<&Address>,
+        classes: &[TaxClass],
+    ) -> Result<Vec<Percent>, PolicyError> {
+        self.faults.check("rates").await?;
+        self.inner.rates(destination, classes).await
+    }
+}
+
+#[async_trait]
+impl ShippingPolicy for Faulty<ShippingTable> {
+    async fn quote(
+        &self,
+        method: &ShippingMethod,
+        destination: &Address,
+        merchandise: Money,
+    ) -> Result<Money, PolicyError> {
+        self.faults.check("quote").await?;
+        self.inner.quote(method, destination, merchandise).await
+    }
+}
+
+#[async_trait]
+impl DiscountPolicy for Faulty<CouponTable> {
+    async fn discount(
+        &self,
+        code: &CouponCode,
+        customer: CustomerId,
+        subtotal: Money,
+    ) -> Result<Discount, PolicyError> {
+        self.faults.check("discount").await?;
+        self.inner.discount(code, customer, subtotal).await
+    }
+}
+
+/// Order numbers from a counter: `ORD-<year>-000001`, ….
+#[derive(Debug, Default)]
+pub struct FakeOrderNumbers {
+    next: AtomicU64,
+    faults: FaultPlan,
+}
+
+impl FakeOrderNumbers {
+    /// Its fault plan (operation `next`).
+    pub fn faults(&self) -> &FaultPlan {
+        &self.faults
+    }
+}
+
+#[async_trait]
+impl OrderNumbers for FakeOrderNumbers {
+    async fn next(&self, at: DateTime<Utc>) -> Result<OrderNumber, PortError> {
+        self.faults.check("next").await?;
+        let n = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        Ok(OrderNumber::from_sequence(at.year(), n))
+    }
+}
+
+/// A publisher that keeps what it was given.
+#[derive(Debug, Default)]
+pub struct RecordingPublisher {
+    published: Mutex<Vec<StoredEvent>>,
+    faults: FaultPlan,
+}
+
+impl RecordingPublisher {
+    /// Everything published, in order (duplicates included: delivery is at
+    /// least once).
+    pub fn published(&self) -> Vec<StoredEvent> {
+        lock(&self.published).clone()
+    }
+
+    /// Its fault plan (operation `publish`).
+    pub fn faults(&self) -> &FaultPlan {
+        &self.faults
+    }
+}
+
+#[async_trait]
+impl EventPublisher for RecordingPublisher {
+    async fn publish(&self, event: &StoredEvent) -> Result<(), PortError> {
+        self.faults.check("publish").await?;
+        lock(&self.published).push(event.clone());
+        Ok(())
+    }
+}

@@ -1,0 +1,299 @@
+//! [`InMemoryOrderStore`]: an `OrderStore` with the semantics a database
+//! store must have — compare-and-set on version, idempotency records,
+//! outbox events committed with the change, per-order sequences, keyset
+//! listing — kept in one mutex-guarded state so every commit is atomic.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use order_core::order::Compensation;
+use order_core::ports::Cursor;
+use order_core::ports::{
+    Change, IdempotencyClaim, IdempotencyKey, OrderPage, OrderQuery, OrderStore, SortOrder,
+};
+use order_core::{EventRecord, Order, OrderId, OrderNumber, StoreError, StoredEvent};
+
+#[derive(Debug)]
+struct KeyRecord {
+    fingerprint: String,
+    claimed_at: DateTime<Utc>,
+    order_id: Option<OrderId>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    orders: HashMap<OrderId, Order>,
+    numbers: HashMap<OrderNumber, OrderId>,
+    /// The outbox: every event by global position.
+    feed: BTreeMap<u64, EventRecord>,
+    per_order: HashMap<OrderId, Vec<u64>>,
+    published: HashSet<u64>,
+    keys: HashMap<IdempotencyKey, KeyRecord>,
+    inbound: HashSet<String>,
+    compensations: Vec<Compensation>,
+}
+
+/// An in-memory [`OrderStore`].
+#[derive(Debug, Default)]
+pub struct InMemoryOrderStore {
+    /// The shared state is guarded by a mutex. This is a `std::sync::Mutex`
+    /// and not a Tokio mutex, because no asynchronous operation runs while
+    /// it is held and the critical sections are small.
+    state: Mutex<State>,
+}
+
+impl InMemoryOrderStore {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many orders are stored.
+    pub fn len(&self) -> usize {
+        self.state().orders.len()
+    }
+
+    /// True when no order is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn invalid(why: &str) -> StoreError {
+    StoreError::Backend(why.to_owned().into())
+}
+
+fn matches(order: &Order, query: &OrderQuery) -> bool {
+    query.customer_id.is_none_or(|c| order.customer_id() == c)
+        && query.status.is_none_or(|s| order.status() == s)
+        && query
+            .created_from
+            .is_none_or(|from| order.created_at() >= from)
+        && query.created_to.is_none_or(|to| order.created_at() < to)
+}
+
+#[async_trait]
+impl OrderStore for InMemoryOrderStore {
+    async fn get(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        Ok(self.state().orders.get(&id).cloned())
+    }
+
+    async fn get_by_number(&self, number: &OrderNumber) -> Result<Option<Order>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .numbers
+            .get(number)
+            .and_then(|id| state.orders.get(id))
+            .cloned())
+    }
+
+    async fn commit(&self, change: Change<'_>) -> Result<(), StoreError> {
+        let order = change.order;
+        let id = order.id();
+        let expected_sequences = (change.expected_version + 1)..=order.version();
+        let sequences_ok = change.events.len() as u64
+            == order.version().saturating_sub(change.expected_version)
+            && change
+                .events
+                .iter()
+                .zip(expected_sequences)
+                .all(|(e, s)| e.sequence == s && e.order_id == id);
+        if !sequences_ok {
+            return Err(invalid(
+                "events must carry the sequences expected_version+1 ..= order.version()",
+            ));
+        }
+        let mut state = self.state();
+        // Check everything first, so a refused change writes nothing.
+        if change.expected_version == 0 {
+            if state.orders.contains_key(&id) || state.numbers.contains_key(order.number()) {
+                return Err(StoreError::AlreadyExists { id });
+            }
+        } else {
+            let actual = state.orders.get(&id).map_or(0, Order::version);
+            if actual != change.expected_version {
+                return Err(StoreError::VersionConflict {
+                    id,
+                    expected: change.expected_version,
+                    actual,
+                });
+            }
+        }
+        if let Some(event_id) = change.inbound_event
+            && state.inbound.contains(event_id)
+        {
+            return Err(StoreError::DuplicateInboundEvent {
+                event_id: event_id.to_owned(),
+            });
+        }
+        if let Some(key) = change.idempotency_key {
+            match state.keys.get(key) {
+                Some(record) if record.order_id.is_none() => {}
+                _ => {
+                    return Err(invalid(
+                        "the idempotency key is not claimed by this request",
+                    ));
+                }
+            }
+        }
+
+        state.orders.insert(id, order.clone());
+        state.numbers.insert(order.number().clone(), id);
+        let mut position = state.feed.keys().next_back().copied().unwrap_or(0);
+        for record in change.events {
+            position += 1;
+            state.feed.insert(position, record.clone());
+            state.per_order.entry(id).or_default().push(position);
+        }
+        if let Some(event_id) = change.inbound_event {
+            state.inbound.insert(event_id.to_owned());
+        }
+        if let Some(record) = change
+            .idempotency_key
+            .and_then(|key| state.keys.get_mut(key))
+        {
+            record.order_id = Some(id);
+        }
+        Ok(())
+    }
+
+    async fn list(&self, query: &OrderQuery) -> Result<OrderPage, StoreError> {
+        let state = self.state();
+        let mut found: Vec<&Order> = state
+            .orders
+            .values()
+            .filter(|o| matches(o, query))
+            .collect();
+        let key = |o: &&Order| (o.created_at(), o.id());
+        found.sort_by_key(key);
+        if query.sort == SortOrder::NewestFirst {
+            found.reverse();
+        }
+        let after = query.after.map(|c| (c.created_at, c.id));
+        let orders: Vec<Order> = found
+            .into_iter()
+            .filter(|o| match (after, query.sort) {
+                (None, _) => true,
+                (Some(c), SortOrder::OldestFirst) => key(o) > c,
+                (Some(c), SortOrder::NewestFirst) => key(o) < c,
+            })
+            .take(query.limit)
+            .cloned()
+            .collect();
+        let next = (orders.len() == query.limit)
+            .then(|| orders.last())
+            .flatten()
+            .map(|o| Cursor {
+                created_at: o.created_at(),
+                id: o.id(),
+            });
+        Ok(OrderPage { orders, next })
+    }
+
+    async fn events(&self, id: OrderId) -> Result<Vec<EventRecord>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .per_order
+            .get(&id)
+            .map(|positions| {
+                positions
+                    .iter()
+                    .filter_map(|p| state.feed.get(p).cloned())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn feed(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .feed
+            .range(after + 1..)
+            .take(limit)
+            .map(|(position, record)| StoredEvent {
+                position: *position,
+                record: record.clone(),
+            })
+            .collect())
+    }
+
+    async fn unpublished(&self, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .feed
+            .iter()
+            .filter(|(position, _)| !state.published.contains(position))
+            .take(limit)
+            .map(|(position, record)| StoredEvent {
+                position: *position,
+                record: record.clone(),
+            })
+            .collect())
+    }
+
+    async fn mark_published(&self, positions: &[u64]) -> Result<(), StoreError> {
+        let mut state = self.state();
+        for position in positions {
+            if state.feed.contains_key(position) {
+                state.published.insert(*position);
+            }
+        }
+        Ok(())
+    }
+
+    async fn claim_idempotency_key(
+        &self,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<IdempotencyClaim, StoreError> {
+        let mut state = self.state();
+        let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        match state.keys.get_mut(key) {
+            None => {
+                state.keys.insert(
+                    key.clone(),
+                    KeyRecord {
+                        fingerprint: fingerprint.to_owned(),
+                        claimed_at: now,
+                        order_id: None,
+                    },
+                );
+                Ok(IdempotencyClaim::Claimed)
+            }
+            Some(record) if record.fingerprint != fingerprint => Ok(IdempotencyClaim::Mismatch),
+            Some(record) => match record.order_id {
+                Some(order_id) => Ok(IdempotencyClaim::Completed { order_id }),
+                None if now - record.claimed_at >= lease => {
+                    record.claimed_at = now;
+                    Ok(IdempotencyClaim::Claimed)
+                }
+                None => Ok(IdempotencyClaim::InFlight),
+            },
+        }
+    }
+
+    async fn release_idempotency_key(&self, key: &IdempotencyKey) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.keys.get(key).is_some_and(|r| r.order_id.is_none()) {
+            state.keys.remove(key);
+        }
+        Ok(())
+    }
+
+    async fn inbound_event_processed(&self, event_id: &str) -> Result<bool, StoreError> {
+        Ok(self.state().inbound.contains(event_id))
+    }
+
+    async fn record_compensation(&self, compensation: &Compensation) -> Result<(), StoreError> {
+        self.state().compensations.push(compensation.clone());
+        Ok(())
+    }
+
+    async fn compensations(&self) -> Result<Vec<Compensation>, StoreError> {
+        Ok(self.state().compensations.clone())
+    }
+}

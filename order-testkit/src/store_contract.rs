@@ -1,0 +1,564 @@
+//! Behaviour every [`OrderStore`] must exhibit. Each function is one clause of
+//! the contract documented on the trait; adapters run all of them through
+//! [`store_contract!`](crate::store_contract!), one test per clause, each on a
+//! fresh, empty store.
+//!
+//! The cases panic (assert) on a broken clause: they are test code.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use order_core::order::Compensation;
+use order_core::ports::{
+    Change, IdempotencyClaim, IdempotencyKey, OrderQuery, OrderStore, SortOrder,
+};
+use order_core::{
+    Command, Currency, Money, Order, OrderId, OrderNumber, OrderStatus, Reason, StoreError,
+};
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, TestRunner};
+
+use crate::builder::{OrderBuilder, customer, follow};
+use crate::strategy::arb_order;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+fn usd(minor: i128) -> Money {
+    Money::from_minor(minor, Currency::USD).unwrap_or_else(|_| Money::zero(Currency::USD))
+}
+
+async fn insert(store: &dyn OrderStore, order: &Order, record: &order_core::EventRecord) {
+    store
+        .commit(Change {
+            order,
+            expected_version: 0,
+            events: std::slice::from_ref(record),
+            idempotency_key: None,
+            inbound_event: None,
+        })
+        .await
+        .expect("inserting a new order succeeds");
+}
+
+fn cancelled(order: &Order) -> (Order, Vec<order_core::EventRecord>) {
+    let reason = Reason::parse("customer asked").expect("valid reason");
+    let events = order
+        .decide(&Command::Cancel { reason }, t0())
+        .expect("a pending order can be cancelled");
+    follow(order, events, t0() + chrono::Duration::minutes(1))
+}
+
+async fn update(
+    store: &dyn OrderStore,
+    before: &Order,
+    after: &Order,
+    records: &[order_core::EventRecord],
+) -> Result<(), StoreError> {
+    store
+        .commit(Change {
+            order: after,
+            expected_version: before.version(),
+            events: records,
+            idempotency_key: None,
+            inbound_event: None,
+        })
+        .await
+}
+
+/// A committed order reads back equal, by id and by number.
+pub async fn insert_then_get_round_trips(store: &dyn OrderStore) {
+    let (order, record) = OrderBuilder::default()
+        .line("A-1", usd(1999), 2)
+        .line("B-2", usd(5), 3)
+        .build();
+    insert(store, &order, &record).await;
+    assert_eq!(
+        store.get(order.id()).await.expect("get"),
+        Some(order.clone())
+    );
+    assert_eq!(
+        store
+            .get_by_number(order.number())
+            .await
+            .expect("get by number"),
+        Some(order)
+    );
+}
+
+/// An unknown id or number reads as `None`, not an error.
+pub async fn get_of_unknown_id_is_none(store: &dyn OrderStore) {
+    let (order, _) = OrderBuilder::default().build();
+    assert_eq!(store.get(order.id()).await.expect("get"), None);
+    let number = OrderNumber::parse("ORD-0000-404404").expect("valid number");
+    assert_eq!(
+        store.get_by_number(&number).await.expect("get by number"),
+        None
+    );
+}
+
+/// Inserting an id twice is `AlreadyExists`.
+pub async fn duplicate_insert_is_already_exists(store: &dyn OrderStore) {
+    let (order, record) = OrderBuilder::default().build();
+    insert(store, &order, &record).await;
+    let again = store
+        .commit(Change {
+            order: &order,
+            expected_version: 0,
+            events: std::slice::from_ref(&record),
+            idempotency_key: None,
+            inbound_event: None,
+        })
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::AlreadyExists { .. })),
+        "{again:?}"
+    );
+}
+
+/// Two orders may not share a number.
+pub async fn duplicate_number_is_already_exists(store: &dyn OrderStore) {
+    let number = OrderNumber::parse("ORD-2026-777777").expect("valid number");
+    let (first, r1) = OrderBuilder::default().number(number.clone()).build();
+    let (second, r2) = OrderBuilder::default().number(number).build();
+    insert(store, &first, &r1).await;
+    let again = store
+        .commit(Change {
+            order: &second,
+            expected_version: 0,
+            events: std::slice::from_ref(&r2),
+            idempotency_key: None,
+            inbound_event: None,
+        })
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::AlreadyExists { .. })),
+        "{again:?}"
+    );
+    assert_eq!(store.get(second.id()).await.expect("get"), None);
+}
+
+/// A change decided against the stored version is written.
+pub async fn update_at_the_read_version_succeeds(store: &dyn OrderStore) {
+    let (order, record) = OrderBuilder::default().build();
+    insert(store, &order, &record).await;
+    let (after, records) = cancelled(&order);
+    update(store, &order, &after, &records)
+        .await
+        .expect("update at the read version");
+    let stored = store.get(order.id()).await.expect("get").expect("exists");
+    assert_eq!(stored, after);
+    assert_eq!(stored.status(), OrderStatus::Cancelled);
+    assert_eq!(
+        stored.history().len(),
+        2,
+        "the cancellation is in the history"
+    );
+}
+
+/// A change decided against an older version is a conflict and writes
+/// nothing: no state, no event.
+pub async fn stale_version_update_is_a_conflict(store: &dyn OrderStore) {
+    let (order, record) = OrderBuilder::default().build();
+    insert(store, &order, &record).await;
+    let (after, records) = cancelled(&order);
+    update(store, &order, &after, &records)
+        .await
+        .expect("first writer wins");
+    let (late, late_records) = cancelled(&order);
+    let result = update(store, &order, &late, &late_records).await;
+    assert!(
+        matches!(
+            result,
+            Err(StoreError::VersionConflict {
+                expected: 1,
+                actual: 2,
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    assert_eq!(store.get(order.id()).await.expect("get"), Some(after));
+    assert_eq!(store.events(order.id()).await.expect("events").len(), 2);
+}
+
+/// Updating an order that was never inserted is a conflict.
+pub async fn update_of_a_missing_order_is_a_conflict(store: &dyn OrderStore) {
+    let (order, _) = OrderBuilder::default().build();
+    let (after, records) = cancelled(&order);
+    let result = update(store, &order, &after, &records).await;
+    assert!(
+        matches!(result, Err(StoreError::VersionConflict { .. })),
+        "{result:?}"
+    );
+    assert_eq!(store.get(order.id()).await.expect("get"), None);
+}
+
+/// Events are kept per order by sequence, and rebuild the order exactly.
+pub async fn events_rebuild_the_order(store: &dyn OrderStore) {
+    let (order, record) = OrderBuilder::default().line("A-1", usd(250), 4).build();
+    insert(store, &order, &record).await;
+    let (after, records) = cancelled(&order);
+    update(store, &order, &after, &records)
+        .await
+        .expect("update");
+    let events = store.events(order.id()).await.expect("events");
+    let sequences: Vec<u64> = events.iter().map(|e| e.sequence).collect();
+    assert_eq!(sequences, vec![1, 2]);
+    assert_eq!(events[1].event_type(), "order.cancelled");
+    assert_eq!(Order::from_events(&events), Some(after));
+}
+
+/// The feed has strictly increasing positions and pages by `after`.
+pub async fn feed_is_ordered_and_pages(store: &dyn OrderStore) {
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let (order, record) = OrderBuilder::default().build();
+        insert(store, &order, &record).await;
+        ids.push(order.id());
+    }
+    let all = store.feed(0, 100).await.expect("feed");
+    assert_eq!(all.len(), 3);
+    assert!(all.windows(2).all(|w| w[0].position < w[1].position));
+    let order_ids: Vec<OrderId> = all.iter().map(|e| e.record.order_id).collect();
+    assert_eq!(order_ids, ids, "the feed follows commit order");
+    let rest = store
+        .feed(all[0].position, 100)
+        .await
+        .expect("feed after the first");
+    assert_eq!(rest, all[1..].to_vec());
+    let one = store.feed(0, 1).await.expect("feed limit");
+    assert_eq!(one.len(), 1);
+}
+
+/// Unpublished events come oldest first until marked.
+pub async fn unpublished_until_marked(store: &dyn OrderStore) {
+    let (order, record) = OrderBuilder::default().build();
+    insert(store, &order, &record).await;
+    let (after, records) = cancelled(&order);
+    update(store, &order, &after, &records)
+        .await
+        .expect("update");
+    let pending = store.unpublished(10).await.expect("unpublished");
+    assert_eq!(pending.len(), 2);
+    store
+        .mark_published(&[pending[0].position, 999_999])
+        .await
+        .expect("mark");
+    let left = store.unpublished(10).await.expect("unpublished");
+    assert_eq!(left, pending[1..].to_vec());
+}
+
+/// A new key is claimed; a completed key answers with its order; another
+/// request under the key is a mismatch.
+pub async fn idempotency_key_returns_the_first_answer(store: &dyn OrderStore) {
+    let key = IdempotencyKey::parse("key-1").expect("valid key");
+    let lease = Duration::from_secs(60);
+    let claim = store
+        .claim_idempotency_key(&key, "fp-a", t0(), lease)
+        .await
+        .expect("claim");
+    assert_eq!(claim, IdempotencyClaim::Claimed);
+    let (order, record) = OrderBuilder::default().build();
+    store
+        .commit(Change {
+            order: &order,
+            expected_version: 0,
+            events: std::slice::from_ref(&record),
+            idempotency_key: Some(&key),
+            inbound_event: None,
+        })
+        .await
+        .expect("commit completes the key");
+    let again = store
+        .claim_idempotency_key(&key, "fp-a", t0(), lease)
+        .await
+        .expect("claim again");
+    assert_eq!(
+        again,
+        IdempotencyClaim::Completed {
+            order_id: order.id()
+        }
+    );
+    let other = store
+        .claim_idempotency_key(&key, "fp-b", t0(), lease)
+        .await
+        .expect("claim other");
+    assert_eq!(other, IdempotencyClaim::Mismatch);
+}
+
+/// A claimed key is in flight until its lease runs out, then claimable.
+pub async fn idempotency_key_in_flight_until_the_lease_ends(store: &dyn OrderStore) {
+    let key = IdempotencyKey::parse("key-2").expect("valid key");
+    let lease = Duration::from_secs(60);
+    assert_eq!(
+        store
+            .claim_idempotency_key(&key, "fp", t0(), lease)
+            .await
+            .expect("claim"),
+        IdempotencyClaim::Claimed
+    );
+    assert_eq!(
+        store
+            .claim_idempotency_key(&key, "fp", t0() + chrono::Duration::seconds(10), lease)
+            .await
+            .expect("claim"),
+        IdempotencyClaim::InFlight
+    );
+    assert_eq!(
+        store
+            .claim_idempotency_key(&key, "fp", t0() + chrono::Duration::seconds(61), lease)
+            .await
+            .expect("claim"),
+        IdempotencyClaim::Claimed
+    );
+}
+
+/// A released claim can be claimed again at once.
+pub async fn released_idempotency_key_is_claimable(store: &dyn OrderStore) {
+    let key = IdempotencyKey::parse("key-3").expect("valid key");
+    let lease = Duration::from_secs(60);
+    store
+        .claim_idempotency_key(&key, "fp", t0(), lease)
+        .await
+        .expect("claim");
+    store.release_idempotency_key(&key).await.expect("release");
+    assert_eq!(
+        store
+            .claim_idempotency_key(&key, "fp", t0(), lease)
+            .await
+            .expect("claim"),
+        IdempotencyClaim::Claimed
+    );
+}
+
+/// An inbound event is processed once; the duplicate writes nothing.
+pub async fn inbound_event_is_processed_once(store: &dyn OrderStore) {
+    let (order, record) = OrderBuilder::default().build();
+    insert(store, &order, &record).await;
+    assert!(
+        !store
+            .inbound_event_processed("evt-1")
+            .await
+            .expect("lookup")
+    );
+    let (after, records) = cancelled(&order);
+    store
+        .commit(Change {
+            order: &after,
+            expected_version: 1,
+            events: &records,
+            idempotency_key: None,
+            inbound_event: Some("evt-1"),
+        })
+        .await
+        .expect("first delivery");
+    assert!(
+        store
+            .inbound_event_processed("evt-1")
+            .await
+            .expect("lookup")
+    );
+    let (next, more) = follow(&after, Vec::new(), t0());
+    let duplicate = store
+        .commit(Change {
+            order: &next,
+            expected_version: after.version(),
+            events: &more,
+            idempotency_key: None,
+            inbound_event: Some("evt-1"),
+        })
+        .await;
+    assert!(
+        matches!(duplicate, Err(StoreError::DuplicateInboundEvent { .. })),
+        "{duplicate:?}"
+    );
+}
+
+/// Listing filters by customer, status and creation range.
+pub async fn list_filters(store: &dyn OrderStore) {
+    let alice = customer(1);
+    let bob = customer(2);
+    let (a1, r1) = OrderBuilder::default()
+        .customer(alice)
+        .created_at(t0())
+        .build();
+    let (a2, r2) = OrderBuilder::default()
+        .customer(alice)
+        .created_at(t0() + chrono::Duration::hours(1))
+        .build();
+    let (b1, r3) = OrderBuilder::default()
+        .customer(bob)
+        .created_at(t0() + chrono::Duration::hours(2))
+        .build();
+    for (o, r) in [(&a1, &r1), (&a2, &r2), (&b1, &r3)] {
+        insert(store, o, r).await;
+    }
+    let (a2_cancelled, records) = cancelled(&a2);
+    update(store, &a2, &a2_cancelled, &records)
+        .await
+        .expect("cancel");
+
+    let ids =
+        |page: order_core::ports::OrderPage| page.orders.iter().map(Order::id).collect::<Vec<_>>();
+    let by_customer = store
+        .list(&OrderQuery {
+            customer_id: Some(alice),
+            ..OrderQuery::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(ids(by_customer), vec![a2.id(), a1.id()], "newest first");
+    let by_status = store
+        .list(&OrderQuery {
+            status: Some(OrderStatus::Pending),
+            sort: SortOrder::OldestFirst,
+            ..OrderQuery::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(ids(by_status), vec![a1.id(), b1.id()]);
+    let by_range = store
+        .list(&OrderQuery {
+            created_from: Some(t0() + chrono::Duration::minutes(30)),
+            created_to: Some(t0() + chrono::Duration::hours(2)),
+            ..OrderQuery::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(
+        ids(by_range),
+        vec![a2.id()],
+        "from is inclusive, to exclusive"
+    );
+}
+
+/// Keyset pages cover every order once, in order, in both directions, even
+/// when orders share a creation time.
+pub async fn list_pages_without_gaps_or_repeats(store: &dyn OrderStore) {
+    let mut all = Vec::new();
+    for i in 0..7 {
+        // Pairs share a timestamp, so the id must break ties.
+        let at = t0() + chrono::Duration::minutes(i / 2);
+        let (order, record) = OrderBuilder::default().created_at(at).build();
+        insert(store, &order, &record).await;
+        all.push((order.created_at(), order.id()));
+    }
+    all.sort();
+    for sort in [SortOrder::OldestFirst, SortOrder::NewestFirst] {
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store
+                .list(&OrderQuery {
+                    sort,
+                    after,
+                    limit: 3,
+                    ..OrderQuery::default()
+                })
+                .await
+                .expect("list");
+            seen.extend(page.orders.iter().map(|o| (o.created_at(), o.id())));
+            match page.next {
+                Some(cursor) => after = Some(cursor),
+                None => break,
+            }
+        }
+        let mut expected = all.clone();
+        if sort == SortOrder::NewestFirst {
+            expected.reverse();
+        }
+        assert_eq!(seen, expected, "{sort:?}");
+    }
+}
+
+/// The compensation log keeps what it is given, in order.
+pub async fn compensations_are_logged(store: &dyn OrderStore) {
+    let (order, _) = OrderBuilder::default().build();
+    let entry = Compensation {
+        order_id: order.id(),
+        step: "void authorization".into(),
+        amount: Some(usd(1234)),
+        detail: "gateway timed out".into(),
+        at: t0(),
+    };
+    store.record_compensation(&entry).await.expect("record");
+    assert_eq!(store.compensations().await.expect("list"), vec![entry]);
+}
+
+/// Any valid order round-trips unchanged.
+pub async fn round_trip_preserves_any_order(
+    store: &dyn OrderStore,
+    order: Order,
+    record: order_core::EventRecord,
+) {
+    insert(store, &order, &record).await;
+    assert_eq!(store.get(order.id()).await.expect("get"), Some(order));
+}
+
+/// Sixteen generated orders (fixed seed) round-trip unchanged.
+pub async fn generated_orders_round_trip(store: &dyn OrderStore) {
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        proptest::test_runner::TestRng::deterministic_rng(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+        ),
+    );
+    for _ in 0..16 {
+        let (order, record) = arb_order()
+            .new_tree(&mut runner)
+            .expect("strategy")
+            .current();
+        round_trip_preserves_any_order(store, order, record).await;
+    }
+}
+
+/// Stamps one test per clause of the store contract.
+///
+/// ```text
+/// order_testkit::store_contract!(#[tokio::test] || InMemoryOrderStore::default());
+/// order_testkit::store_contract!(
+///     #[sqlx::test(migrator = "order_store_postgres::MIGRATOR")]
+///     |pool: PgPool| PgOrderStore::new(pool)
+/// );
+/// ```
+#[macro_export]
+macro_rules! store_contract {
+    (#[$attr:meta] |$($arg:ident : $ty:ty),*| $make:expr) => {
+        $crate::store_contract!(@cases #[$attr] ($($arg : $ty),*) $make;
+            insert_then_get_round_trips,
+            get_of_unknown_id_is_none,
+            duplicate_insert_is_already_exists,
+            duplicate_number_is_already_exists,
+            update_at_the_read_version_succeeds,
+            stale_version_update_is_a_conflict,
+            update_of_a_missing_order_is_a_conflict,
+            events_rebuild_the_order,
+            feed_is_ordered_and_pages,
+            unpublished_until_marked,
+            idempotency_key_returns_the_first_answer,
+            idempotency_key_in_flight_until_the_lease_ends,
+            released_idempotency_key_is_claimable,
+            inbound_event_is_processed_once,
+            list_filters,
+            list_pages_without_gaps_or_repeats,
+            compensations_are_logged,
+            generated_orders_round_trip
+        );
+    };
+    (#[$attr:meta] || $make:expr) => {
+        $crate::store_contract!(#[$attr] | | $make);
+    };
+    (@cases #[$attr:meta] $params:tt $make:expr; $($case:ident),+) => {
+        $(
+            #[$attr]
+            async fn $case $params {
+                let store = $make;
+                $crate::store_contract::$case(&store).await;
+            }
+        )+
+    };
+}
