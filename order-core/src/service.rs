@@ -553,13 +553,16 @@ impl OrderService {
     /// a committed change.
     async fn settle_stock(&self, before: &Order, after: &Order) {
         match (before.reservation(), after.reservation()) {
-            (Reservation::Held(_), Reservation::Committed) => self.commit_stock(after.id()).await,
-            (Reservation::Held(_), Reservation::Released) => self.release(after.id()).await,
-            (Reservation::Committed, Reservation::Restocked) => {
+            (Reservation::Committed, Reservation::Committed)
+            | (Reservation::Released, Reservation::Released)
+            | (Reservation::Restocked, Reservation::Restocked)
+            | (_, Reservation::Held(_)) => {}
+            (_, Reservation::Committed) => self.commit_stock(after.id()).await,
+            (_, Reservation::Released) => self.release(after.id()).await,
+            (_, Reservation::Restocked) => {
                 self.restock(after.id(), "cancel", &Self::active_items(before))
                     .await;
             }
-            _ => {}
         }
     }
 

@@ -208,6 +208,9 @@ pub const fn payment_targets(
         (P::Unpaid | P::Failed, PA::Start) => &[P::Pending],
         (P::Pending, PA::Authorize) => &[P::Authorized],
         (P::Pending | P::Authorized, PA::Capture) => &[P::Paid],
+        // Money reported by the provider without an attempt of ours (a
+        // webhook for an external checkout, or one landing after a failure).
+        (P::Unpaid | P::Failed, PA::Capture) => &[P::Paid],
         (P::Pending | P::Authorized, PA::Fail) => &[P::Failed],
         (P::Authorized, PA::Void) => &[P::Voided],
         // A failed capture's authorization is voided; the attempt stays failed.

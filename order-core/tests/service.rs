@@ -1,0 +1,629 @@
+//! The use cases of `OrderService`, end to end over the testkit's fakes.
+
+use order_core::ports::OrderQuery;
+use order_core::{
+    Actor, CaptureMode, Command, Currency, LineEdit, LineQuantity, Money, OrderError, OrderStatus,
+    PaymentEvent, PaymentEventKind, PaymentStatus, Quantity, Reason, Reservation, RuleViolation,
+    ServiceConfig,
+};
+use order_testkit::Harness;
+use order_testkit::builder::{PlaceOrderBuilder, customer};
+use order_testkit::fault::Fault;
+
+fn usd(minor: i128) -> Money {
+    Money::from_minor(minor, Currency::USD).unwrap()
+}
+
+fn actor() -> Actor {
+    Actor::parse("tester").unwrap()
+}
+
+fn reason(text: &str) -> Reason {
+    Reason::parse(text).unwrap()
+}
+
+fn qty(n: u32) -> Quantity {
+    Quantity::new(n).unwrap()
+}
+
+#[tokio::test]
+async fn placing_prices_from_the_catalog_and_reserves_stock() {
+    let h = Harness::default();
+    let service = h.service();
+    let shirt = h.product("TSHIRT");
+    h.inventory.set_on_hand(&shirt.sku, 5);
+    let request = PlaceOrderBuilder::new(customer(1)).line(&shirt, 2).build();
+    let order = service.place(request, None, &actor()).await.unwrap();
+
+    assert_eq!(order.status(), OrderStatus::Pending);
+    assert_eq!(order.payment_status(), PaymentStatus::Unpaid);
+    // 2 × 19.99 = 39.98; 10 % tax = 4.00; shipping 5.99.
+    assert_eq!(order.totals().subtotal, usd(3998));
+    assert_eq!(order.totals().tax, usd(400));
+    assert_eq!(order.totals().shipping, usd(599));
+    assert_eq!(order.totals().total, usd(4997));
+    assert_eq!(h.inventory.reserved_for(order.id()), 2);
+    assert_eq!(order.number().as_str(), "ORD-2026-000001");
+    let events = service.events(order.id()).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_type(), "order.created");
+}
+
+#[tokio::test]
+async fn out_of_stock_refuses_with_detail_and_persists_nothing() {
+    let h = Harness::default();
+    let service = h.service();
+    let shirt = h.product("TSHIRT");
+    h.inventory.set_on_hand(&shirt.sku, 1);
+    let request = PlaceOrderBuilder::new(customer(1)).line(&shirt, 3).build();
+    let err = service.place(request, None, &actor()).await.unwrap_err();
+    assert!(
+        err.to_string().contains("TSHIRT (asked 3, available 1)"),
+        "{err}"
+    );
+    let page = service.list(&OrderQuery::default()).await.unwrap();
+    assert!(page.orders.is_empty());
+}
+
+#[tokio::test]
+async fn a_changed_price_is_refused_not_repriced() {
+    let h = Harness::default();
+    let service = h.service();
+    let mut mug = h.product("MUG");
+    let seen = mug.clone();
+    mug.unit_price = usd(1399);
+    h.catalog.upsert(mug);
+    let request = PlaceOrderBuilder::new(customer(1))
+        .line_at_seen_price(&seen, 1)
+        .build();
+    let err = service.place(request, None, &actor()).await.unwrap_err();
+    assert!(
+        matches!(err, OrderError::Rule(RuleViolation::PriceChanged { .. })),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_idempotency_key_returns_the_first_answer() {
+    let h = Harness::default();
+    let service = h.service();
+    let shirt = h.product("TSHIRT");
+    let key = order_core::ports::IdempotencyKey::parse("abc-123").unwrap();
+    let request = PlaceOrderBuilder::new(customer(1)).line(&shirt, 1).build();
+    let first = service
+        .place(request.clone(), Some(&key), &actor())
+        .await
+        .unwrap();
+    service.pay(first.id(), &actor()).await.unwrap();
+    let again = service.place(request, Some(&key), &actor()).await.unwrap();
+    assert_eq!(again, first, "the replay is the order as first placed");
+    let other = PlaceOrderBuilder::new(customer(1)).line(&shirt, 2).build();
+    let err = service
+        .place(other, Some(&key), &actor())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, OrderError::IdempotencyKeyReused { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        service
+            .list(&OrderQuery::default())
+            .await
+            .unwrap()
+            .orders
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_whole_lifecycle_keeps_the_ledgers_straight() {
+    let h = Harness::default();
+    let service = h.service();
+    let shirt = h.product("TSHIRT");
+    let book = h.product("BOOK");
+    h.inventory.set_on_hand(&shirt.sku, 10);
+    let request = PlaceOrderBuilder::new(customer(7))
+        .line(&shirt, 2)
+        .line(&book, 1)
+        .coupon("SAVE10")
+        .build();
+    let order = service.place(request, None, &actor()).await.unwrap();
+    let id = order.id();
+
+    let paid = service.pay(id, &actor()).await.unwrap();
+    assert_eq!(paid.status(), OrderStatus::Confirmed);
+    assert_eq!(paid.payment_status(), PaymentStatus::Paid);
+    assert_eq!(paid.payments().captured(), paid.totals().total);
+    assert!(h.inventory.committed(id));
+    assert_eq!(h.inventory.on_hand(&shirt.sku), Some(8));
+
+    service.start_processing(id, None, &actor()).await.unwrap();
+    let shirt_line = paid.lines()[0].id;
+    let book_line = paid.lines()[1].id;
+    let carrier = Some(order_core::Carrier::parse("UPS").unwrap());
+    let first = service
+        .ship(
+            id,
+            None,
+            vec![LineQuantity {
+                line_id: shirt_line,
+                quantity: qty(1),
+            }],
+            carrier.clone(),
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.status(), OrderStatus::PartiallyShipped);
+    let second = service
+        .ship(
+            id,
+            None,
+            vec![
+                LineQuantity {
+                    line_id: shirt_line,
+                    quantity: qty(1),
+                },
+                LineQuantity {
+                    line_id: book_line,
+                    quantity: qty(1),
+                },
+            ],
+            carrier,
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.status(), OrderStatus::Shipped);
+    for shipment in second.shipments().to_vec() {
+        service
+            .deliver(id, None, shipment.id, &actor())
+            .await
+            .unwrap();
+    }
+    let delivered = service.get(id).await.unwrap();
+    assert_eq!(delivered.status(), OrderStatus::Delivered);
+
+    let returned = service
+        .request_return(
+            id,
+            None,
+            vec![LineQuantity {
+                line_id: book_line,
+                quantity: qty(1),
+            }],
+            reason("damaged"),
+            &actor(),
+        )
+        .await
+        .unwrap();
+    let return_id = returned.returns()[0].id;
+    let refund_amount = returned.returns()[0].refund_amount;
+    assert_eq!(refund_amount, returned.lines()[1].amounts.total);
+    let received = service
+        .receive_return(id, None, return_id, true, &actor())
+        .await
+        .unwrap();
+    assert_eq!(received.payment_status(), PaymentStatus::PartiallyRefunded);
+    assert_eq!(received.payments().refunded(), refund_amount);
+    assert_eq!(
+        received.status(),
+        OrderStatus::Delivered,
+        "one line is still with the customer"
+    );
+
+    let too_much = service
+        .refund(id, received.totals().total, reason("goodwill"), &actor())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            too_much,
+            OrderError::Rule(RuleViolation::RefundExceedsCaptured { .. })
+        ),
+        "{too_much}"
+    );
+
+    h.clock.advance(chrono::Duration::days(31));
+    let completed = service.complete(id, None, &actor()).await.unwrap();
+    assert_eq!(completed.status(), OrderStatus::Completed);
+    let history: Vec<_> = completed.history().iter().map(|h| h.to.as_str()).collect();
+    assert_eq!(
+        history,
+        [
+            "pending",
+            "confirmed",
+            "processing",
+            "partially_shipped",
+            "shipped",
+            "delivered",
+            "completed"
+        ]
+    );
+    let events = service.events(id).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .enumerate()
+            .all(|(i, e)| e.sequence == i as u64 + 1)
+    );
+    assert_eq!(events.len() as u64, completed.version());
+}
+
+#[tokio::test]
+async fn a_declined_payment_releases_stock_and_a_retry_reserves_again() {
+    let h = Harness::default();
+    let service = h.service();
+    let shirt = h.product("TSHIRT");
+    h.inventory.set_on_hand(&shirt.sku, 3);
+    let order = service
+        .place(
+            PlaceOrderBuilder::new(customer(1)).line(&shirt, 2).build(),
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap();
+    h.gateway.faults().next("authorize", Fault::Decline, 1);
+    let err = service.pay(order.id(), &actor()).await.unwrap_err();
+    assert!(matches!(err, OrderError::PaymentDeclined { .. }), "{err}");
+    let failed = service.get(order.id()).await.unwrap();
+    assert_eq!(failed.status(), OrderStatus::Pending);
+    assert_eq!(failed.payment_status(), PaymentStatus::Failed);
+    assert_eq!(failed.reservation(), Reservation::Released);
+    assert_eq!(h.inventory.reserved_for(order.id()), 0);
+
+    let paid = service.pay(order.id(), &actor()).await.unwrap();
+    assert_eq!(paid.status(), OrderStatus::Confirmed);
+    assert_eq!(paid.payment_attempts(), 2);
+    assert!(h.inventory.committed(order.id()));
+}
+
+#[tokio::test]
+async fn a_failed_capture_voids_the_authorization() {
+    let h = Harness::default();
+    let service = h.service();
+    let order = service
+        .place(
+            PlaceOrderBuilder::new(customer(1))
+                .line(&h.product("MUG"), 1)
+                .build(),
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap();
+    h.gateway.faults().always("capture", Some(Fault::Timeout));
+    let err = service.pay(order.id(), &actor()).await.unwrap_err();
+    assert!(matches!(err, OrderError::Unavailable { .. }), "{err}");
+    let failed = service.get(order.id()).await.unwrap();
+    assert_eq!(failed.payment_status(), PaymentStatus::Failed);
+    assert_eq!(
+        failed.payments().capturable().unwrap(),
+        usd(0),
+        "the hold was voided"
+    );
+    let kinds: Vec<_> = h.gateway.operations().iter().map(|o| o.kind).collect();
+    assert_eq!(kinds, ["authorize", "void"]);
+}
+
+#[tokio::test]
+async fn cancelling_a_paid_order_refunds_and_restocks() {
+    let h = Harness::default();
+    let service = h.service();
+    let shirt = h.product("TSHIRT");
+    h.inventory.set_on_hand(&shirt.sku, 4);
+    let order = service
+        .place(
+            PlaceOrderBuilder::new(customer(1)).line(&shirt, 3).build(),
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap();
+    service.pay(order.id(), &actor()).await.unwrap();
+    assert_eq!(h.inventory.on_hand(&shirt.sku), Some(1));
+    let cancelled = service
+        .cancel(order.id(), None, reason("changed my mind"), &actor())
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), OrderStatus::Cancelled);
+    assert_eq!(cancelled.payment_status(), PaymentStatus::Refunded);
+    assert_eq!(
+        cancelled.cancellation().unwrap().0.as_str(),
+        "changed my mind"
+    );
+    assert_eq!(h.inventory.on_hand(&shirt.sku), Some(4));
+}
+
+#[tokio::test]
+async fn cancelling_after_a_shipment_is_refused_naming_the_state() {
+    let h = Harness::default();
+    let service = h.service();
+    let order = service
+        .place(
+            PlaceOrderBuilder::new(customer(1))
+                .line(&h.product("MUG"), 2)
+                .build(),
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap();
+    service.pay(order.id(), &actor()).await.unwrap();
+    let processing = service
+        .start_processing(order.id(), None, &actor())
+        .await
+        .unwrap();
+    let line = processing.lines()[0].id;
+    service
+        .ship(
+            order.id(),
+            None,
+            vec![LineQuantity {
+                line_id: line,
+                quantity: qty(1),
+            }],
+            Some(order_core::Carrier::parse("DHL").unwrap()),
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap();
+    let err = service
+        .cancel(order.id(), None, reason("late"), &actor())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot cancel an order that is partially_shipped with payment paid"
+    );
+}
+
+#[tokio::test]
+async fn a_stale_expected_version_is_a_conflict() {
+    let h = Harness::default();
+    let service = h.service();
+    let order = service
+        .place(
+            PlaceOrderBuilder::new(customer(1))
+                .line(&h.product("MUG"), 1)
+                .build(),
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap();
+    service.pay(order.id(), &actor()).await.unwrap();
+    let err = service
+        .start_processing(order.id(), Some(1), &actor())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, OrderError::VersionConflict { expected: 1, .. }),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn stale_pending_orders_expire_and_release_stock() {
+    let h = Harness::default();
+    let service = h.service();
+    let shirt = h.product("TSHIRT");
+    h.inventory.set_on_hand(&shirt.sku, 2);
+    let order = service
+        .place(
+            PlaceOrderBuilder::new(customer(1)).line(&shirt, 2).build(),
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        service.expire_stale(10).await.unwrap().is_empty(),
+        "not stale yet"
+    );
+    h.clock.advance(chrono::Duration::minutes(31));
+    assert_eq!(service.expire_stale(10).await.unwrap(), vec![order.id()]);
+    let expired = service.get(order.id()).await.unwrap();
+    assert_eq!(expired.status(), OrderStatus::Cancelled);
+    assert_eq!(expired.cancellation().unwrap().0.as_str(), "expired");
+    assert_eq!(h.inventory.reserved_for(order.id()), 0);
+}
+
+#[tokio::test]
+async fn editing_lines_reprices_and_adjusts_the_reservation() {
+    let h = Harness::default();
+    let service = h.service();
+    let mug = h.product("MUG");
+    h.inventory.set_on_hand(&mug.sku, 3);
+    let order = service
+        .place(
+            PlaceOrderBuilder::new(customer(1)).line(&mug, 1).build(),
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap();
+    let line = order.lines()[0].id;
+    let edited = service
+        .edit_lines(
+            order.id(),
+            Some(1),
+            &[LineEdit::SetQuantity {
+                line_id: line,
+                quantity: qty(3),
+            }],
+            &actor(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(edited.totals().subtotal, usd(3750));
+    assert_eq!(h.inventory.reserved_for(order.id()), 3);
+    let err = service
+        .edit_lines(
+            order.id(),
+            None,
+            &[LineEdit::SetQuantity {
+                line_id: line,
+                quantity: qty(4),
+            }],
+            &actor(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OrderError::OutOfStock(_)), "{err}");
+    assert_eq!(
+        h.inventory.reserved_for(order.id()),
+        3,
+        "the reservation is unchanged"
+    );
+}
+
+#[tokio::test]
+async fn payment_webhooks_apply_once() {
+    let h = Harness::default();
+    let service = h.service();
+    let order = service
+        .place(
+            PlaceOrderBuilder::new(customer(1))
+                .line(&h.product("MUG"), 1)
+                .build(),
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap();
+    let event = PaymentEvent {
+        event_id: "evt_1".into(),
+        order_id: order.id(),
+        kind: PaymentEventKind::Processed {
+            amount: order.totals().total,
+            reference: order_core::GatewayReference::parse("ch_1").unwrap(),
+        },
+    };
+    let paid = service.apply_payment_event(&event, &actor()).await.unwrap();
+    assert_eq!(paid.status(), OrderStatus::Confirmed);
+    let again = service.apply_payment_event(&event, &actor()).await.unwrap();
+    assert_eq!(
+        again.version(),
+        paid.version(),
+        "a duplicate changes nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_payment_after_cancellation_is_refunded() {
+    let h = Harness::default();
+    let service = h.service();
+    let order = service
+        .place(
+            PlaceOrderBuilder::new(customer(1))
+                .line(&h.product("MUG"), 1)
+                .build(),
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap();
+    service
+        .cancel(order.id(), None, reason("no longer needed"), &actor())
+        .await
+        .unwrap();
+    let late = PaymentEvent {
+        event_id: "evt_late".into(),
+        order_id: order.id(),
+        kind: PaymentEventKind::Processed {
+            amount: order.totals().total,
+            reference: order_core::GatewayReference::parse("ch_late").unwrap(),
+        },
+    };
+    // The fake gateway knows no such capture, so it declines the refund and
+    // the step goes to the compensation log.
+    let after = service.apply_payment_event(&late, &actor()).await.unwrap();
+    assert_eq!(after.status(), OrderStatus::Cancelled);
+    assert_eq!(after.payments().captured(), order.totals().total);
+    let log = h.store.compensations().await.unwrap();
+    assert_eq!(log.len(), 1, "{log:?}");
+}
+
+#[tokio::test]
+async fn authorize_then_capture_confirms_on_authorization() {
+    let h = Harness::default();
+    let service = h.service_with(ServiceConfig {
+        capture: CaptureMode::OnProcessing,
+        ..ServiceConfig::default()
+    });
+    let order = service
+        .place(
+            PlaceOrderBuilder::new(customer(1))
+                .line(&h.product("MUG"), 1)
+                .build(),
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap();
+    let authorized = service.pay(order.id(), &actor()).await.unwrap();
+    assert_eq!(authorized.status(), OrderStatus::Confirmed);
+    assert_eq!(authorized.payment_status(), PaymentStatus::Authorized);
+    let processing = service
+        .start_processing(order.id(), None, &actor())
+        .await
+        .unwrap();
+    assert_eq!(processing.payment_status(), PaymentStatus::Paid);
+    assert_eq!(processing.payments().captured(), processing.totals().total);
+}
+
+#[tokio::test]
+async fn a_dry_run_changes_nothing() {
+    let h = Harness::default();
+    let service = h.service();
+    let order = service
+        .place(
+            PlaceOrderBuilder::new(customer(1))
+                .line(&h.product("MUG"), 1)
+                .build(),
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap();
+    let preview = service
+        .dry_run(
+            order.id(),
+            &Command::Cancel {
+                reason: reason("what if"),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(preview.order.status(), OrderStatus::Cancelled);
+    assert_eq!(service.get(order.id()).await.unwrap(), order);
+}
+
+#[tokio::test]
+async fn a_digital_only_order_needs_no_address() {
+    let h = Harness::default();
+    let service = h.service();
+    let request = PlaceOrderBuilder::new(customer(1))
+        .line(&h.product("EBOOK"), 1)
+        .ship_to(None)
+        .method(None)
+        .build();
+    let order = service.place(request, None, &actor()).await.unwrap();
+    assert!(order.totals().shipping.is_zero());
+    let missing = PlaceOrderBuilder::new(customer(1))
+        .line(&h.product("MUG"), 1)
+        .ship_to(None)
+        .build();
+    let err = service.place(missing, None, &actor()).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "shipping_address: required when any line is physical"
+    );
+}
