@@ -22,6 +22,7 @@ pub mod fault;
 pub mod harness;
 pub mod memory;
 pub mod mock;
+pub mod sim;
 pub mod store_contract;
 pub mod strategy;
 
