@@ -48,8 +48,8 @@ pub enum Command {
         lines: Vec<OrderLine>,
         /// The totals after the edit.
         totals: Totals,
-        /// Until when the adjusted reservation holds.
-        reservation_expires_at: DateTime<Utc>,
+        /// Set when the stock reservation was adjusted to the new lines.
+        reservation_expires_at: Option<DateTime<Utc>>,
     },
     /// Change notes, addresses or the shipping method.
     UpdateDetails {

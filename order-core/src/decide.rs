@@ -96,10 +96,17 @@ impl Order {
                 }
                 Ok(events)
             }
-            Command::RecordPaymentFailure { code, reason } => Ok(vec![OrderEvent::PaymentFailed {
-                code: code.clone(),
-                reason: reason.clone(),
-            }]),
+            Command::RecordPaymentFailure { code, reason } => {
+                // Once confirmed, the money is settled: a failure report is
+                // stale (or a capture problem the capture call reports).
+                if !matches!(self.status(), OrderStatus::Pending | OrderStatus::Cancelled) {
+                    return Err(self.refuse(Action::RecordPayment).into());
+                }
+                Ok(vec![OrderEvent::PaymentFailed {
+                    code: code.clone(),
+                    reason: reason.clone(),
+                }])
+            }
             Command::RecordVoid { entry } => {
                 self.require_entry(entry, PaymentKind::Void)?;
                 let capturable = self.payments().capturable()?;

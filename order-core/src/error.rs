@@ -489,6 +489,9 @@ pub enum StoreError {
         /// The event's id.
         event_id: String,
     },
+    /// A stock effect would hold more than is on hand; nothing was written.
+    #[error("out of stock")]
+    OutOfStock(Vec<Shortage>),
     /// The backend is unreachable; a retry may succeed.
     #[error("store unavailable")]
     Unavailable(#[source] Box<dyn StdError + Send + Sync>),
@@ -591,6 +594,7 @@ impl From<StoreError> for OrderError {
                 expected,
                 actual,
             },
+            StoreError::OutOfStock(short) => Self::OutOfStock(InventoryError::OutOfStock(short)),
             other => Self::Store(other),
         }
     }

@@ -63,8 +63,8 @@ pub enum OrderEvent {
         lines: Vec<OrderLine>,
         /// The new totals.
         totals: Totals,
-        /// Until when the adjusted reservation holds.
-        reservation_expires_at: DateTime<Utc>,
+        /// Set when the stock reservation was adjusted to the new lines.
+        reservation_expires_at: Option<DateTime<Utc>>,
     },
     /// Notes, addresses or the shipping method changed (`order.updated`).
     DetailsChanged {

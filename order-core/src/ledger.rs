@@ -198,13 +198,50 @@ impl PaymentLedger {
             .and_then(|e| e.reference.as_ref())
     }
 
-    /// True when `captured ≤ authorized` (or captured without a prior
-    /// authorization, as a direct sale) and `refunded ≤ captured`.
+    /// True when every entry was allowed when it was made: a capture against
+    /// an open authorization takes at most what is open (a capture with no
+    /// authorization open is a direct sale), a void releases at most what is
+    /// open, and refunds never exceed what was captured.
     pub fn is_consistent(&self) -> bool {
-        let captured = self.captured().amount();
-        let authorized = self.authorized().amount();
-        let capture_ok = authorized.is_zero() || captured <= authorized;
-        capture_ok && self.refunded().amount() <= captured && self.voided().amount() <= authorized
+        let zero = Money::zero(self.currency).amount();
+        let (mut open, mut captured, mut refunded) = (zero, zero, zero);
+        for entry in &self.entries {
+            let amount = entry.amount.amount();
+            if entry.amount.currency() != self.currency || amount < zero {
+                return false;
+            }
+            match entry.kind {
+                PaymentKind::Authorize => open += amount,
+                PaymentKind::Capture => {
+                    if open > zero {
+                        if amount > open {
+                            return false;
+                        }
+                        open -= amount;
+                    }
+                    captured += amount;
+                }
+                PaymentKind::Void => {
+                    if amount > open {
+                        return false;
+                    }
+                    open -= amount;
+                }
+                PaymentKind::Refund => {
+                    refunded += amount;
+                    if refunded > captured {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// A ledger rebuilt from stored entries (oldest first); check it with
+    /// [`PaymentLedger::is_consistent`] (as `Order::restore` does).
+    pub fn restore(currency: Currency, entries: Vec<PaymentEntry>) -> Self {
+        Self { currency, entries }
     }
 }
 
@@ -243,6 +280,23 @@ mod tests {
         let mut ledger = PaymentLedger::new(Currency::USD);
         ledger.append(entry(PaymentKind::Capture, 100));
         ledger.append(entry(PaymentKind::Refund, 101));
+        assert!(!ledger.is_consistent());
+    }
+
+    #[test]
+    fn a_direct_capture_after_a_void_is_consistent() {
+        let mut ledger = PaymentLedger::new(Currency::USD);
+        ledger.append(entry(PaymentKind::Authorize, 3119));
+        ledger.append(entry(PaymentKind::Void, 3119));
+        ledger.append(entry(PaymentKind::Capture, 5318));
+        assert!(ledger.is_consistent());
+    }
+
+    #[test]
+    fn capturing_more_than_is_open_is_inconsistent() {
+        let mut ledger = PaymentLedger::new(Currency::USD);
+        ledger.append(entry(PaymentKind::Authorize, 100));
+        ledger.append(entry(PaymentKind::Capture, 101));
         assert!(!ledger.is_consistent());
     }
 

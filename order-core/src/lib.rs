@@ -65,7 +65,7 @@ pub use order_number::OrderNumber;
 pub use quantity::Quantity;
 pub use service::{
     CaptureMode, LineEdit, NewLine, OrderService, PaymentEvent, PaymentEventKind, PlaceOrder,
-    Ports, ServiceConfig,
+    Ports, ServiceConfig, StockKeeping,
 };
 pub use status::{Action, OrderStatus, PaymentAction, PaymentStatus};
 pub use text::{

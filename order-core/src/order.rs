@@ -315,11 +315,8 @@ impl Order {
     pub fn apply(&mut self, record: &EventRecord) {
         let at = record.occurred_at;
         let before = self.status;
-        let mut reason: String = record
-            .event
-            .event_type()
-            .trim_start_matches("order.")
-            .replace('_', " ");
+        // Built only when the status changes: most events do not.
+        let mut reason: Option<String> = None;
         match &record.event {
             OrderEvent::Placed(_) => {}
             OrderEvent::LinesChanged {
@@ -329,7 +326,9 @@ impl Order {
             } => {
                 self.lines.clone_from(lines);
                 self.totals = *totals;
-                self.reservation = Reservation::Held(*reservation_expires_at);
+                if let Some(until) = reservation_expires_at {
+                    self.reservation = Reservation::Held(*until);
+                }
             }
             OrderEvent::DetailsChanged {
                 notes,
@@ -387,7 +386,7 @@ impl Order {
                 self.status = OrderStatus::Confirmed;
                 self.reservation = Reservation::Committed;
                 self.confirmed_at = Some(at);
-                reason = "payment received".into();
+                reason = Some("payment received".into());
             }
             OrderEvent::ProcessingStarted => self.status = OrderStatus::Processing,
             OrderEvent::Shipped(shipment) => {
@@ -434,7 +433,7 @@ impl Order {
                     Reservation::Committed => Reservation::Restocked,
                     other @ (Reservation::Released | Reservation::Restocked) => other,
                 };
-                reason = why.to_string();
+                reason = Some(why.to_string());
             }
             OrderEvent::ReturnRequested(ret) => {
                 for part in &ret.lines {
@@ -463,7 +462,13 @@ impl Order {
             self.history.push(StatusChange {
                 from: Some(before),
                 to: self.status,
-                reason,
+                reason: reason.unwrap_or_else(|| {
+                    record
+                        .event
+                        .event_type()
+                        .trim_start_matches("order.")
+                        .replace('_', " ")
+                }),
                 actor: record.actor.clone(),
                 at,
                 sequence: record.sequence,

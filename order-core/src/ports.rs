@@ -93,6 +93,35 @@ pub struct Change<'a> {
     pub idempotency_key: Option<&'a IdempotencyKey>,
     /// An inbound event (a payment webhook) this change processes.
     pub inbound_event: Option<&'a str>,
+    /// What the change does to stock, when the store keeps the stock
+    /// ([`StockKeeping::Store`](crate::service::StockKeeping::Store)); empty
+    /// otherwise.
+    pub stock: &'a [StockEffect],
+}
+
+/// A change to the stock an order holds, applied by the store in the same
+/// transaction as the order's change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StockEffect {
+    /// Set the order's reservation to exactly `items` (SKUs the store does
+    /// not track are skipped).
+    Reserve {
+        /// What to hold.
+        items: Vec<StockItem>,
+        /// Until when (informational: holds end by the order's expiry).
+        expires_at: DateTime<Utc>,
+    },
+    /// The order's held units are sold: they leave stock.
+    Commit,
+    /// The order's held units go back to being free.
+    Release,
+    /// Sold units come back on the shelf, once per `key`.
+    Restock {
+        /// Makes the restock idempotent per order.
+        key: String,
+        /// What comes back.
+        items: Vec<StockItem>,
+    },
 }
 
 impl<'a> Change<'a> {
@@ -217,6 +246,9 @@ pub trait OrderStore: Send + Sync {
     ///   `expected_version` > 0), writing nothing: never a lost update.
     /// - MUST return [`StoreError::DuplicateInboundEvent`] when
     ///   `inbound_event` was already processed, writing nothing.
+    /// - MUST apply `stock` effects in the same transaction, and return
+    ///   [`StoreError::OutOfStock`] naming every short SKU, writing nothing,
+    ///   when a reservation would hold more than is on hand.
     async fn commit(&self, change: Change<'_>) -> Result<(), StoreError>;
 
     /// Lists orders matching the query's filters, sorted by
@@ -345,6 +377,33 @@ pub struct StockItem {
     pub sku: Sku,
     /// Units.
     pub quantity: Quantity,
+}
+
+/// Units of a SKU on hand and held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StockLevel {
+    /// Units in the warehouse (sold units have left).
+    pub on_hand: u32,
+    /// Units held for unpaid orders.
+    pub reserved: u32,
+}
+
+/// Stock administration: setting and reading levels. Implemented by whatever
+/// keeps the stock (an inventory service, or a store that keeps stock).
+#[async_trait]
+pub trait StockLevels: Send + Sync {
+    /// Sets the units on hand of `sku`, starting to track it if it was not.
+    ///
+    /// # Errors
+    /// MUST refuse (with [`PortError::Unavailable`] naming why) to set fewer
+    /// units than are held; backend failures.
+    async fn set_on_hand(&self, sku: &Sku, units: u32) -> Result<StockLevel, PortError>;
+
+    /// The level of `sku`; `None` when it is not tracked.
+    ///
+    /// # Errors
+    /// Backend failures.
+    async fn level(&self, sku: &Sku) -> Result<Option<StockLevel>, PortError>;
 }
 
 /// Stock: reservations per order, committed on payment.

@@ -4,9 +4,8 @@
 //! properties of pricing and allocation. One property per invariant, each
 //! named as the sentence it checks.
 //!
-//! Bugs the properties found are reproduced, `#[ignore]`d, in `known_bugs`
-//! at the end; each is let through its property by a narrow `known_*`
-//! carve-out marked KNOWN BUG, to be removed with the fix.
+//! Bugs the properties found are kept as plain tests in `regressions` at the
+//! end.
 //! `PROPTEST_CASES=5000` runs a longer hunt.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,7 +15,7 @@ use order_core::pricing::{DiscountValue, RoundingLevel, TaxMode, price_lines};
 use order_core::status::{order_targets, payment_targets};
 use order_core::{
     Action, EventRecord, Money, Order, OrderEvent, OrderId, OrderStatus, PaymentAction,
-    PaymentKind, PaymentLedger, PaymentStatus, Reservation,
+    PaymentKind, PaymentStatus,
 };
 use order_testkit::sim::{self, Scenario, Step, Trace};
 use order_testkit::strategy::{
@@ -225,65 +224,15 @@ fn check_transitions(trace: &Trace) -> Checked {
 
 // ---- (b) reservations ------------------------------------------------------
 
-/// KNOWN BUG (reported, not fixed here; see
-/// `a_declined_retry_releases_the_stock_it_reserved_again`): a payment retry
-/// after a failure reserves the stock again, and when that retry fails too,
-/// `settle_stock` sees the reservation `released` before and after and
-/// releases nothing. True when the order's latest attempt re-reserved stock
-/// and then failed, i.e. when the leftover hold is that bug's.
-fn known_retry_leak(events: &[EventRecord], version: u64) -> bool {
-    let upto: Vec<&EventRecord> = events
-        .iter()
-        .take_while(|r| r.sequence <= version)
-        .collect();
-    let Some(start) = upto.iter().rposition(|r| {
-        matches!(
-            r.event,
-            OrderEvent::PaymentStarted {
-                reservation_expires_at: Some(_),
-                ..
-            }
-        )
-    }) else {
-        return false;
-    };
-    let later_start = upto[start + 1..]
-        .iter()
-        .any(|r| matches!(r.event, OrderEvent::PaymentStarted { .. }));
-    let failed = upto[start + 1..]
-        .iter()
-        .any(|r| matches!(r.event, OrderEvent::PaymentFailed { .. }));
-    !later_start && failed
-}
-
 /// Cancelled (or expired), or payment failed: such an order holds no stock.
-/// A failed order whose lines were edited afterwards holds stock again and
-/// says so (`reservation: held`), as `edit_lines` reserves the new
-/// quantities; that hold is tracked, not left over (SPEC does not say
-/// whether an edit after a failure should re-reserve; see the report).
 fn must_be_free(order: &Order) -> bool {
-    let edited_after_failure = order.payment_status() == PaymentStatus::Failed
-        && matches!(order.reservation(), Reservation::Held(_));
-    order.status() == OrderStatus::Cancelled
-        || (order.payment_status() == PaymentStatus::Failed && !edited_after_failure)
+    order.status() == OrderStatus::Cancelled || order.payment_status() == PaymentStatus::Failed
 }
 
 fn check_reservations(trace: &Trace) -> Checked {
     // Orders whose stock handling was logged for an operator: the engine
     // could not release (or commit) it and said so.
     let mut logged: BTreeSet<OrderId> = BTreeSet::new();
-    // KNOWN BUG (reported, not fixed here; see
-    // `a_refused_payment_webhook_releases_the_stock_it_reserved_again`,
-    // `a_payment_that_loses_a_race_releases_the_stock_it_reserved_again`,
-    // `an_edit_that_loses_a_race_to_a_cancel_leaves_no_stock_held`):
-    // `apply_payment_event` and `pay` reserve the stock of a released order
-    // again before deciding and committing, and `edit_lines` puts back the
-    // previous reservation after a failed commit; none undoes that when the
-    // step then writes nothing (refused, or a lost version race), so a step
-    // that changed nothing in the order leaves stock held for it. Orders
-    // holding stock left by such a step, until the hold is gone.
-    let mut uncommitted_holds: BTreeSet<OrderId> = BTreeSet::new();
-    let mut previous: BTreeMap<OrderId, u32> = BTreeMap::new();
     for (i, step) in trace.steps.iter().enumerate() {
         logged.extend(
             step.compensations
@@ -291,21 +240,9 @@ fn check_reservations(trace: &Trace) -> Checked {
                 .filter(|c| c.step.contains("stock"))
                 .map(|c| c.order_id),
         );
-        uncommitted_holds.retain(|id| step.reserved.get(id).copied().unwrap_or(0) > 0);
-        for (id, held) in &step.reserved {
-            let wrote = step.own_events().any(|r| r.order_id == *id);
-            let was_free = previous.get(id).copied().unwrap_or(0) == 0
-                || step.before.get(id).is_some_and(|o| !must_be_free(o));
-            if !wrote && *held > 0 && was_free {
-                uncommitted_holds.insert(*id);
-            }
-        }
-        previous.clone_from(&step.reserved);
         for (id, order) in &step.after {
             let held = step.reserved.get(id).copied().unwrap_or(0);
-            let events = trace.events.get(id).map(Vec::as_slice).unwrap_or_default();
-            let known = known_retry_leak(events, order.version()) || uncommitted_holds.contains(id);
-            if must_be_free(order) && !logged.contains(id) && !known {
+            if must_be_free(order) && !logged.contains(id) {
                 prop_assert_eq!(
                     held,
                     0,
@@ -324,63 +261,8 @@ fn check_reservations(trace: &Trace) -> Checked {
 
 // ---- (c) money -------------------------------------------------------------
 
-/// KNOWN BUG (reported, not fixed here; see
-/// `a_direct_capture_after_a_voided_authorization_keeps_the_ledger_consistent`):
-/// after an authorization is voided (a failed capture), the lines edited and
-/// the new total captured by a `payment.processed` webhook, the ledger holds
-/// captured > authorized although every capture is covered: the old
-/// authorization was voided and the new capture is a direct sale. True when
-/// every capture either fits an open authorization or was made while none
-/// was open, and refunds stay within captures.
-fn known_direct_capture_after_void(ledger: &PaymentLedger) -> bool {
-    let mut open: i128 = 0;
-    let mut direct_after_void = false;
-    let mut voided = false;
-    for entry in ledger.entries() {
-        let amount = entry.amount.minor();
-        match entry.kind {
-            PaymentKind::Authorize => open += amount,
-            PaymentKind::Void => {
-                voided = true;
-                open = 0;
-            }
-            PaymentKind::Capture if open >= amount => open -= amount,
-            PaymentKind::Capture if open == 0 && voided => direct_after_void = true,
-            PaymentKind::Capture => return false,
-            PaymentKind::Refund => {}
-        }
-    }
-    direct_after_void && ledger.refunded().amount() <= ledger.captured().amount()
-}
-
-/// KNOWN BUG (reported, not fixed here; see
-/// `a_retry_after_a_lost_race_does_not_replay_the_given_back_payment`):
-/// gateway idempotency keys come from counters stored with the order
-/// (`{id}:{attempt}:capture`, `{id}:refund:{n}`); when a step's commit loses
-/// a race after the gateway acted, the counter does not advance and the next
-/// call reuses the key, so the gateway replays the earlier (given back or
-/// unrecorded) operation and the ledger records it with another amount. The
-/// orders that lost such a race, from that step on.
-fn known_key_replays(trace: &Trace) -> Vec<BTreeSet<OrderId>> {
-    let mut exposed = BTreeSet::new();
-    let mut previous_ops = 0;
-    trace
-        .steps
-        .iter()
-        .map(|step| {
-            let lost_race = matches!(&step.outcome, sim::Outcome::Refused(text) if text.contains("changed concurrently"));
-            if lost_race && step.gateway_ops > previous_ops {
-                exposed.extend(step.target);
-            }
-            previous_ops = step.gateway_ops;
-            exposed.clone()
-        })
-        .collect()
-}
-
 fn check_money(trace: &Trace) -> Checked {
     let operations = trace.harness.gateway.operations();
-    let replays = known_key_replays(trace);
     let mut logged_refunds: BTreeSet<OrderId> = BTreeSet::new();
     for (i, step) in trace.steps.iter().enumerate() {
         logged_refunds.extend(
@@ -400,18 +282,12 @@ fn check_money(trace: &Trace) -> Checked {
                 at(i, step),
                 order.id()
             );
-            if !known_direct_capture_after_void(ledger) {
-                prop_assert!(
-                    authorized.is_zero() || captured.amount() <= authorized.amount(),
-                    "{}: order {} captured {captured} of {authorized} authorized",
-                    at(i, step),
-                    order.id()
-                );
-                prop_assert!(ledger.is_consistent(), "{}", at(i, step));
-            }
-            if replays[i].contains(&order.id()) {
-                continue;
-            }
+            prop_assert!(
+                ledger.is_consistent(),
+                "{}: order {} ledger breaks capture <= open authorization (captured {captured} of {authorized} authorized)",
+                at(i, step),
+                order.id()
+            );
 
             // The gateway's books agree: each entry with a reference the
             // gateway issued is that very operation, …
@@ -857,14 +733,12 @@ fn the_generated_sequences_reach_every_status() {
     );
 }
 
-// ---- known bugs ----------------------------------------------------------------
+// ---- regressions ---------------------------------------------------------------
 //
-// Found by the properties above and reported with issue item 4; not fixed
-// here. Each test states the expected behaviour and fails today; remove its
-// `ignore` (and the matching `known_*` carve-out above) with the fix. Run
-// them with `cargo test -p order-core --test properties -- --ignored`.
+// Sequences the properties above once shrank to, each a bug that was fixed;
+// kept as plain tests so each stays fixed.
 
-mod known_bugs {
+mod regressions {
     use order_core::{
         Actor, Address, AddressInput, CaptureMode, DetailsChange, LineEdit, Order, OrderError,
         OrderStatus, PaymentEvent, PaymentEventKind, PaymentStatus, Quantity, Reason,
@@ -905,7 +779,6 @@ mod known_bugs {
     /// released the stock, and `settle_stock` sees `released` before and
     /// after the second failure, so it releases nothing.
     #[tokio::test]
-    #[ignore = "known bug: a failed payment retry keeps its re-reservation"]
     async fn a_declined_retry_releases_the_stock_it_reserved_again() {
         let h = Harness::default();
         let service = h.service();
@@ -928,7 +801,6 @@ mod known_bugs {
     /// Actual: refused, but `apply_payment_event` reserved the stock again
     /// before deciding and never releases it.
     #[tokio::test]
-    #[ignore = "known bug: a refused payment webhook keeps its re-reservation"]
     async fn a_refused_payment_webhook_releases_the_stock_it_reserved_again() {
         let h = Harness::default();
         let service = h.service();
@@ -955,8 +827,7 @@ mod known_bugs {
     /// back). Expected: no stock held for the still-failed order. Actual:
     /// the retry's re-reservation stays.
     #[test]
-    #[ignore = "known bug: a payment that loses a race keeps its re-reservation"]
-    fn a_payment_that_loses_a_race_releases_the_stock_it_reserved_again() {
+    fn a_payment_that_loses_a_race_to_an_unrelated_change_is_recorded_and_sells_its_stock() {
         let ops = vec![
             place_one_shirt(),
             Op::Faulty {
@@ -974,8 +845,11 @@ mod known_bugs {
         ];
         let trace = runtime().block_on(sim::run(&Setup::default(), &ops));
         let order = last_order(&trace);
-        assert_eq!(order.payment_status(), PaymentStatus::Failed);
+        // The rival only changed the notes: the payment is recorded on the
+        // fresh state and the re-reserved stock is sold, not left held.
+        assert_eq!(order.payment_status(), PaymentStatus::Paid);
         assert_eq!(trace.harness.inventory.reserved_for(order.id()), 0);
+        assert!(trace.harness.inventory.committed(order.id()));
     }
 
     /// Place, then edit the lines while a rival cancels the order (the
@@ -983,7 +857,6 @@ mod known_bugs {
     /// stock. Actual: `edit_lines` "puts the reservation back as it was"
     /// after its failed commit, re-reserving the stock the cancel released.
     #[test]
-    #[ignore = "known bug: a failed edit re-reserves stock of a cancelled order"]
     fn an_edit_that_loses_a_race_to_a_cancel_leaves_no_stock_held() {
         let ops = vec![
             place_one_shirt(),
@@ -1015,7 +888,6 @@ mod known_bugs {
     /// holds for `refund` keys (`{id}:refund:{n}`) after a refund's commit
     /// loses a race.
     #[test]
-    #[ignore = "known bug: a retry replays a given-back gateway operation"]
     fn a_retry_after_a_lost_race_does_not_replay_the_given_back_payment() {
         let ops = vec![
             place_one_shirt(),
@@ -1049,7 +921,6 @@ mod known_bugs {
     /// made ("payment ledger"): the rule ignores that the authorization was
     /// voided and the capture is a direct sale.
     #[tokio::test]
-    #[ignore = "known bug: is_consistent rejects a direct capture after a void"]
     async fn a_direct_capture_after_a_voided_authorization_keeps_the_ledger_consistent() {
         let h = Harness::default();
         let service = h.service();
@@ -1091,7 +962,6 @@ mod known_bugs {
     /// `pay` does not reserve again and `commit` finds no hold: one unit
     /// sold twice.
     #[tokio::test]
-    #[ignore = "known bug: re-pricing a failed order marks unreserved stock held"]
     async fn changing_the_destination_of_a_failed_order_does_not_oversell() {
         let h = Harness::default();
         let service = h.service();
@@ -1149,7 +1019,6 @@ mod known_bugs {
     /// failed: the order can neither be processed nor paid again), and the
     /// cancel voids nothing, so the customer's funds stay held.
     #[tokio::test]
-    #[ignore = "known bug: payment.failed on a confirmed order strands its authorization"]
     async fn a_failure_webhook_never_strands_an_open_authorization() {
         let h = Harness::default();
         let service = h.service_with(ServiceConfig {

@@ -627,3 +627,65 @@ async fn a_digital_only_order_needs_no_address() {
         "shipping_address: required when any line is physical"
     );
 }
+
+#[tokio::test]
+async fn with_stock_kept_by_the_store_an_order_and_its_stock_commit_together() {
+    use order_core::StockKeeping;
+    use order_core::ports::StockLevels;
+    use std::sync::Arc;
+
+    let store = Arc::new(order_testkit::InMemoryOrderStore::default());
+    let h = Harness::with_store(store.clone());
+    let service = h.service_with(ServiceConfig {
+        stock: StockKeeping::Store,
+        ..ServiceConfig::default()
+    });
+    let shirt = h.product("TSHIRT");
+    store.set_on_hand(&shirt.sku, 1);
+
+    let err = service
+        .place(
+            PlaceOrderBuilder::new(customer(1)).line(&shirt, 2).build(),
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("TSHIRT (asked 2, available 1)"),
+        "{err}"
+    );
+    assert!(
+        service
+            .list(&OrderQuery::default())
+            .await
+            .unwrap()
+            .orders
+            .is_empty()
+    );
+
+    let order = service
+        .place(
+            PlaceOrderBuilder::new(customer(1)).line(&shirt, 1).build(),
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.reserved_for(order.id()), 1);
+    service.pay(order.id(), &actor()).await.unwrap();
+    let level = store.level(&shirt.sku).await.unwrap().unwrap();
+    assert_eq!((level.on_hand, level.reserved), (0, 0));
+    assert_eq!(
+        h.inventory.reserved(&shirt.sku),
+        0,
+        "the inventory port was never used"
+    );
+
+    service
+        .cancel(order.id(), None, reason("changed my mind"), &actor())
+        .await
+        .unwrap();
+    let level = store.level(&shirt.sku).await.unwrap().unwrap();
+    assert_eq!(level.on_hand, 1, "cancelling restocked in the same change");
+}

@@ -9,12 +9,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Datelike, TimeZone, Utc};
-use order_core::error::Shortage;
 use order_core::policy::{CouponTable, ShippingTable, TaxTable};
 use order_core::ports::{
     Catalog, Clock, Customers, DiscountPolicy, EventPublisher, IdGenerator, Inventory,
     OrderNumbers, PaymentGateway, PaymentRequest, Product, ProductKey, ShippingPolicy, StockItem,
-    TaxPolicy, Timer,
+    StockLevel, StockLevels, TaxPolicy, Timer,
 };
 use order_core::pricing::{Discount, Percent};
 use order_core::{
@@ -24,6 +23,7 @@ use order_core::{
 use uuid::Uuid;
 
 use crate::fault::{Fault, FaultPlan};
+use crate::stock::StockBook;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -153,70 +153,38 @@ impl Catalog for FakeCatalog {
     }
 }
 
-#[derive(Debug, Clone)]
-struct Held {
-    items: Vec<StockItem>,
-    committed: bool,
-}
-
-#[derive(Debug, Default)]
-struct Stock {
-    on_hand: HashMap<Sku, u32>,
-    holds: HashMap<OrderId, Held>,
-    restocks: HashSet<(OrderId, String)>,
-}
-
-impl Stock {
-    fn reserved(&self, sku: &Sku, except: Option<OrderId>) -> u32 {
-        self.holds
-            .iter()
-            .filter(|(order, held)| Some(**order) != except && !held.committed)
-            .flat_map(|(_, held)| held.items.iter())
-            .filter(|item| &item.sku == sku)
-            .map(|item| item.quantity.get())
-            .sum()
-    }
-}
-
-/// Stock levels with reservations per order. Unlimited for SKUs never given a
-/// level, so tests only set what they care about.
+/// Stock behind the inventory port, in a [`StockBook`]. SKUs never given a
+/// level are not tracked, so tests only set what they care about.
 #[derive(Debug, Default)]
 pub struct FakeInventory {
-    stock: Mutex<Stock>,
+    book: Mutex<StockBook>,
     faults: FaultPlan,
 }
 
 impl FakeInventory {
     /// Sets the units on hand of `sku`.
     pub fn set_on_hand(&self, sku: &Sku, units: u32) {
-        lock(&self.stock).on_hand.insert(sku.clone(), units);
+        let _ = lock(&self.book).set_on_hand(sku, units);
     }
 
     /// Units on hand (sold units have left).
     pub fn on_hand(&self, sku: &Sku) -> Option<u32> {
-        lock(&self.stock).on_hand.get(sku).copied()
+        lock(&self.book).level(sku).map(|l| l.on_hand)
     }
 
-    /// Units of `sku` held (reserved, not committed) for `order`.
+    /// Units held (reserved, not committed) for `order`.
     pub fn reserved_for(&self, order: OrderId) -> u32 {
-        lock(&self.stock)
-            .holds
-            .get(&order)
-            .filter(|h| !h.committed)
-            .map_or(0, |h| h.items.iter().map(|i| i.quantity.get()).sum())
+        lock(&self.book).reserved_for(order)
     }
 
     /// True when `order`'s reservation was committed.
     pub fn committed(&self, order: OrderId) -> bool {
-        lock(&self.stock)
-            .holds
-            .get(&order)
-            .is_some_and(|h| h.committed)
+        lock(&self.book).committed(order)
     }
 
     /// Units held across all orders for `sku`.
     pub fn reserved(&self, sku: &Sku) -> u32 {
-        lock(&self.stock).reserved(sku, None)
+        lock(&self.book).level(sku).map_or(0, |l| l.reserved)
     }
 
     /// Its fault plan (operations `reserve`, `commit`, `release`, `restock`).
@@ -234,59 +202,20 @@ impl Inventory for FakeInventory {
         _expires_at: DateTime<Utc>,
     ) -> Result<(), InventoryError> {
         self.faults.check("reserve").await?;
-        let mut stock = lock(&self.stock);
-        let mut short = Vec::new();
-        for item in items {
-            if let Some(on_hand) = stock.on_hand.get(&item.sku).copied() {
-                let available = on_hand.saturating_sub(stock.reserved(&item.sku, Some(order)));
-                if item.quantity.get() > available {
-                    short.push(Shortage {
-                        sku: item.sku.clone(),
-                        requested: item.quantity.get(),
-                        available,
-                    });
-                }
-            }
-        }
-        if !short.is_empty() {
-            return Err(InventoryError::OutOfStock(short));
-        }
-        stock.holds.insert(
-            order,
-            Held {
-                items: items.to_vec(),
-                committed: false,
-            },
-        );
-        Ok(())
+        lock(&self.book)
+            .reserve(order, items)
+            .map_err(InventoryError::OutOfStock)
     }
 
     async fn commit(&self, order: OrderId) -> Result<(), InventoryError> {
         self.faults.check("commit").await?;
-        let mut stock = lock(&self.stock);
-        let Some(held) = stock.holds.get(&order).cloned() else {
-            return Ok(());
-        };
-        if held.committed {
-            return Ok(());
-        }
-        for item in &held.items {
-            if let Some(units) = stock.on_hand.get_mut(&item.sku) {
-                *units = units.saturating_sub(item.quantity.get());
-            }
-        }
-        if let Some(h) = stock.holds.get_mut(&order) {
-            h.committed = true;
-        }
+        lock(&self.book).commit(order);
         Ok(())
     }
 
     async fn release(&self, order: OrderId) -> Result<(), InventoryError> {
         self.faults.check("release").await?;
-        let mut stock = lock(&self.stock);
-        if stock.holds.get(&order).is_some_and(|h| !h.committed) {
-            stock.holds.remove(&order);
-        }
+        lock(&self.book).release(order);
         Ok(())
     }
 
@@ -297,16 +226,21 @@ impl Inventory for FakeInventory {
         items: &[StockItem],
     ) -> Result<(), InventoryError> {
         self.faults.check("restock").await?;
-        let mut stock = lock(&self.stock);
-        if !stock.restocks.insert((order, key.to_owned())) {
-            return Ok(());
-        }
-        for item in items {
-            if let Some(units) = stock.on_hand.get_mut(&item.sku) {
-                *units += item.quantity.get();
-            }
-        }
+        lock(&self.book).restock(order, key, items);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl StockLevels for FakeInventory {
+    async fn set_on_hand(&self, sku: &Sku, units: u32) -> Result<StockLevel, PortError> {
+        lock(&self.book)
+            .set_on_hand(sku, units)
+            .map_err(PortError::Unavailable)
+    }
+
+    async fn level(&self, sku: &Sku) -> Result<Option<StockLevel>, PortError> {
+        Ok(lock(&self.book).level(sku))
     }
 }
 

@@ -9,6 +9,7 @@
 //! # Layout
 //! - `memory`: [`InMemoryOrderStore`]
 //! - `fakes`, `fault`: fakes of the other ports and their [`FaultPlan`]
+//! - `stock`: [`stock::StockBook`], the stock model the fakes and the store share
 //! - `harness`: [`Harness`], every fake wired into an `OrderService`
 //! - `builder`: requests and orders for tests
 //! - `strategy`: `arb_*` proptest strategies
@@ -23,6 +24,7 @@ pub mod harness;
 pub mod memory;
 pub mod mock;
 pub mod sim;
+pub mod stock;
 pub mod store_contract;
 pub mod strategy;
 

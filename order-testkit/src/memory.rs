@@ -13,8 +13,13 @@ use order_core::order::Compensation;
 use order_core::ports::Cursor;
 use order_core::ports::{
     Change, IdempotencyClaim, IdempotencyKey, OrderPage, OrderQuery, OrderStore, SortOrder,
+    StockEffect, StockLevel, StockLevels,
 };
-use order_core::{EventRecord, Order, OrderId, OrderNumber, StoreError, StoredEvent};
+use order_core::{
+    EventRecord, Order, OrderId, OrderNumber, PortError, Sku, StoreError, StoredEvent,
+};
+
+use crate::stock::StockBook;
 
 #[derive(Debug)]
 struct KeyRecord {
@@ -34,6 +39,8 @@ struct State {
     keys: HashMap<IdempotencyKey, KeyRecord>,
     inbound: HashSet<String>,
     compensations: Vec<Compensation>,
+    /// Stock, for services that let the store keep it.
+    stock: StockBook,
 }
 
 /// An in-memory [`OrderStore`].
@@ -58,6 +65,31 @@ impl InMemoryOrderStore {
     /// True when no order is stored.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Sets the units on hand of `sku` in the store's own stock (tests; the
+    /// `StockLevels` port does the same, and refuses fewer than are held).
+    pub fn set_on_hand(&self, sku: &Sku, units: u32) {
+        let _ = self.state().stock.set_on_hand(sku, units);
+    }
+
+    /// Units held (not committed) for `order` in the store's own stock.
+    pub fn reserved_for(&self, order: OrderId) -> u32 {
+        self.state().stock.reserved_for(order)
+    }
+}
+
+#[async_trait]
+impl StockLevels for InMemoryOrderStore {
+    async fn set_on_hand(&self, sku: &Sku, units: u32) -> Result<StockLevel, PortError> {
+        self.state()
+            .stock
+            .set_on_hand(sku, units)
+            .map_err(PortError::Unavailable)
+    }
+
+    async fn level(&self, sku: &Sku) -> Result<Option<StockLevel>, PortError> {
+        Ok(self.state().stock.level(sku))
     }
 }
 
@@ -138,6 +170,23 @@ impl OrderStore for InMemoryOrderStore {
                 }
             }
         }
+        // Stock is worked out on a copy, so a short reservation writes nothing.
+        let stock = if change.stock.is_empty() {
+            None
+        } else {
+            let mut book = state.stock.clone();
+            for effect in change.stock {
+                match effect {
+                    StockEffect::Reserve { items, .. } => {
+                        book.reserve(id, items).map_err(StoreError::OutOfStock)?
+                    }
+                    StockEffect::Commit => book.commit(id),
+                    StockEffect::Release => book.release(id),
+                    StockEffect::Restock { key, items } => book.restock(id, key, items),
+                }
+            }
+            Some(book)
+        };
 
         state.orders.insert(id, order.clone());
         state.numbers.insert(order.number().clone(), id);
@@ -149,6 +198,9 @@ impl OrderStore for InMemoryOrderStore {
         }
         if let Some(event_id) = change.inbound_event {
             state.inbound.insert(event_id.to_owned());
+        }
+        if let Some(book) = stock {
+            state.stock = book;
         }
         if let Some(record) = change
             .idempotency_key

@@ -13,7 +13,7 @@ use order_core::order::Compensation;
 use order_core::ports::{
     Catalog, Change, Customers, DiscountPolicy, EventPublisher, IdempotencyClaim, IdempotencyKey,
     Inventory, OrderNumbers, OrderPage, OrderQuery, OrderStore, PaymentGateway, PaymentRequest,
-    Product, ProductKey, ShippingPolicy, StockItem, TaxPolicy,
+    Product, ProductKey, ShippingPolicy, StockEffect, StockItem, TaxPolicy,
 };
 use order_core::pricing::{Discount, Percent};
 use order_core::{
@@ -55,6 +55,7 @@ pub struct CommitCall {
     pub events: Vec<EventRecord>,
     pub idempotency_key: Option<IdempotencyKey>,
     pub inbound_event: Option<String>,
+    pub stock: Vec<StockEffect>,
 }
 
 mock! {
@@ -93,6 +94,7 @@ impl OrderStore for MockOrderStore {
                 events: change.events.to_vec(),
                 idempotency_key: change.idempotency_key.cloned(),
                 inbound_event: change.inbound_event.map(str::to_owned),
+                stock: change.stock.to_vec(),
             },
         )
     }

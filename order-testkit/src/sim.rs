@@ -31,7 +31,7 @@ use order_core::{
     Actor, Address, AddressInput, CaptureMode, DetailsChange, EventRecord, GatewayReference,
     LineEdit, LineQuantity, Money, Notes, Order, OrderError, OrderId, OrderNumber, OrderService,
     PaymentEvent, PaymentEventKind, Ports, Quantity, Reason, ServiceConfig, ShippingMethod,
-    StoreError, StoredEvent,
+    StoreError, StoredEvent, service::StockKeeping,
 };
 use proptest::prelude::*;
 
@@ -412,6 +412,8 @@ pub enum Op {
 pub struct Setup {
     /// When payments are captured.
     pub capture: CaptureMode,
+    /// Who keeps the stock: the inventory port or the store.
+    pub keeping: StockKeeping,
     /// Units on hand per [`Item::ALL`] entry; `None` is unlimited.
     pub stock: [Option<u8>; 4],
 }
@@ -420,6 +422,7 @@ impl Default for Setup {
     fn default() -> Self {
         Self {
             capture: CaptureMode::Immediate,
+            keeping: StockKeeping::Inventory,
             stock: [None; 4],
         }
     }
@@ -742,16 +745,22 @@ pub fn arb_ops(max_len: usize) -> impl Strategy<Value = Vec<Op>> {
         })
 }
 
-/// A capture mode and stock levels (a few units or unlimited).
+/// A capture mode, who keeps the stock, and stock levels (a few units or
+/// unlimited).
 pub fn arb_setup() -> impl Strategy<Value = Setup> {
     (
         prop_oneof![
             1 => Just(CaptureMode::Immediate),
             1 => Just(CaptureMode::OnProcessing)
         ],
+        prop_oneof![Just(StockKeeping::Inventory), Just(StockKeeping::Store)],
         prop::array::uniform4(prop::option::weighted(0.5, 0u8..=8)),
     )
-        .prop_map(|(capture, stock)| Setup { capture, stock })
+        .prop_map(|(capture, keeping, stock)| Setup {
+            capture,
+            keeping,
+            stock,
+        })
 }
 
 /// A setup and up to `max_len` ops.
@@ -1018,6 +1027,7 @@ pub struct Sim {
     webhooks: Vec<PaymentEvent>,
     feed_position: u64,
     compensations_seen: usize,
+    keeping: StockKeeping,
 }
 
 fn must<T, E: std::fmt::Display>(value: Result<T, E>, what: &str) -> T {
@@ -1055,11 +1065,17 @@ impl Sim {
         for (item, units) in Item::ALL.iter().zip(setup.stock) {
             if let Some(units) = units {
                 let sku = harness.product(item.sku()).sku;
-                harness.inventory.set_on_hand(&sku, u32::from(units));
+                match setup.keeping {
+                    StockKeeping::Inventory => {
+                        harness.inventory.set_on_hand(&sku, u32::from(units))
+                    }
+                    StockKeeping::Store => inner.set_on_hand(&sku, u32::from(units)),
+                }
             }
         }
         let config = ServiceConfig {
             capture: setup.capture,
+            stock: setup.keeping,
             ..ServiceConfig::default()
         };
         let service = harness.service_with(config);
@@ -1077,6 +1093,7 @@ impl Sim {
             webhooks: Vec::new(),
             feed_position: 0,
             compensations_seen: 0,
+            keeping: setup.keeping,
         }
     }
 
@@ -1120,7 +1137,13 @@ impl Sim {
         let reserved = self
             .orders
             .iter()
-            .map(|id| (*id, self.harness.inventory.reserved_for(*id)))
+            .map(|id| {
+                let held = match self.keeping {
+                    StockKeeping::Inventory => self.harness.inventory.reserved_for(*id),
+                    StockKeeping::Store => self.store.inner().reserved_for(*id),
+                };
+                (*id, held)
+            })
             .collect();
         Step {
             op: op.clone(),

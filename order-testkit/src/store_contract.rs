@@ -10,7 +10,8 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use order_core::order::Compensation;
 use order_core::ports::{
-    Change, IdempotencyClaim, IdempotencyKey, OrderQuery, OrderStore, SortOrder,
+    Change, IdempotencyClaim, IdempotencyKey, OrderQuery, OrderStore, SortOrder, StockEffect,
+    StockItem, StockLevel, StockLevels,
 };
 use order_core::{
     Command, Currency, Money, Order, OrderId, OrderNumber, OrderStatus, Reason, StoreError,
@@ -39,6 +40,7 @@ async fn insert(store: &dyn OrderStore, order: &Order, record: &order_core::Even
             events: std::slice::from_ref(record),
             idempotency_key: None,
             inbound_event: None,
+            stock: &[],
         })
         .await
         .expect("inserting a new order succeeds");
@@ -65,6 +67,7 @@ async fn update(
             events: records,
             idempotency_key: None,
             inbound_event: None,
+            stock: &[],
         })
         .await
 }
@@ -111,6 +114,7 @@ pub async fn duplicate_insert_is_already_exists(store: &dyn OrderStore) {
             events: std::slice::from_ref(&record),
             idempotency_key: None,
             inbound_event: None,
+            stock: &[],
         })
         .await;
     assert!(
@@ -132,6 +136,7 @@ pub async fn duplicate_number_is_already_exists(store: &dyn OrderStore) {
             events: std::slice::from_ref(&r2),
             idempotency_key: None,
             inbound_event: None,
+            stock: &[],
         })
         .await;
     assert!(
@@ -270,6 +275,7 @@ pub async fn idempotency_key_returns_the_first_answer(store: &dyn OrderStore) {
             events: std::slice::from_ref(&record),
             idempotency_key: Some(&key),
             inbound_event: None,
+            stock: &[],
         })
         .await
         .expect("commit completes the key");
@@ -353,6 +359,7 @@ pub async fn inbound_event_is_processed_once(store: &dyn OrderStore) {
             events: &records,
             idempotency_key: None,
             inbound_event: Some("evt-1"),
+            stock: &[],
         })
         .await
         .expect("first delivery");
@@ -370,6 +377,7 @@ pub async fn inbound_event_is_processed_once(store: &dyn OrderStore) {
             events: &more,
             idempotency_key: None,
             inbound_event: Some("evt-1"),
+            stock: &[],
         })
         .await;
     assert!(
@@ -516,6 +524,167 @@ pub async fn generated_orders_round_trip(store: &dyn OrderStore) {
     }
 }
 
+/// A store that keeps stock: it applies a change's stock effects and
+/// administers levels.
+pub trait StockedStore: OrderStore + StockLevels {}
+
+impl<T: OrderStore + StockLevels + ?Sized> StockedStore for T {}
+
+fn items(sku: &str, units: u32) -> Vec<StockItem> {
+    vec![StockItem {
+        sku: order_core::Sku::parse(sku).expect("valid sku"),
+        quantity: order_core::Quantity::new(units).expect("valid quantity"),
+    }]
+}
+
+async fn change_with_stock(
+    store: &dyn StockedStore,
+    expected_version: u64,
+    after: &Order,
+    records: &[order_core::EventRecord],
+    stock: &[StockEffect],
+) -> Result<(), StoreError> {
+    store
+        .commit(Change {
+            order: after,
+            expected_version,
+            events: records,
+            idempotency_key: None,
+            inbound_event: None,
+            stock,
+        })
+        .await
+}
+
+fn level(on_hand: u32, reserved: u32) -> Option<StockLevel> {
+    Some(StockLevel { on_hand, reserved })
+}
+
+/// A reservation commits with the order, and a release with its change.
+pub async fn stock_is_held_and_released_with_the_change(store: &dyn StockedStore) {
+    let sku = order_core::Sku::parse("STOCK-1").expect("valid sku");
+    store.set_on_hand(&sku, 5).await.expect("set level");
+    let (order, record) = OrderBuilder::default().line("STOCK-1", usd(100), 2).build();
+    let reserve = [StockEffect::Reserve {
+        items: items("STOCK-1", 2),
+        expires_at: t0(),
+    }];
+    change_with_stock(store, 0, &order, std::slice::from_ref(&record), &reserve)
+        .await
+        .expect("insert with a reservation");
+    assert_eq!(store.level(&sku).await.expect("level"), level(5, 2));
+    let (after, records) = cancelled(&order);
+    change_with_stock(
+        store,
+        order.version(),
+        &after,
+        &records,
+        &[StockEffect::Release],
+    )
+    .await
+    .expect("cancel with a release");
+    assert_eq!(store.level(&sku).await.expect("level"), level(5, 0));
+}
+
+/// A reservation beyond what is on hand names the short SKU and writes
+/// nothing: no order, no event, no hold.
+pub async fn a_short_reservation_writes_nothing(store: &dyn StockedStore) {
+    let sku = order_core::Sku::parse("STOCK-2").expect("valid sku");
+    store.set_on_hand(&sku, 1).await.expect("set level");
+    let (order, record) = OrderBuilder::default().line("STOCK-2", usd(100), 2).build();
+    let reserve = [StockEffect::Reserve {
+        items: items("STOCK-2", 2),
+        expires_at: t0(),
+    }];
+    let result = change_with_stock(store, 0, &order, std::slice::from_ref(&record), &reserve).await;
+    match result {
+        Err(StoreError::OutOfStock(short)) => {
+            assert_eq!(short.len(), 1);
+            assert_eq!(short[0].sku, sku);
+            assert_eq!((short[0].requested, short[0].available), (2, 1));
+        }
+        other => panic!("expected OutOfStock, got {other:?}"),
+    }
+    assert_eq!(store.get(order.id()).await.expect("get"), None);
+    assert!(store.events(order.id()).await.expect("events").is_empty());
+    assert_eq!(store.level(&sku).await.expect("level"), level(1, 0));
+}
+
+/// Committed stock leaves the shelf; a restock brings it back once per key.
+pub async fn committed_stock_leaves_and_restocks_once(store: &dyn StockedStore) {
+    let sku = order_core::Sku::parse("STOCK-3").expect("valid sku");
+    store.set_on_hand(&sku, 5).await.expect("set level");
+    let (order, record) = OrderBuilder::default().line("STOCK-3", usd(100), 2).build();
+    let reserve = [StockEffect::Reserve {
+        items: items("STOCK-3", 2),
+        expires_at: t0(),
+    }];
+    change_with_stock(store, 0, &order, std::slice::from_ref(&record), &reserve)
+        .await
+        .expect("insert");
+    let (sold, none) = follow(&order, Vec::new(), t0());
+    change_with_stock(store, order.version(), &sold, &none, &[StockEffect::Commit])
+        .await
+        .expect("commit stock");
+    assert_eq!(store.level(&sku).await.expect("level"), level(3, 0));
+    let restock = [StockEffect::Restock {
+        key: "return:1".into(),
+        items: items("STOCK-3", 2),
+    }];
+    change_with_stock(store, sold.version(), &sold, &none, &restock)
+        .await
+        .expect("restock");
+    change_with_stock(store, sold.version(), &sold, &none, &restock)
+        .await
+        .expect("restock again");
+    assert_eq!(
+        store.level(&sku).await.expect("level"),
+        level(5, 0),
+        "restocked once"
+    );
+}
+
+/// A SKU without a level is not tracked: reserving it always succeeds.
+pub async fn untracked_skus_never_run_out(store: &dyn StockedStore) {
+    let (order, record) = OrderBuilder::default()
+        .line("NO-LEVEL", usd(100), 9)
+        .build();
+    let reserve = [StockEffect::Reserve {
+        items: items("NO-LEVEL", 9),
+        expires_at: t0(),
+    }];
+    change_with_stock(store, 0, &order, std::slice::from_ref(&record), &reserve)
+        .await
+        .expect("insert");
+    let sku = order_core::Sku::parse("NO-LEVEL").expect("valid sku");
+    assert_eq!(store.level(&sku).await.expect("level"), None);
+}
+
+/// A level may not drop below what is held.
+pub async fn stock_levels_refuse_fewer_than_held(store: &dyn StockedStore) {
+    let sku = order_core::Sku::parse("STOCK-4").expect("valid sku");
+    store.set_on_hand(&sku, 3).await.expect("set level");
+    let (order, record) = OrderBuilder::default().line("STOCK-4", usd(100), 2).build();
+    let reserve = [StockEffect::Reserve {
+        items: items("STOCK-4", 2),
+        expires_at: t0(),
+    }];
+    change_with_stock(store, 0, &order, std::slice::from_ref(&record), &reserve)
+        .await
+        .expect("insert");
+    assert!(store.set_on_hand(&sku, 1).await.is_err());
+    assert_eq!(
+        store
+            .set_on_hand(&sku, 2)
+            .await
+            .expect("set to what is held"),
+        StockLevel {
+            on_hand: 2,
+            reserved: 2
+        }
+    );
+}
+
 /// Stamps one test per clause of the store contract.
 ///
 /// ```text
@@ -546,7 +715,12 @@ macro_rules! store_contract {
             list_filters,
             list_pages_without_gaps_or_repeats,
             compensations_are_logged,
-            generated_orders_round_trip
+            generated_orders_round_trip,
+            stock_is_held_and_released_with_the_change,
+            a_short_reservation_writes_nothing,
+            committed_stock_leaves_and_restocks_once,
+            untracked_skus_never_run_out,
+            stock_levels_refuse_fewer_than_held
         );
     };
     (#[$attr:meta] || $make:expr) => {
