@@ -1,0 +1,290 @@
+//! Test databases: a fresh, migrated database per test, for this crate's
+//! tests and for any crate that tests against [`crate::PgOrderStore`].
+//!
+//! Where the server comes from, in order:
+//! 1. `DATABASE_URL`, when set (any database on the server; test databases
+//!    are created beside it);
+//! 2. otherwise a throwaway cluster, made with `initdb` and started with
+//!    `pg_ctl` (found on `PATH` or under `/usr/lib/postgresql/*/bin`) in the
+//!    system's temp directory, reused by later test runs;
+//! 3. otherwise the tests print one line saying why they did not run — and
+//!    fail instead when `ORDER_REQUIRE_POSTGRES` is set, as CI sets it.
+//!
+//! Every test database is a copy of a template migrated once per set of
+//! migrations, so a test pays for `CREATE DATABASE … TEMPLATE`, not for the
+//! migrations. Databases left by earlier runs are dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool};
+
+use crate::MIGRATOR;
+
+const PREFIX: &str = "order_test_";
+/// Test databases older than this are leftovers of an earlier run.
+const STALE_AFTER_SECS: u64 = 3_600;
+
+/// Where test databases live, or why there are none.
+static SERVER: OnceLock<Result<String, String>> = OnceLock::new();
+static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A pool on a fresh, migrated database, or `None` (after printing why)
+/// when no PostgreSQL server can be had.
+///
+/// # Panics
+/// When `ORDER_REQUIRE_POSTGRES` is set and no server can be had, or when
+/// the server refuses to create a database: a test set-up failure.
+pub async fn fresh_pool() -> Option<PgPool> {
+    let admin_url = match SERVER.get_or_init(find_server) {
+        Ok(url) => url.clone(),
+        Err(why) => {
+            if std::env::var_os("ORDER_REQUIRE_POSTGRES").is_some() {
+                panic!(
+                    "PostgreSQL tests are required (ORDER_REQUIRE_POSTGRES) but cannot run: {why}"
+                );
+            }
+            eprintln!("postgres tests skipped: {why}");
+            return None;
+        }
+    };
+    match create_database(&admin_url).await {
+        Ok(options) => Some(
+            PgPoolOptions::new()
+                .max_connections(40)
+                .connect_with(options)
+                .await
+                .unwrap_or_else(|e| panic!("cannot connect to the test database: {e}")),
+        ),
+        Err(e) => panic!("cannot create a test database: {e}"),
+    }
+}
+
+/// The admin URL of the test database server, for tests that need their own
+/// connections (counting statements, say).
+pub fn server_url() -> Option<String> {
+    SERVER.get_or_init(find_server).as_ref().ok().cloned()
+}
+
+async fn create_database(admin_url: &str) -> Result<PgConnectOptions, sqlx::Error> {
+    let admin: PgConnectOptions = admin_url.parse()?;
+    let mut conn = PgConnection::connect_with(&admin).await?;
+    let template = ensure_template(&mut conn, &admin).await?;
+    let name = format!(
+        "{PREFIX}{}_{}_{}",
+        now_secs(),
+        std::process::id(),
+        SEQUENCE.fetch_add(1, Ordering::Relaxed)
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        r#"create database "{name}" template "{template}""#
+    )))
+    .execute(&mut conn)
+    .await?;
+    conn.close().await?;
+    Ok(admin.database(&name))
+}
+
+/// The template for the current migrations, made once (under an advisory
+/// lock, so concurrent test processes make it once between them).
+async fn ensure_template(
+    conn: &mut PgConnection,
+    admin: &PgConnectOptions,
+) -> Result<String, sqlx::Error> {
+    let version: String = MIGRATOR
+        .iter()
+        .map(|m| {
+            format!(
+                "{}:{}",
+                m.version,
+                m.checksum
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in version.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let template = format!("order_template_{hash:016x}");
+    sqlx::query("select pg_advisory_lock(7243)")
+        .execute(&mut *conn)
+        .await?;
+    let made = async {
+        drop_stale(conn).await?;
+        let exists: bool =
+            sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+                .bind(&template)
+                .fetch_one(&mut *conn)
+                .await?;
+        if !exists {
+            let building = format!("{template}_building");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                r#"drop database if exists "{building}" with (force)"#
+            )))
+            .execute(&mut *conn)
+            .await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                r#"create database "{building}""#
+            )))
+            .execute(&mut *conn)
+            .await?;
+            let mut target = PgConnection::connect_with(&admin.clone().database(&building)).await?;
+            MIGRATOR
+                .run(&mut target)
+                .await
+                .map_err(|e| sqlx::Error::Migrate(Box::new(e)))?;
+            target.close().await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                r#"alter database "{building}" rename to "{template}""#
+            )))
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok::<_, sqlx::Error>(())
+    }
+    .await;
+    sqlx::query("select pg_advisory_unlock(7243)")
+        .execute(&mut *conn)
+        .await?;
+    made.map(|()| template)
+}
+
+async fn drop_stale(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    let names: Vec<String> =
+        sqlx::query_scalar("select datname from pg_database where datname like 'order\\_test\\_%'")
+            .fetch_all(&mut *conn)
+            .await?;
+    let cutoff = now_secs().saturating_sub(STALE_AFTER_SECS);
+    for name in names {
+        let created = name
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|secs| secs.parse::<u64>().ok());
+        if created.is_some_and(|secs| secs < cutoff) {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                r#"drop database if exists "{name}" with (force)"#
+            )))
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+fn find_server() -> Result<String, String> {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        return Ok(url);
+    }
+    throwaway_cluster()
+}
+
+fn tool(name: &str) -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    });
+    on_path.or_else(|| {
+        let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(Result::ok)
+            .map(|entry| entry.path().join("bin").join(name))
+            .filter(|candidate| candidate.is_file())
+            .collect();
+        found.sort();
+        found.pop()
+    })
+}
+
+/// Runs a PostgreSQL tool as the current user, or as `postgres` when the
+/// current user is root (PostgreSQL refuses to run as root).
+fn run(program: &Path, args: &[&str], as_postgres: bool) -> Result<(), String> {
+    let output = if as_postgres {
+        Command::new("runuser")
+            .arg("-u")
+            .arg("postgres")
+            .arg("--")
+            .arg(program)
+            .args(args)
+            .output()
+    } else {
+        Command::new(program).args(args).output()
+    }
+    .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} failed: {}",
+            program.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+fn throwaway_cluster() -> Result<String, String> {
+    let no_url = "DATABASE_URL is not set";
+    let initdb = tool("initdb").ok_or_else(|| format!("{no_url} and initdb was not found"))?;
+    let pg_ctl = tool("pg_ctl").ok_or_else(|| format!("{no_url} and pg_ctl was not found"))?;
+    let as_postgres = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let dir = std::env::temp_dir().join("order-engine-test-cluster");
+    let data = dir.join("data");
+    let port = 54_329;
+    let data_arg = data.to_string_lossy().into_owned();
+    if !data.join("PG_VERSION").is_file() {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        if as_postgres {
+            run(
+                Path::new("chown"),
+                &["-R", "postgres", &dir.to_string_lossy()],
+                false,
+            )?;
+        }
+        run(
+            &initdb,
+            &[
+                "-D",
+                &data_arg,
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ],
+            as_postgres,
+        )?;
+    }
+    let running = run(&pg_ctl, &["-D", &data_arg, "status"], as_postgres).is_ok();
+    if !running {
+        let options = format!(
+            "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off -c max_connections=200",
+            dir.display()
+        );
+        let log = dir.join("server.log").to_string_lossy().into_owned();
+        run(
+            &pg_ctl,
+            &["-D", &data_arg, "-o", &options, "-l", &log, "-w", "start"],
+            as_postgres,
+        )?;
+    }
+    Ok(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
+}
