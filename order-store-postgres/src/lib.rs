@@ -11,6 +11,8 @@
 //! - [`PgInventory`]: stock levels and reservations (the `Inventory` port)
 //!   for deployments that keep stock behind the port, and stock adjustment.
 //! - [`PgOrderNumbers`]: order numbers from a database sequence.
+//! - [`TokioTimer`]: the `Timer` port on tokio, for services running these
+//!   adapters.
 //! - [`MIGRATOR`]: the embedded migrations.
 //!
 //! # Layout
@@ -24,6 +26,7 @@ mod error;
 mod inventory;
 mod numbers;
 mod rows;
+mod runtime;
 mod stock;
 mod store;
 pub mod testing;
@@ -31,6 +34,7 @@ pub mod testing;
 pub use catalog::PgCatalog;
 pub use inventory::PgInventory;
 pub use numbers::PgOrderNumbers;
+pub use runtime::TokioTimer;
 pub use store::PgOrderStore;
 
 /// The schema's migrations, embedded. Run them with
