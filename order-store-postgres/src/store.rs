@@ -282,7 +282,7 @@ fn write_statement(change: &Change<'_>) -> Result<QueryBuilder<Postgres>, StoreE
         q.push_bind(shipments_json(order));
         q.push(
             ") as s(id uuid, lines jsonb),
-                 jsonb_to_recordset(s.lines) with ordinality as p(line_id uuid, quantity int, ordinality bigint)
+                 rows from (jsonb_to_recordset(s.lines) as (line_id uuid, quantity int)) with ordinality as p(line_id, quantity, ordinality)
                on conflict do nothing)",
         );
     }
@@ -305,7 +305,7 @@ fn write_statement(change: &Change<'_>) -> Result<QueryBuilder<Postgres>, StoreE
         q.push_bind(returns_json(order));
         q.push(
             ") as r(id uuid, lines jsonb),
-                 jsonb_to_recordset(r.lines) with ordinality as p(line_id uuid, quantity int, ordinality bigint)
+                 rows from (jsonb_to_recordset(r.lines) as (line_id uuid, quantity int)) with ordinality as p(line_id, quantity, ordinality)
                on conflict do nothing)",
         );
     }

@@ -70,6 +70,57 @@ pub async fn fresh_pool() -> Option<PgPool> {
     }
 }
 
+/// A pool on a fresh, empty database (no migrations), or `None` as
+/// [`fresh_pool`].
+///
+/// # Panics
+/// As [`fresh_pool`].
+pub async fn empty_pool() -> Option<PgPool> {
+    let admin_url = server_or_skip()?;
+    let create = async {
+        let admin: PgConnectOptions = admin_url.parse()?;
+        let mut conn = PgConnection::connect_with(&admin).await?;
+        let name = next_name();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(r#"create database "{name}""#)))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with(admin.database(&name))
+            .await
+    };
+    Some(
+        create
+            .await
+            .unwrap_or_else(|e: sqlx::Error| panic!("cannot create an empty test database: {e}")),
+    )
+}
+
+fn next_name() -> String {
+    format!(
+        "{PREFIX}{}_{}_{}",
+        now_secs(),
+        std::process::id(),
+        SEQUENCE.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn server_or_skip() -> Option<String> {
+    match SERVER.get_or_init(find_server) {
+        Ok(url) => Some(url.clone()),
+        Err(why) => {
+            if std::env::var_os("ORDER_REQUIRE_POSTGRES").is_some() {
+                panic!(
+                    "PostgreSQL tests are required (ORDER_REQUIRE_POSTGRES) but cannot run: {why}"
+                );
+            }
+            eprintln!("postgres tests skipped: {why}");
+            None
+        }
+    }
+}
+
 /// The admin URL of the test database server, for tests that need their own
 /// connections (counting statements, say).
 pub fn server_url() -> Option<String> {
