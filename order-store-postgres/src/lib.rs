@@ -35,7 +35,7 @@ pub use catalog::PgCatalog;
 pub use inventory::PgInventory;
 pub use numbers::PgOrderNumbers;
 pub use runtime::TokioTimer;
-pub use store::PgOrderStore;
+pub use store::{PgOrderStore, QueryPlan};
 
 /// The schema's migrations, embedded. Run them with
 /// `MIGRATOR.run(&pool).await`; committed migrations are never edited, new

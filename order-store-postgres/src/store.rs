@@ -80,6 +80,65 @@ from orders o
     };
 }
 
+macro_rules! events_of_order {
+    () => {
+        concat!(
+            "select ",
+            event_columns!(),
+            " from outbox_events where order_id = $1 order by sequence"
+        )
+    };
+}
+
+macro_rules! feed_after {
+    () => {
+        concat!(
+            "select ",
+            event_columns!(),
+            " from outbox_events where position > $1 order by position limit $2"
+        )
+    };
+}
+
+macro_rules! unpublished_events {
+    () => {
+        concat!(
+            "select ",
+            event_columns!(),
+            " from outbox_events where published_at is null and position is not null order by position limit $1"
+        )
+    };
+}
+
+macro_rules! sequence_pending {
+    () => {
+        "update outbox_events o set position = n.position
+         from (select id, nextval('outbox_position_seq') as position
+               from (select id from outbox_events where position is null
+                     order by occurred_at, order_id, sequence) pending) n
+         where o.id = n.id"
+    };
+}
+
+macro_rules! claim_key {
+    () => {
+        "with claim as (
+            insert into idempotency_keys (key, fingerprint, state, claimed_at) values ($1, $2, 'in_flight', $3)
+            on conflict (key) do update set claimed_at = excluded.claimed_at
+            where idempotency_keys.state = 'in_flight' and idempotency_keys.fingerprint = excluded.fingerprint
+              and idempotency_keys.claimed_at <= $4
+            returning key)
+         select (select count(*) from claim) as claimed, k.fingerprint, k.state, k.order_id
+         from (select 1) one left join idempotency_keys k on k.key = $1"
+    };
+}
+
+macro_rules! event_columns {
+    () => {
+        "id, order_id, sequence, occurred_at, actor, payload, position"
+    };
+}
+
 /// Serializes the global feed's position assignment: see `sequence_outbox`.
 const OUTBOX_SEQUENCER_LOCK: i64 = 0x6f75_7462_6f78; // "outbox"
 
@@ -114,16 +173,10 @@ impl PgOrderStore {
             .execute(&mut *tx)
             .await
             .map_err(translate)?;
-        sqlx::query(
-            "update outbox_events o set position = n.position
-             from (select id, nextval('outbox_position_seq') as position
-                   from (select id from outbox_events where position is null
-                         order by occurred_at, order_id, sequence) pending) n
-             where o.id = n.id",
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(translate)?;
+        sqlx::query(sequence_pending!())
+            .execute(&mut *tx)
+            .await
+            .map_err(translate)?;
         tx.commit().await.map_err(translate)
     }
 
@@ -149,22 +202,20 @@ fn stored_events(rows: &[PgRow]) -> Result<Vec<StoredEvent>, StoreError> {
         .collect()
 }
 
-macro_rules! event_columns {
-    () => {
-        "id, order_id, sequence, occurred_at, actor, payload, position"
-    };
-}
-
 fn i64_of(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// The CTEs of one write; see the module docs.
-fn write_statement(change: &Change<'_>) -> Result<QueryBuilder<Postgres>, StoreError> {
+fn write_statement(
+    prefix: &str,
+    change: &Change<'_>,
+) -> Result<QueryBuilder<Postgres>, StoreError> {
     let order = change.order;
     let id = order.id().as_uuid();
     let insert = change.expected_version == 0;
-    let mut q = QueryBuilder::<Postgres>::new("with ord as (");
+    let mut q = QueryBuilder::<Postgres>::new(prefix);
+    q.push("with ord as (");
     let t = order.totals();
     if insert {
         q.push(
@@ -431,7 +482,7 @@ impl OrderStore for PgOrderStore {
                 "events must carry the sequences expected_version+1 ..= order.version()".into(),
             ));
         }
-        let mut statement = write_statement(&change)?;
+        let mut statement = write_statement("", &change)?;
         let written: i64 = match statement.build_query_scalar().fetch_one(&self.pool).await {
             Ok(written) => written,
             Err(err) if crate::error::is_oversell(&err) => {
@@ -483,40 +534,32 @@ impl OrderStore for PgOrderStore {
     }
 
     async fn events(&self, id: OrderId) -> Result<Vec<EventRecord>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "select ",
-            event_columns!(),
-            " from outbox_events where order_id = $1 order by sequence"
-        ))
-        .bind(id.as_uuid())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(translate)?;
+        let rows = sqlx::query(events_of_order!())
+            .bind(id.as_uuid())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(translate)?;
         rows.iter().map(event_from_row).collect()
     }
 
     async fn feed(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         self.sequence_outbox().await?;
-        let rows = sqlx::query(concat!(
-            "select ",
-            event_columns!(),
-            " from outbox_events where position > $1 order by position limit $2"
-        ))
-        .bind(i64_of(after))
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(translate)?;
+        let rows = sqlx::query(feed_after!())
+            .bind(i64_of(after))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(translate)?;
         stored_events(&rows)
     }
 
     async fn unpublished(&self, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         self.sequence_outbox().await?;
-        let rows = sqlx::query(concat!("select ", event_columns!(), " from outbox_events where published_at is null and position is not null order by position limit $1"))
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(translate)?;
+        let rows = sqlx::query(unpublished_events!())
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(translate)?;
         stored_events(&rows)
     }
 
@@ -540,23 +583,14 @@ impl OrderStore for PgOrderStore {
         let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         // Take the key if it is new, or if its holder's lease ran out
         // without completing; otherwise report what holds it.
-        let row = sqlx::query(
-            "with claim as (
-                insert into idempotency_keys (key, fingerprint, state, claimed_at) values ($1, $2, 'in_flight', $3)
-                on conflict (key) do update set claimed_at = excluded.claimed_at
-                where idempotency_keys.state = 'in_flight' and idempotency_keys.fingerprint = excluded.fingerprint
-                  and idempotency_keys.claimed_at <= $4
-                returning key)
-             select (select count(*) from claim) as claimed, k.fingerprint, k.state, k.order_id
-             from (select 1) one left join idempotency_keys k on k.key = $1",
-        )
-        .bind(key.as_str())
-        .bind(fingerprint)
-        .bind(now)
-        .bind(now - lease)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(translate)?;
+        let row = sqlx::query(claim_key!())
+            .bind(key.as_str())
+            .bind(fingerprint)
+            .bind(now)
+            .bind(now - lease)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(translate)?;
         let claimed: i64 = row.try_get("claimed").map_err(translate)?;
         if claimed == 1 {
             return Ok(IdempotencyClaim::Claimed);
@@ -650,5 +684,172 @@ impl StockLevels for PgOrderStore {
 
     async fn level(&self, sku: &Sku) -> Result<Option<StockLevel>, PortError> {
         crate::inventory::level(&self.pool, sku).await
+    }
+}
+
+/// The plan PostgreSQL chose for one of the store's hot queries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryPlan {
+    /// What the query does.
+    pub name: &'static str,
+    /// `EXPLAIN (COSTS OFF)` output, one node per line.
+    pub plan: String,
+}
+
+impl PgOrderStore {
+    /// The plans of the queries every request runs — reads, listings, the
+    /// write of a change to `sample` (already stored), the outbox and the
+    /// idempotency claim — built by the very code that runs them. A plan
+    /// with `Seq Scan` on a large table is a missing index.
+    ///
+    /// # Errors
+    /// Backend failures.
+    pub async fn explain_hot_queries(
+        &self,
+        sample: &Order,
+        events: &[EventRecord],
+    ) -> Result<Vec<QueryPlan>, StoreError> {
+        let id = sample.id().as_uuid();
+        let lines = |rows: Vec<PgRow>| -> Result<String, StoreError> {
+            rows.iter()
+                .map(|r| r.try_get::<String, _>(0).map_err(translate))
+                .collect::<Result<Vec<_>, _>>()
+                .map(|l| l.join("\n"))
+        };
+        let mut plans = Vec::new();
+        let rows = sqlx::query(concat!(
+            "explain (costs off) ",
+            select_order!(),
+            " where o.id = $1"
+        ))
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(translate)?;
+        plans.push(QueryPlan {
+            name: "load an order by id",
+            plan: lines(rows)?,
+        });
+        let rows = sqlx::query(concat!(
+            "explain (costs off) ",
+            select_order!(),
+            " where o.number = $1"
+        ))
+        .bind(sample.number().as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(translate)?;
+        plans.push(QueryPlan {
+            name: "load an order by number",
+            plan: lines(rows)?,
+        });
+        let cursor = Some(Cursor {
+            created_at: sample.created_at(),
+            id: sample.id(),
+        });
+        let listings = [
+            (
+                "list a customer's orders, newest first, after a cursor",
+                OrderQuery {
+                    customer_id: Some(sample.customer_id()),
+                    after: cursor,
+                    ..OrderQuery::default()
+                },
+            ),
+            (
+                "list orders in a status, oldest first, after a cursor",
+                OrderQuery {
+                    status: Some(sample.status()),
+                    sort: SortOrder::OldestFirst,
+                    after: cursor,
+                    ..OrderQuery::default()
+                },
+            ),
+            (
+                "list orders created in a range",
+                OrderQuery {
+                    created_from: Some(sample.created_at()),
+                    created_to: Some(sample.created_at() + chrono::Duration::hours(1)),
+                    ..OrderQuery::default()
+                },
+            ),
+        ];
+        for (name, query) in listings {
+            let mut q =
+                QueryBuilder::<Postgres>::new(concat!("explain (costs off) ", select_order!()));
+            push_filters(&mut q, &query);
+            let rows = q.build().fetch_all(&self.pool).await.map_err(translate)?;
+            plans.push(QueryPlan {
+                name,
+                plan: lines(rows)?,
+            });
+        }
+        let change = Change {
+            order: sample,
+            expected_version: sample.version().saturating_sub(events.len() as u64),
+            events,
+            idempotency_key: None,
+            inbound_event: None,
+            stock: &[StockEffect::Commit],
+        };
+        let rows = write_statement("explain (costs off) ", &change)?
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(translate)?;
+        plans.push(QueryPlan {
+            name: "write a change (compare-and-set, children, outbox, stock)",
+            plan: lines(rows)?,
+        });
+        let rows = sqlx::query(concat!("explain (costs off) ", events_of_order!()))
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(translate)?;
+        plans.push(QueryPlan {
+            name: "an order's events",
+            plan: lines(rows)?,
+        });
+        let rows = sqlx::query(concat!("explain (costs off) ", feed_after!()))
+            .bind(1_i64)
+            .bind(100_i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(translate)?;
+        plans.push(QueryPlan {
+            name: "the event feed after a position",
+            plan: lines(rows)?,
+        });
+        let rows = sqlx::query(concat!("explain (costs off) ", unpublished_events!()))
+            .bind(100_i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(translate)?;
+        plans.push(QueryPlan {
+            name: "unpublished events",
+            plan: lines(rows)?,
+        });
+        let rows = sqlx::query(concat!("explain (costs off) ", sequence_pending!()))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(translate)?;
+        plans.push(QueryPlan {
+            name: "sequence committed outbox events",
+            plan: lines(rows)?,
+        });
+        let now = sample.updated_at();
+        let rows = sqlx::query(concat!("explain (costs off) ", claim_key!()))
+            .bind("explain-key")
+            .bind("fingerprint")
+            .bind(now)
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(translate)?;
+        plans.push(QueryPlan {
+            name: "claim an idempotency key",
+            plan: lines(rows)?,
+        });
+        Ok(plans)
     }
 }

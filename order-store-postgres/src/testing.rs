@@ -339,3 +339,249 @@ fn throwaway_cluster() -> Result<String, String> {
     }
     Ok(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
 }
+
+/// Fills `store` with `count` orders from 97 customers over 30 days (8
+/// writers at a time): a third only placed, a third paid, a third paid,
+/// shipped and delivered (some of them with a return), and refreshes the
+/// planner's statistics, so query plans are the ones a real database gets.
+///
+/// # Panics
+/// When a write fails: a test set-up failure.
+pub async fn seed_orders(store: &crate::PgOrderStore, count: usize) {
+    use order_core::ports::{Change, OrderStore};
+    use order_core::system::UuidV7Ids;
+
+    let start = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH + chrono::Duration::days(20_400);
+    let sku = must(order_core::Sku::parse("SEED-1"));
+    crate::inventory::set_on_hand(store.pool(), &sku, 10_000_000)
+        .await
+        .unwrap_or_else(|e| panic!("seeding stock failed: {e}"));
+    let mut writers = tokio::task::JoinSet::new();
+    for writer in 0..8 {
+        let store = store.clone();
+        let sku = sku.clone();
+        writers.spawn(async move {
+            let ids = UuidV7Ids;
+            for n in (writer..count).step_by(8) {
+                let customer =
+                    order_core::CustomerId::new(uuid::Uuid::from_u128(0xC000 + (n % 97) as u128))
+                        .unwrap_or_else(|e| panic!("{e}"));
+                let at = start + chrono::Duration::seconds(i64::try_from(n).unwrap_or(0) * 863);
+                let price = order_core::Money::from_minor(
+                    1_000 + (n % 5_000) as i128,
+                    order_core::Currency::USD,
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+                let (placed, record) = seed_order(customer, at, price, &ids);
+                let (order, records) = advance(placed, record, n, &ids);
+                // Pending orders hold their stock, as placed orders do.
+                let hold = [order_core::ports::StockEffect::Reserve {
+                    items: vec![order_core::ports::StockItem {
+                        sku: sku.clone(),
+                        quantity: must(order_core::Quantity::new(2)),
+                    }],
+                    expires_at: at,
+                }];
+                store
+                    .commit(Change {
+                        order: &order,
+                        expected_version: 0,
+                        events: &records,
+                        idempotency_key: None,
+                        inbound_event: None,
+                        stock: if n.is_multiple_of(3) { &hold } else { &[] },
+                    })
+                    .await
+                    .unwrap_or_else(|e| panic!("seeding failed: {e}"));
+            }
+        });
+    }
+    while let Some(done) = writers.join_next().await {
+        done.unwrap_or_else(|e| panic!("seeding task failed: {e}"));
+    }
+    // A running service sequences its outbox continuously; so does this.
+    let _ = order_core::ports::OrderStore::feed(store, 0, 1)
+        .await
+        .unwrap_or_else(|e| panic!("sequencing the outbox failed: {e}"));
+    // Idempotency keys as many clients send them.
+    sqlx::query(
+        "insert into idempotency_keys (key, fingerprint, state, claimed_at)
+         select 'seed-' || g, 'seed', 'in_flight', now() from generate_series(1, $1) g",
+    )
+    .bind(i32::try_from(count).unwrap_or(i32::MAX))
+    .execute(store.pool())
+    .await
+    .unwrap_or_else(|e| panic!("seeding keys failed: {e}"));
+    sqlx::raw_sql("analyze")
+        .execute(store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("analyze failed: {e}"));
+}
+
+/// Takes a placed order further along its life by `n % 3` (see
+/// [`seed_orders`]), through the engine's own decisions.
+fn advance(
+    order: order_core::Order,
+    placed: order_core::EventRecord,
+    n: usize,
+    ids: &dyn order_core::ports::IdGenerator,
+) -> (order_core::Order, Vec<order_core::EventRecord>) {
+    use order_core::*;
+
+    let at = placed.occurred_at;
+    let mut records = vec![placed];
+    let mut order = order;
+    let mut step = |order: &mut Order, command: Command| {
+        let events = order
+            .decide(&command, at)
+            .unwrap_or_else(|e| panic!("seed step refused: {e}"));
+        for event in events {
+            let record = EventRecord {
+                id: must(EventId::new(ids.new_v7())),
+                order_id: order.id(),
+                sequence: order.version() + 1,
+                occurred_at: at,
+                actor: Actor::system(),
+                event,
+            };
+            order.apply(&record);
+            records.push(record);
+        }
+    };
+    if n.is_multiple_of(3) {
+        return (order, records);
+    }
+    let total = order.totals().total;
+    let entry = |kind| PaymentEntry {
+        id: must(PaymentEntryId::new(ids.new_v7())),
+        kind,
+        amount: total,
+        reference: Some(must(GatewayReference::parse(&format!("seed_{n}")))),
+        idempotency_key: format!("seed-{n}"),
+        reason: None,
+        return_id: None,
+        at,
+    };
+    step(
+        &mut order,
+        Command::StartPayment {
+            reservation_expires_at: None,
+        },
+    );
+    step(
+        &mut order,
+        Command::RecordCapture {
+            entry: entry(PaymentKind::Capture),
+        },
+    );
+    if n % 3 == 1 {
+        return (order, records);
+    }
+    step(&mut order, Command::StartProcessing);
+    let line = order.lines()[0].id;
+    let shipment_id = must(ShipmentId::new(ids.new_v7()));
+    step(
+        &mut order,
+        Command::Ship {
+            shipment_id,
+            lines: vec![LineQuantity {
+                line_id: line,
+                quantity: must(Quantity::new(2)),
+            }],
+            carrier: None,
+            tracking_number: None,
+        },
+    );
+    step(&mut order, Command::Deliver { shipment_id });
+    if n % 9 == 2 {
+        step(
+            &mut order,
+            Command::RequestReturn {
+                return_id: must(ReturnId::new(ids.new_v7())),
+                lines: vec![LineQuantity {
+                    line_id: line,
+                    quantity: must(Quantity::new(1)),
+                }],
+                reason: must(Reason::parse("seed")),
+                return_window: chrono::Duration::days(30),
+            },
+        );
+    }
+    (order, records)
+}
+
+fn must<T>(value: Result<T, order_core::ValidationError>) -> T {
+    value.unwrap_or_else(|e| panic!("seed data is invalid: {e}"))
+}
+
+fn seed_order(
+    customer: order_core::CustomerId,
+    at: chrono::DateTime<chrono::Utc>,
+    price: order_core::Money,
+    ids: &dyn order_core::ports::IdGenerator,
+) -> (order_core::Order, order_core::EventRecord) {
+    use order_core::pricing::{PriceLine, PricingPolicy, price_lines};
+    use order_core::*;
+
+    let quantity = must(Quantity::new(2));
+    let priced = price_lines(
+        Currency::USD,
+        &[PriceLine {
+            unit_price: price,
+            quantity,
+            tax_rate: pricing::Percent::ZERO,
+            discountable: false,
+        }],
+        None,
+        &PricingPolicy::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let totals = priced
+        .with_shipping(Money::zero(Currency::USD))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let id = must(OrderId::new(ids.new_v7()));
+    let line = OrderLine {
+        id: must(LineId::new(ids.new_v7())),
+        product_id: must(ProductId::new(uuid::Uuid::from_u128(0xA11))),
+        variant_id: None,
+        sku: must(Sku::parse("SEED-1")),
+        name: must(ProductName::parse("Seed product")),
+        kind: ProductKind::Digital,
+        tax_class: must(TaxClass::parse("standard")),
+        tax_rate: pricing::Percent::ZERO,
+        quantity,
+        unit_price: price,
+        amounts: priced.lines[0],
+        quantities: LineQuantities {
+            ordered: 2,
+            ..LineQuantities::default()
+        },
+    };
+    let record = EventRecord {
+        id: must(EventId::new(ids.new_v7())),
+        order_id: id,
+        sequence: 1,
+        occurred_at: at,
+        actor: Actor::system(),
+        event: OrderEvent::Placed(Box::new(event::Placed {
+            id,
+            number: must(OrderNumber::parse(
+                &format!("SEED-{}", id.as_uuid().simple()).to_uppercase()[..30],
+            )),
+            customer_id: customer,
+            currency: Currency::USD,
+            lines: vec![line],
+            shipping_address: None,
+            billing_address: None,
+            shipping_method: None,
+            coupon: None,
+            discount: None,
+            notes: None,
+            pricing: PricingPolicy::default(),
+            totals,
+            reservation_expires_at: at,
+        })),
+    };
+    let order = Order::placed(&record).unwrap_or_else(|| panic!("a Placed record makes an order"));
+    (order, record)
+}

@@ -471,3 +471,54 @@ async fn the_whole_lifecycle_round_trips_through_postgres() {
         .unwrap();
     assert_eq!(page.orders, vec![after]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hot_queries_use_indexes_not_sequential_scans() {
+    let Some(pool) = fresh_pool().await else {
+        return;
+    };
+    let store = PgOrderStore::new(pool.clone());
+    order_store_postgres::testing::seed_orders(&store, 3_000).await;
+    let (order, record) = OrderBuilder::default().build();
+    store
+        .commit(Change {
+            order: &order,
+            expected_version: 0,
+            events: std::slice::from_ref(&record),
+            idempotency_key: None,
+            inbound_event: None,
+            stock: &[],
+        })
+        .await
+        .unwrap();
+    let events = order
+        .decide(
+            &order_core::Command::Cancel {
+                reason: reason("plan"),
+            },
+            order.created_at(),
+        )
+        .unwrap();
+    let (after, records) = follow(&order, events, order.created_at());
+    for plan in store.explain_hot_queries(&after, &records).await.unwrap() {
+        for table in [
+            "orders",
+            "order_lines",
+            "outbox_events",
+            "payment_entries",
+            "order_status_history",
+            "shipments",
+            "returns",
+            "idempotency_keys",
+            "stock_reservations",
+        ] {
+            assert!(
+                !plan.plan.contains(&format!("Seq Scan on {table} "))
+                    && !plan.plan.ends_with(&format!("Seq Scan on {table}")),
+                "{}: sequential scan on {table}\n{}",
+                plan.name,
+                plan.plan
+            );
+        }
+    }
+}
