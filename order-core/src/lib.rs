@@ -20,7 +20,8 @@
 //! - money rules: `pricing`, `allocation` (largest remainder)
 //! - the edges: `ports` (traits), `policy` (table-driven policies),
 //!   `system` (system clock, UUID v7s), `retry` (timeouts and retries)
-//! - use cases: `service` (OrderService), `relay` (outbox relay)
+//! - use cases: `service` (OrderService), `relay` (outbox relay), `report`
+//!   (figures over a period)
 //! - `error`: one enum per layer
 
 pub mod address;
@@ -39,6 +40,7 @@ pub mod ports;
 pub mod pricing;
 pub mod quantity;
 pub mod relay;
+pub mod report;
 pub mod retry;
 pub mod service;
 pub mod status;

@@ -351,6 +351,25 @@ pub struct Product {
     pub active: bool,
 }
 
+/// Managing the catalog: what an admin API needs from wherever products
+/// live.
+#[async_trait]
+pub trait CatalogAdmin: Send + Sync {
+    /// Adds a product, or replaces the one with the same product and
+    /// variant id.
+    ///
+    /// # Errors
+    /// MUST refuse (with [`PortError::Unavailable`] naming why) a SKU another
+    /// product already has; backend failures.
+    async fn upsert(&self, product: &Product) -> Result<(), PortError>;
+
+    /// Products by SKU, after `after_sku`, at most `limit`.
+    ///
+    /// # Errors
+    /// Backend failures.
+    async fn list(&self, after_sku: Option<&Sku>, limit: usize) -> Result<Vec<Product>, PortError>;
+}
+
 /// Which product (and variant) a line is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ProductKey {

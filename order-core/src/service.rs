@@ -26,6 +26,7 @@ use crate::ports::{
 };
 use crate::pricing::PricingPolicy;
 use crate::quantity::Quantity;
+use crate::report::{Report, ReportBuilder};
 use crate::retry::RetryPolicy;
 use crate::text::{Actor, CouponCode, GatewayReference, Notes, ShippingMethod};
 
@@ -367,6 +368,55 @@ impl OrderService {
             return Err(OrderError::NotFound(OrderRef::Id(id)));
         }
         Ok(events)
+    }
+
+    /// A report over the orders placed in `[from, to)`.
+    ///
+    /// # Errors
+    /// [`ValidationError::OutOfRange`] when `to` is not after `from`; store
+    /// failures.
+    pub async fn report(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Report, OrderError> {
+        if to <= from {
+            return Err(ValidationError::BadFormat {
+                field: "to".into(),
+                rule: "must be after from",
+            }
+            .into());
+        }
+        let mut builder = ReportBuilder::new(from, to);
+        let mut query = OrderQuery {
+            created_from: Some(from),
+            created_to: Some(to),
+            sort: crate::ports::SortOrder::OldestFirst,
+            limit: OrderQuery::MAX_LIMIT,
+            ..OrderQuery::default()
+        };
+        loop {
+            let page = self.ports.store.list(&query).await?;
+            for order in &page.orders {
+                builder.add(order)?;
+            }
+            match page.next {
+                Some(cursor) => query.after = Some(cursor),
+                None => return Ok(builder.finish()),
+            }
+        }
+    }
+
+    /// Whether the store answers: a readiness probe.
+    ///
+    /// # Errors
+    /// The store's failure.
+    pub async fn ping(&self) -> Result<(), OrderError> {
+        let probe = OrderId::new(uuid::Uuid::from_u128(
+            0x0000_0000_0000_7000_8000_0000_0000_0000,
+        ))?;
+        self.ports.store.get(probe).await?;
+        Ok(())
     }
 
     // ---- commits ------------------------------------------------------------

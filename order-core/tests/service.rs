@@ -689,3 +689,55 @@ async fn with_stock_kept_by_the_store_an_order_and_its_stock_commit_together() {
     let level = store.level(&shirt.sku).await.unwrap().unwrap();
     assert_eq!(level.on_hand, 1, "cancelling restocked in the same change");
 }
+
+#[tokio::test]
+async fn the_report_counts_statuses_revenue_failures_and_fulfilment_time() {
+    let h = Harness::default();
+    let service = h.service();
+    let mug = h.product("MUG");
+    let from = order_core::ports::Clock::now(h.clock.as_ref());
+    let paid = service
+        .place(
+            PlaceOrderBuilder::new(customer(1)).line(&mug, 2).build(),
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap();
+    service.pay(paid.id(), &actor()).await.unwrap();
+    let failed = service
+        .place(
+            PlaceOrderBuilder::new(customer(2)).line(&mug, 1).build(),
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap();
+    h.gateway.faults().next("authorize", Fault::Decline, 1);
+    let _ = service.pay(failed.id(), &actor()).await;
+    service
+        .refund(paid.id(), usd(100), reason("goodwill"), &actor())
+        .await
+        .unwrap();
+
+    let report = service
+        .report(from, from + chrono::Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(report.orders, 2);
+    assert_eq!(report.by_status.get(&OrderStatus::Confirmed), Some(&1));
+    assert_eq!(report.by_status.get(&OrderStatus::Pending), Some(&1));
+    let usd_figures = report.currencies.get(&Currency::USD).unwrap();
+    let expected = paid.totals().total.checked_sub(&usd(100)).unwrap();
+    assert_eq!(usd_figures.revenue, expected);
+    assert_eq!(usd_figures.average_order_value, expected);
+    assert_eq!(
+        (report.payment_attempts, report.failed_payment_attempts),
+        (2, 1)
+    );
+    assert_eq!(
+        report.payment_failure_rate,
+        rust_decimal::Decimal::new(5, 1)
+    );
+    assert_eq!(report.average_time_to_fulfilment, None);
+}

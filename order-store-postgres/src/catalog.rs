@@ -3,7 +3,7 @@
 //! operations that fill it.
 
 use async_trait::async_trait;
-use order_core::ports::{Catalog, Product, ProductKey};
+use order_core::ports::{Catalog, CatalogAdmin, Product, ProductKey};
 use order_core::{
     Currency, Money, PortError, ProductId, ProductName, Sku, StoreError, TaxClass, VariantId,
 };
@@ -104,6 +104,39 @@ impl PgCatalog {
         .await
         .map_err(translate)?;
         rows.iter().map(product_from_row).collect()
+    }
+}
+
+#[async_trait]
+impl CatalogAdmin for PgCatalog {
+    async fn upsert(&self, product: &Product) -> Result<(), PortError> {
+        PgCatalog::upsert(self, product)
+            .await
+            .map_err(|err| match &err {
+                StoreError::Backend(source)
+                    if source
+                        .downcast_ref::<sqlx::Error>()
+                        .and_then(|e| e.as_database_error())
+                        .and_then(|db| db.constraint())
+                        == Some("products_sku_key") =>
+                {
+                    PortError::Unavailable(format!(
+                        "sku {} belongs to another product",
+                        product.sku
+                    ))
+                }
+                _ => PortError::Unavailable(err.to_string()),
+            })
+    }
+
+    async fn list(&self, after_sku: Option<&Sku>, limit: usize) -> Result<Vec<Product>, PortError> {
+        PgCatalog::list(
+            self,
+            after_sku.map(Sku::as_str),
+            u32::try_from(limit).unwrap_or(u32::MAX),
+        )
+        .await
+        .map_err(|e| PortError::Unavailable(e.to_string()))
     }
 }
 

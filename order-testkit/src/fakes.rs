@@ -11,9 +11,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use order_core::policy::{CouponTable, ShippingTable, TaxTable};
 use order_core::ports::{
-    Catalog, Clock, Customers, DiscountPolicy, EventPublisher, IdGenerator, Inventory,
-    OrderNumbers, PaymentGateway, PaymentRequest, Product, ProductKey, ShippingPolicy, StockItem,
-    StockLevel, StockLevels, TaxPolicy, Timer,
+    Catalog, CatalogAdmin, Clock, Customers, DiscountPolicy, EventPublisher, IdGenerator,
+    Inventory, OrderNumbers, PaymentGateway, PaymentRequest, Product, ProductKey, ShippingPolicy,
+    StockItem, StockLevel, StockLevels, TaxPolicy, Timer,
 };
 use order_core::pricing::{Discount, Percent};
 use order_core::{
@@ -134,6 +134,37 @@ impl FakeCatalog {
     /// Its fault plan (operation `products`).
     pub fn faults(&self) -> &FaultPlan {
         &self.faults
+    }
+}
+
+#[async_trait]
+impl CatalogAdmin for FakeCatalog {
+    async fn upsert(&self, product: &Product) -> Result<(), PortError> {
+        self.faults.check("upsert").await?;
+        let mut products = lock(&self.products);
+        let same =
+            |p: &Product| p.product_id == product.product_id && p.variant_id == product.variant_id;
+        if products.iter().any(|p| p.sku == product.sku && !same(p)) {
+            return Err(PortError::Unavailable(format!(
+                "sku {} belongs to another product",
+                product.sku
+            )));
+        }
+        products.retain(|p| !same(p));
+        products.push(product.clone());
+        Ok(())
+    }
+
+    async fn list(&self, after_sku: Option<&Sku>, limit: usize) -> Result<Vec<Product>, PortError> {
+        self.faults.check("list").await?;
+        let mut products: Vec<Product> = lock(&self.products)
+            .iter()
+            .filter(|p| after_sku.is_none_or(|after| &p.sku > after))
+            .cloned()
+            .collect();
+        products.sort_by(|a, b| a.sku.cmp(&b.sku));
+        products.truncate(limit);
+        Ok(products)
     }
 }
 
