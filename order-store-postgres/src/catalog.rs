@@ -110,7 +110,7 @@ impl PgCatalog {
 #[async_trait]
 impl CatalogAdmin for PgCatalog {
     async fn upsert(&self, product: &Product) -> Result<(), PortError> {
-        PgCatalog::upsert(self, product)
+        Self::upsert(self, product)
             .await
             .map_err(|err| match &err {
                 StoreError::Backend(source)
@@ -130,7 +130,7 @@ impl CatalogAdmin for PgCatalog {
     }
 
     async fn list(&self, after_sku: Option<&Sku>, limit: usize) -> Result<Vec<Product>, PortError> {
-        PgCatalog::list(
+        Self::list(
             self,
             after_sku.map(Sku::as_str),
             u32::try_from(limit).unwrap_or(u32::MAX),
