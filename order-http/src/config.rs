@@ -1,0 +1,138 @@
+//! [`Config`]: every setting of the `order-http` binary, from flags or the
+//! environment (`order-http --help` lists them).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// When payments are captured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Capture {
+    /// Authorize and capture at checkout.
+    Immediate,
+    /// Authorize at checkout, capture when processing starts.
+    OnProcessing,
+}
+
+/// How log lines look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Pretty,
+}
+
+/// The order engine's HTTP service.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "order-http", version, about, long_about = None)]
+pub struct Config {
+    /// Address to listen on (port 0 picks a free port; the chosen address is printed).
+    #[arg(long, env = "ORDER_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// PostgreSQL URL. Without it the service runs on the in-memory adapters
+    /// (nothing survives a restart).
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Most PostgreSQL connections.
+    #[arg(long, env = "ORDER_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+
+    /// HS256 secret for bearer tokens.
+    #[arg(long, env = "ORDER_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// RS256 public key (PEM file) for bearer tokens, instead of a secret.
+    #[arg(long, env = "ORDER_JWT_RSA_PUBLIC_KEY")]
+    pub jwt_rsa_public_key: Option<PathBuf>,
+
+    /// EdDSA (Ed25519) public key (PEM file) for bearer tokens, instead of a secret.
+    #[arg(long, env = "ORDER_JWT_ED25519_PUBLIC_KEY")]
+    pub jwt_ed25519_public_key: Option<PathBuf>,
+
+    /// Required token issuer (`iss`).
+    #[arg(long, env = "ORDER_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+
+    /// Required token audience (`aud`).
+    #[arg(long, env = "ORDER_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+
+    /// HMAC-SHA256 secret of the payment webhook's `X-Signature`.
+    #[arg(long, env = "ORDER_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+
+    /// Development mode: with no token key configured, make a secret and
+    /// print ready-made tokens. Also on whenever no key is configured.
+    #[arg(long, env = "ORDER_DEV")]
+    pub dev: bool,
+
+    /// Require an admin or service token for `/metrics`.
+    #[arg(long, env = "ORDER_PROTECT_METRICS")]
+    pub protect_metrics: bool,
+
+    /// Largest request body, in bytes.
+    #[arg(long, env = "ORDER_BODY_LIMIT_BYTES", default_value_t = 64 * 1024)]
+    pub body_limit_bytes: usize,
+
+    /// Longest a request may take, in seconds.
+    #[arg(long, env = "ORDER_REQUEST_TIMEOUT_SECS", default_value_t = 10)]
+    pub request_timeout_secs: u64,
+
+    /// Minutes an unpaid order (and its stock) is held before it expires.
+    #[arg(long, env = "ORDER_PENDING_TTL_MINUTES", default_value_t = 30)]
+    pub pending_ttl_minutes: i64,
+
+    /// Days after delivery during which returns are accepted.
+    #[arg(long, env = "ORDER_RETURN_WINDOW_DAYS", default_value_t = 30)]
+    pub return_window_days: i64,
+
+    /// When payments are captured.
+    #[arg(long, env = "ORDER_CAPTURE", value_enum, default_value_t = Capture::Immediate)]
+    pub capture: Capture,
+
+    /// Seconds between background sweeps (expire stale orders, complete
+    /// delivered ones, relay the outbox).
+    #[arg(long, env = "ORDER_SWEEP_INTERVAL_SECS", default_value_t = 30)]
+    pub sweep_interval_secs: u64,
+
+    /// Seconds to finish in-flight requests after SIGTERM.
+    #[arg(long, env = "ORDER_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    pub shutdown_grace_secs: u64,
+
+    /// Do not add the demo catalog to an empty catalog.
+    #[arg(long, env = "ORDER_NO_DEMO_CATALOG")]
+    pub no_demo_catalog: bool,
+
+    /// Log format.
+    #[arg(long, env = "ORDER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
+
+    /// Log filter (`info`, `order_http=debug,info`, …).
+    #[arg(long, env = "RUST_LOG", default_value = "info")]
+    pub log_filter: String,
+
+    /// Something to do instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Tool>,
+}
+
+/// Tools of the binary.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Tool {
+    /// Print a bearer token signed with `--jwt-secret`.
+    Token {
+        /// `customer`, `admin` or `service`.
+        #[arg(long, default_value = "admin")]
+        role: String,
+        /// The subject; a customer's is their customer id (a UUID).
+        #[arg(long, default_value = "cli")]
+        subject: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl_secs: u64,
+    },
+}

@@ -1,0 +1,1101 @@
+//! The wire format: request bodies (`…RequestBody`, unknown fields refused)
+//! with their conversion into domain values, and response bodies built from
+//! domain values. Money is a decimal string with its currency beside it.
+
+use chrono::{DateTime, Utc};
+use order_core::ports::Product;
+use order_core::pricing::Totals;
+use order_core::report::Report;
+use order_core::{
+    Address, AddressInput, Currency, CustomerId, EventRecord, LineQuantity, Money, NewLine, Order,
+    OrderLine, PaymentEntry, ProductId, ProductKind, Quantity, Return, Shipment, StatusChange,
+    VariantId,
+};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// Deserializes a field that may be absent (unchanged), `null` (cleared) or
+/// a value (set).
+fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+fn at<T>(field: &str, result: Result<T, order_core::ValidationError>) -> Result<T, ApiError> {
+    result.map_err(|err| ApiError::from(err.at(field)))
+}
+
+/// An amount as its decimal text, for responses.
+pub fn amount(m: &Money) -> String {
+    m.amount().to_string()
+}
+
+fn money(field: &str, text: &str, currency: Currency) -> Result<Money, ApiError> {
+    Money::parse(text, currency).map_err(|source| {
+        ApiError::from(order_core::ValidationError::Money {
+            field: field.to_owned(),
+            source,
+        })
+    })
+}
+
+/// A postal address.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressBody {
+    /// Recipient.
+    pub name: String,
+    /// First line.
+    pub line1: String,
+    /// Second line.
+    #[serde(default)]
+    pub line2: Option<String>,
+    /// City.
+    pub city: String,
+    /// Region or state.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Postal code.
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2 country, e.g. `US`.
+    pub country: String,
+    /// Phone.
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+impl AddressBody {
+    fn try_into_domain(self, field: &str) -> Result<Address, ApiError> {
+        at(
+            field,
+            Address::parse(AddressInput {
+                name: self.name,
+                line1: self.line1,
+                line2: self.line2,
+                city: self.city,
+                region: self.region,
+                postal_code: self.postal_code,
+                country: self.country,
+                phone: self.phone,
+            }),
+        )
+    }
+
+    fn from_domain(a: &Address) -> Self {
+        Self {
+            name: a.name().to_owned(),
+            line1: a.line1().to_owned(),
+            line2: a.line2().map(str::to_owned),
+            city: a.city().to_owned(),
+            region: a.region().map(str::to_owned),
+            postal_code: a.postal_code().to_owned(),
+            country: a.country().as_str().to_owned(),
+            phone: a.phone().map(str::to_owned),
+        }
+    }
+}
+
+/// One line of a new order.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewLineBody {
+    /// The product.
+    pub product_id: Uuid,
+    /// The variant.
+    #[serde(default)]
+    pub variant_id: Option<Uuid>,
+    /// Units, 1 to 10,000.
+    pub quantity: u32,
+    /// The unit price the customer saw (decimal string); placement is
+    /// refused if the catalog's differs.
+    #[serde(default)]
+    pub expected_unit_price: Option<String>,
+}
+
+/// `POST /api/v1/orders`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrderRequestBody {
+    /// The customer; customers may omit it (their token names them).
+    #[serde(default)]
+    pub customer_id: Option<Uuid>,
+    /// ISO 4217 currency, e.g. `USD`.
+    pub currency: String,
+    /// What to buy.
+    pub lines: Vec<NewLineBody>,
+    /// Where physical goods go.
+    #[serde(default)]
+    pub shipping_address: Option<AddressBody>,
+    /// Where the invoice goes.
+    #[serde(default)]
+    pub billing_address: Option<AddressBody>,
+    /// `standard`, `express`, …
+    #[serde(default)]
+    pub shipping_method: Option<String>,
+    /// A coupon.
+    #[serde(default)]
+    pub coupon_code: Option<String>,
+    /// Notes.
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+impl CreateOrderRequestBody {
+    /// The domain request, for `customer`.
+    ///
+    /// # Errors
+    /// 422 naming the first invalid field.
+    pub fn try_into_domain(self, customer: CustomerId) -> Result<order_core::PlaceOrder, ApiError> {
+        let currency = Currency::parse(&self.currency).map_err(|source| {
+            ApiError::from(order_core::ValidationError::Money {
+                field: "currency".into(),
+                source,
+            })
+        })?;
+        let mut lines = Vec::with_capacity(self.lines.len());
+        for (i, line) in self.lines.into_iter().enumerate() {
+            let field = format!("lines[{i}]");
+            lines.push(NewLine {
+                product_id: at(&field, ProductId::new(line.product_id))?,
+                variant_id: line
+                    .variant_id
+                    .map(VariantId::new)
+                    .transpose()
+                    .map_err(|e| ApiError::from(e.at(&field)))?,
+                quantity: at(&field, Quantity::new(line.quantity))?,
+                expected_unit_price: line
+                    .expected_unit_price
+                    .as_deref()
+                    .map(|p| money(&format!("{field}.expected_unit_price"), p, currency))
+                    .transpose()?,
+            });
+        }
+        Ok(order_core::PlaceOrder {
+            customer_id: customer,
+            currency,
+            lines,
+            shipping_address: self
+                .shipping_address
+                .map(|a| a.try_into_domain("shipping_address"))
+                .transpose()?,
+            billing_address: self
+                .billing_address
+                .map(|a| a.try_into_domain("billing_address"))
+                .transpose()?,
+            shipping_method: self
+                .shipping_method
+                .as_deref()
+                .map(order_core::ShippingMethod::parse)
+                .transpose()?,
+            coupon: self
+                .coupon_code
+                .as_deref()
+                .map(order_core::CouponCode::parse)
+                .transpose()?,
+            notes: self
+                .notes
+                .as_deref()
+                .map(order_core::Notes::parse)
+                .transpose()?,
+        })
+    }
+}
+
+/// `PATCH /api/v1/orders/{id}`: absent fields stay, `null` clears notes or
+/// the billing address.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchOrderRequestBody {
+    /// New notes, or `null` to clear them.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub notes: Option<Option<String>>,
+    /// New shipping address.
+    #[serde(default)]
+    pub shipping_address: Option<AddressBody>,
+    /// New billing address, or `null` to clear it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<AddressBody>)]
+    pub billing_address: Option<Option<AddressBody>>,
+    /// New shipping method (re-prices a pending, unpaid order).
+    #[serde(default)]
+    pub shipping_method: Option<String>,
+}
+
+impl PatchOrderRequestBody {
+    /// The domain change.
+    ///
+    /// # Errors
+    /// 422 naming the first invalid field.
+    pub fn try_into_domain(self) -> Result<order_core::DetailsChange, ApiError> {
+        Ok(order_core::DetailsChange {
+            notes: self
+                .notes
+                .map(|n| n.as_deref().map(order_core::Notes::parse).transpose())
+                .transpose()?,
+            shipping_address: self
+                .shipping_address
+                .map(|a| a.try_into_domain("shipping_address"))
+                .transpose()?,
+            billing_address: self
+                .billing_address
+                .map(|b| b.map(|a| a.try_into_domain("billing_address")).transpose())
+                .transpose()?,
+            shipping_method: self
+                .shipping_method
+                .as_deref()
+                .map(order_core::ShippingMethod::parse)
+                .transpose()?,
+        })
+    }
+}
+
+/// `POST /api/v1/orders/{id}/items`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddItemRequestBody {
+    /// The product.
+    pub product_id: Uuid,
+    /// The variant.
+    #[serde(default)]
+    pub variant_id: Option<Uuid>,
+    /// Units.
+    pub quantity: u32,
+}
+
+/// `PATCH /api/v1/orders/{id}/items/{line_id}`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateItemRequestBody {
+    /// The new quantity.
+    pub quantity: u32,
+}
+
+/// Why (cancel, return, refund).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    /// Why.
+    pub reason: String,
+}
+
+/// Units of a line.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineQuantityBody {
+    /// The line.
+    pub line_id: Uuid,
+    /// Units.
+    pub quantity: u32,
+}
+
+fn parts(lines: Vec<LineQuantityBody>) -> Result<Vec<LineQuantity>, ApiError> {
+    lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let field = format!("lines[{i}]");
+            Ok(LineQuantity {
+                line_id: at(&field, order_core::LineId::new(l.line_id))?,
+                quantity: at(&field, Quantity::new(l.quantity))?,
+            })
+        })
+        .collect()
+}
+
+/// What a shipment request turns into: the units, the carrier, the
+/// tracking number.
+pub type ShipmentParts = (
+    Vec<LineQuantity>,
+    Option<order_core::Carrier>,
+    Option<order_core::TrackingNumber>,
+);
+
+/// `POST /api/v1/orders/{id}/shipments`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateShipmentRequestBody {
+    /// What is in it.
+    pub lines: Vec<LineQuantityBody>,
+    /// The carrier (required for physical goods).
+    #[serde(default)]
+    pub carrier: Option<String>,
+    /// The tracking number.
+    #[serde(default)]
+    pub tracking_number: Option<String>,
+}
+
+impl CreateShipmentRequestBody {
+    /// The domain parts.
+    ///
+    /// # Errors
+    /// 422 naming the first invalid field.
+    pub fn try_into_domain(self) -> Result<ShipmentParts, ApiError> {
+        Ok((
+            parts(self.lines)?,
+            self.carrier
+                .as_deref()
+                .map(order_core::Carrier::parse)
+                .transpose()?,
+            self.tracking_number
+                .as_deref()
+                .map(order_core::TrackingNumber::parse)
+                .transpose()?,
+        ))
+    }
+}
+
+/// `POST /api/v1/orders/{id}/returns`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateReturnRequestBody {
+    /// What comes back.
+    pub lines: Vec<LineQuantityBody>,
+    /// Why.
+    pub reason: String,
+}
+
+impl CreateReturnRequestBody {
+    /// The domain parts.
+    ///
+    /// # Errors
+    /// 422 naming the first invalid field.
+    pub fn try_into_domain(self) -> Result<(Vec<LineQuantity>, order_core::Reason), ApiError> {
+        Ok((parts(self.lines)?, order_core::Reason::parse(&self.reason)?))
+    }
+}
+
+/// `POST /api/v1/orders/{id}/returns/{return_id}/receive`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiveReturnRequestBody {
+    /// Refund the return's amount now.
+    #[serde(default)]
+    pub refund: bool,
+}
+
+/// `POST /api/v1/orders/{id}/refunds`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequestBody {
+    /// The amount, a decimal string in the order's currency.
+    pub amount: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl RefundRequestBody {
+    /// The domain parts for an order in `currency`.
+    ///
+    /// # Errors
+    /// 422 for a malformed amount or reason.
+    pub fn try_into_domain(
+        self,
+        currency: Currency,
+    ) -> Result<(Money, order_core::Reason), ApiError> {
+        Ok((
+            money("amount", &self.amount, currency)?,
+            order_core::Reason::parse(&self.reason)?,
+        ))
+    }
+}
+
+/// `POST /api/v1/orders/{id}/dry-run`: a command to preview.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DryRunRequestBody {
+    /// Preview a cancellation.
+    Cancel {
+        /// Why.
+        reason: String,
+    },
+    /// Preview starting processing.
+    StartProcessing,
+    /// Preview a shipment.
+    Ship {
+        /// What.
+        lines: Vec<LineQuantityBody>,
+        /// Carrier.
+        #[serde(default)]
+        carrier: Option<String>,
+    },
+    /// Preview a delivery.
+    Deliver {
+        /// The shipment.
+        shipment_id: Uuid,
+    },
+    /// Preview completion.
+    Complete,
+    /// Preview a return request.
+    RequestReturn {
+        /// What.
+        lines: Vec<LineQuantityBody>,
+        /// Why.
+        reason: String,
+    },
+    /// Preview the start of a payment.
+    StartPayment,
+}
+
+/// The webhook: `payment.processed`, `payment.failed` or `payment.refunded`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentEventRequestBody {
+    /// The provider's event id; each is applied once.
+    pub id: String,
+    /// `payment.processed`, `payment.failed` or `payment.refunded`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The order.
+    pub order_id: Uuid,
+    /// The amount (processed, refunded), a decimal string.
+    #[serde(default)]
+    pub amount: Option<String>,
+    /// The provider's reference (processed, refunded).
+    #[serde(default)]
+    pub reference: Option<String>,
+    /// The failure code (failed).
+    #[serde(default)]
+    pub code: Option<String>,
+    /// The failure reason (failed).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Money in an order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TotalsBody {
+    /// Σ line subtotals.
+    pub subtotal: String,
+    /// Σ line discounts.
+    pub discount: String,
+    /// Σ line taxes.
+    pub tax: String,
+    /// Shipping.
+    pub shipping: String,
+    /// subtotal − discount + tax + shipping.
+    pub total: String,
+}
+
+impl From<&Totals> for TotalsBody {
+    fn from(t: &Totals) -> Self {
+        Self {
+            subtotal: amount(&t.subtotal),
+            discount: amount(&t.discount),
+            tax: amount(&t.tax),
+            shipping: amount(&t.shipping),
+            total: amount(&t.total),
+        }
+    }
+}
+
+/// Where a line's units are.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QuantitiesBody {
+    /// Ordered.
+    pub ordered: u32,
+    /// Cancelled.
+    pub cancelled: u32,
+    /// Shipped.
+    pub shipped: u32,
+    /// Delivered.
+    pub delivered: u32,
+    /// Returned and received.
+    pub returned: u32,
+    /// In open returns.
+    pub return_requested: u32,
+}
+
+/// One line.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LineBody {
+    /// Line id.
+    pub id: Uuid,
+    /// Product.
+    pub product_id: Uuid,
+    /// Variant.
+    pub variant_id: Option<Uuid>,
+    /// SKU.
+    pub sku: String,
+    /// Name.
+    pub name: String,
+    /// `physical` or `digital`.
+    pub kind: String,
+    /// Units.
+    pub quantity: u32,
+    /// Unit price.
+    pub unit_price: String,
+    /// Tax rate, percent.
+    pub tax_rate: String,
+    /// Net of tax, before discount.
+    pub subtotal: String,
+    /// Discount.
+    pub discount: String,
+    /// Tax.
+    pub tax: String,
+    /// What the line costs.
+    pub total: String,
+    /// The quantity ledger.
+    pub quantities: QuantitiesBody,
+}
+
+fn kind_name(kind: ProductKind) -> &'static str {
+    match kind {
+        ProductKind::Physical => "physical",
+        ProductKind::Digital => "digital",
+    }
+}
+
+impl From<&OrderLine> for LineBody {
+    fn from(l: &OrderLine) -> Self {
+        Self {
+            id: l.id.as_uuid(),
+            product_id: l.product_id.as_uuid(),
+            variant_id: l.variant_id.map(|v| v.as_uuid()),
+            sku: l.sku.to_string(),
+            name: l.name.to_string(),
+            kind: kind_name(l.kind).to_owned(),
+            quantity: l.quantity.get(),
+            unit_price: amount(&l.unit_price),
+            tax_rate: l.tax_rate.value().to_string(),
+            subtotal: amount(&l.amounts.subtotal),
+            discount: amount(&l.amounts.discount),
+            tax: amount(&l.amounts.tax),
+            total: amount(&l.amounts.total),
+            quantities: QuantitiesBody {
+                ordered: l.quantities.ordered,
+                cancelled: l.quantities.cancelled,
+                shipped: l.quantities.shipped,
+                delivered: l.quantities.delivered,
+                returned: l.quantities.returned,
+                return_requested: l.quantities.return_requested,
+            },
+        }
+    }
+}
+
+/// One payment ledger entry.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PaymentEntryBody {
+    /// Entry id.
+    pub id: Uuid,
+    /// `authorize`, `capture`, `void`, `refund`.
+    pub kind: String,
+    /// Amount.
+    pub amount: String,
+    /// Gateway reference.
+    pub reference: Option<String>,
+    /// Why.
+    pub reason: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+impl From<&PaymentEntry> for PaymentEntryBody {
+    fn from(e: &PaymentEntry) -> Self {
+        Self {
+            id: e.id.as_uuid(),
+            kind: e.kind.as_str().to_owned(),
+            amount: amount(&e.amount),
+            reference: e.reference.as_ref().map(ToString::to_string),
+            reason: e.reason.as_ref().map(ToString::to_string),
+            at: e.at,
+        }
+    }
+}
+
+/// The payment ledger and its balances.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PaymentsBody {
+    /// Σ authorizations.
+    pub authorized: String,
+    /// Σ captures.
+    pub captured: String,
+    /// Σ refunds.
+    pub refunded: String,
+    /// Captured minus refunded.
+    pub refundable: String,
+    /// Entries, oldest first.
+    pub entries: Vec<PaymentEntryBody>,
+}
+
+/// A shipment.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ShipmentBody {
+    /// Shipment id.
+    pub id: Uuid,
+    /// What is in it.
+    pub lines: Vec<LineQuantityBody>,
+    /// Carrier.
+    pub carrier: Option<String>,
+    /// Tracking number.
+    pub tracking_number: Option<String>,
+    /// When it left.
+    pub shipped_at: DateTime<Utc>,
+    /// When it arrived.
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+fn part_bodies(lines: &[LineQuantity]) -> Vec<LineQuantityBody> {
+    lines
+        .iter()
+        .map(|l| LineQuantityBody {
+            line_id: l.line_id.as_uuid(),
+            quantity: l.quantity.get(),
+        })
+        .collect()
+}
+
+impl From<&Shipment> for ShipmentBody {
+    fn from(s: &Shipment) -> Self {
+        Self {
+            id: s.id.as_uuid(),
+            lines: part_bodies(&s.lines),
+            carrier: s.carrier.as_ref().map(ToString::to_string),
+            tracking_number: s.tracking_number.as_ref().map(ToString::to_string),
+            shipped_at: s.shipped_at,
+            delivered_at: s.delivered_at,
+        }
+    }
+}
+
+/// A return.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReturnBody {
+    /// Return id.
+    pub id: Uuid,
+    /// What comes back.
+    pub lines: Vec<LineQuantityBody>,
+    /// Why.
+    pub reason: String,
+    /// The share of the order these units were paid with.
+    pub refund_amount: String,
+    /// When asked for.
+    pub requested_at: DateTime<Utc>,
+    /// When received.
+    pub received_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Return> for ReturnBody {
+    fn from(r: &Return) -> Self {
+        Self {
+            id: r.id.as_uuid(),
+            lines: part_bodies(&r.lines),
+            reason: r.reason.to_string(),
+            refund_amount: amount(&r.refund_amount),
+            requested_at: r.requested_at,
+            received_at: r.received_at,
+        }
+    }
+}
+
+/// Why and by whom an order was cancelled.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CancellationBody {
+    /// Why.
+    pub reason: String,
+    /// Who.
+    pub actor: String,
+}
+
+/// An order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrderResponseBody {
+    /// Order id.
+    pub id: Uuid,
+    /// Order number.
+    pub number: String,
+    /// Customer.
+    pub customer_id: Uuid,
+    /// Currency of every amount.
+    pub currency: String,
+    /// Lifecycle status.
+    pub status: String,
+    /// Payment status.
+    pub payment_status: String,
+    /// Lines.
+    pub lines: Vec<LineBody>,
+    /// Shipping address.
+    pub shipping_address: Option<AddressBody>,
+    /// Billing address.
+    pub billing_address: Option<AddressBody>,
+    /// Shipping method.
+    pub shipping_method: Option<String>,
+    /// Coupon.
+    pub coupon_code: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+    /// Totals.
+    pub totals: TotalsBody,
+    /// Payments.
+    pub payments: PaymentsBody,
+    /// Shipments.
+    pub shipments: Vec<ShipmentBody>,
+    /// Returns.
+    pub returns: Vec<ReturnBody>,
+    /// Cancellation.
+    pub cancellation: Option<CancellationBody>,
+    /// Version, for `If-Match`.
+    pub version: u64,
+    /// Placed.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Confirmed.
+    pub confirmed_at: Option<DateTime<Utc>>,
+    /// Cancelled.
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// Delivered.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Completed.
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Order> for OrderResponseBody {
+    fn from(o: &Order) -> Self {
+        let p = o.payments();
+        Self {
+            id: o.id().as_uuid(),
+            number: o.number().to_string(),
+            customer_id: o.customer_id().as_uuid(),
+            currency: o.currency().to_string(),
+            status: o.status().to_string(),
+            payment_status: o.payment_status().to_string(),
+            lines: o.lines().iter().map(LineBody::from).collect(),
+            shipping_address: o.shipping_address().map(AddressBody::from_domain),
+            billing_address: o.billing_address().map(AddressBody::from_domain),
+            shipping_method: o.shipping_method().map(ToString::to_string),
+            coupon_code: o.coupon().map(ToString::to_string),
+            notes: o.notes().map(ToString::to_string),
+            totals: TotalsBody::from(o.totals()),
+            payments: PaymentsBody {
+                authorized: amount(&p.authorized()),
+                captured: amount(&p.captured()),
+                refunded: amount(&p.refunded()),
+                refundable: p.refundable().map(|m| amount(&m)).unwrap_or_default(),
+                entries: p.entries().iter().map(PaymentEntryBody::from).collect(),
+            },
+            shipments: o.shipments().iter().map(ShipmentBody::from).collect(),
+            returns: o.returns().iter().map(ReturnBody::from).collect(),
+            cancellation: o.cancellation().map(|(r, a)| CancellationBody {
+                reason: r.to_string(),
+                actor: a.to_string(),
+            }),
+            version: o.version(),
+            created_at: o.created_at(),
+            updated_at: o.updated_at(),
+            confirmed_at: o.confirmed_at(),
+            cancelled_at: o.cancelled_at(),
+            delivered_at: o.delivered_at(),
+            completed_at: o.completed_at(),
+        }
+    }
+}
+
+/// A page of orders.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrderPageBody {
+    /// The orders.
+    pub orders: Vec<OrderResponseBody>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// One status change.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HistoryEntryBody {
+    /// From.
+    pub from: Option<String>,
+    /// To.
+    pub to: String,
+    /// Why.
+    pub reason: String,
+    /// Who.
+    pub actor: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+impl From<&StatusChange> for HistoryEntryBody {
+    fn from(h: &StatusChange) -> Self {
+        Self {
+            from: h.from.map(|s| s.to_string()),
+            to: h.to.to_string(),
+            reason: h.reason.clone(),
+            actor: h.actor.to_string(),
+            at: h.at,
+        }
+    }
+}
+
+/// An event, as the timeline and the feed show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventBody {
+    /// Global feed position (feed only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<u64>,
+    /// Event id; consumers deduplicate by it.
+    pub id: Uuid,
+    /// `order.created`, `order.shipped`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The order.
+    pub order_id: Uuid,
+    /// Per-order sequence.
+    pub sequence: u64,
+    /// When.
+    pub occurred_at: DateTime<Utc>,
+    /// Who.
+    pub actor: String,
+    /// The event's data.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+impl EventBody {
+    /// The body for `record` at `position`.
+    pub fn new(record: &EventRecord, position: Option<u64>) -> Self {
+        Self {
+            position,
+            id: record.id.as_uuid(),
+            kind: record.event_type().to_owned(),
+            order_id: record.order_id.as_uuid(),
+            sequence: record.sequence,
+            occurred_at: record.occurred_at,
+            actor: record.actor.to_string(),
+            data: serde_json::to_value(&record.event).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+/// The order's timeline.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HistoryBody {
+    /// Status changes.
+    pub status_changes: Vec<HistoryEntryBody>,
+    /// Every event.
+    pub events: Vec<EventBody>,
+}
+
+/// A page of the event feed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventPageBody {
+    /// Events after the requested position.
+    pub events: Vec<EventBody>,
+    /// Pass as `after` for the next page.
+    pub next_after: u64,
+}
+
+/// A preview.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DryRunResponseBody {
+    /// The events the command would cause.
+    pub events: Vec<String>,
+    /// The order after them.
+    pub order: OrderResponseBody,
+}
+
+/// An invoice.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InvoiceBody {
+    /// Invoice number (the order number).
+    pub invoice_number: String,
+    /// Order id.
+    pub order_id: Uuid,
+    /// When the order was placed.
+    pub issued_at: DateTime<Utc>,
+    /// Billed to (the billing address, else the shipping address).
+    pub bill_to: Option<AddressBody>,
+    /// Currency.
+    pub currency: String,
+    /// Lines.
+    pub lines: Vec<LineBody>,
+    /// Totals.
+    pub totals: TotalsBody,
+    /// Paid (captured − refunded).
+    pub paid: String,
+    /// Still due.
+    pub due: String,
+}
+
+/// Where the parcels are.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TrackingBody {
+    /// Order status.
+    pub status: String,
+    /// Shipments with carrier and tracking number.
+    pub shipments: Vec<ShipmentBody>,
+}
+
+/// A product.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductBody {
+    /// Product id.
+    pub product_id: Uuid,
+    /// Variant id.
+    #[serde(default)]
+    pub variant_id: Option<Uuid>,
+    /// SKU.
+    pub sku: String,
+    /// Name.
+    pub name: String,
+    /// Price, a decimal string.
+    pub unit_price: String,
+    /// Currency.
+    pub currency: String,
+    /// Tax class.
+    pub tax_class: String,
+    /// `physical` or `digital`.
+    pub kind: String,
+    /// For sale.
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl ProductBody {
+    /// The domain product.
+    ///
+    /// # Errors
+    /// 422 naming the first invalid field.
+    pub fn try_into_domain(self) -> Result<Product, ApiError> {
+        let currency = Currency::parse(&self.currency).map_err(|source| {
+            ApiError::from(order_core::ValidationError::Money {
+                field: "currency".into(),
+                source,
+            })
+        })?;
+        let kind = match self.kind.as_str() {
+            "physical" => ProductKind::Physical,
+            "digital" => ProductKind::Digital,
+            _ => {
+                return Err(order_core::ValidationError::BadFormat {
+                    field: "kind".into(),
+                    rule: "must be physical or digital",
+                }
+                .into());
+            }
+        };
+        Ok(Product {
+            product_id: at("product_id", ProductId::new(self.product_id))?,
+            variant_id: self.variant_id.map(VariantId::new).transpose()?,
+            sku: order_core::Sku::parse(&self.sku)?,
+            name: order_core::ProductName::parse(&self.name)?,
+            unit_price: money("unit_price", &self.unit_price, currency)?,
+            tax_class: order_core::TaxClass::parse(&self.tax_class)?,
+            kind,
+            active: self.active,
+        })
+    }
+}
+
+impl From<&Product> for ProductBody {
+    fn from(p: &Product) -> Self {
+        Self {
+            product_id: p.product_id.as_uuid(),
+            variant_id: p.variant_id.map(|v| v.as_uuid()),
+            sku: p.sku.to_string(),
+            name: p.name.to_string(),
+            unit_price: amount(&p.unit_price),
+            currency: p.unit_price.currency().to_string(),
+            tax_class: p.tax_class.to_string(),
+            kind: kind_name(p.kind).to_owned(),
+            active: p.active,
+        }
+    }
+}
+
+/// `PUT /api/v1/stock/{sku}`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StockRequestBody {
+    /// Units on hand.
+    pub on_hand: u32,
+}
+
+/// A stock level.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StockBody {
+    /// SKU.
+    pub sku: String,
+    /// Units on hand.
+    pub on_hand: u32,
+    /// Units held for unpaid orders.
+    pub reserved: u32,
+    /// On hand minus reserved.
+    pub available: u32,
+}
+
+/// Money figures in one currency.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CurrencyFiguresBody {
+    /// Currency.
+    pub currency: String,
+    /// Orders that took money.
+    pub paid_orders: u64,
+    /// Captured minus refunded.
+    pub revenue: String,
+    /// Revenue per paid order.
+    pub average_order_value: String,
+}
+
+/// A report over a period.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReportBody {
+    /// Start (inclusive).
+    pub from: DateTime<Utc>,
+    /// End (exclusive).
+    pub to: DateTime<Utc>,
+    /// Orders placed.
+    pub orders: u64,
+    /// Orders per status.
+    #[schema(value_type = Object)]
+    pub by_status: std::collections::BTreeMap<String, u64>,
+    /// Money per currency.
+    pub currencies: Vec<CurrencyFiguresBody>,
+    /// Payment attempts.
+    pub payment_attempts: u64,
+    /// Failed attempts.
+    pub failed_payment_attempts: u64,
+    /// Failed per attempt, as a decimal string.
+    pub payment_failure_rate: String,
+    /// Mean seconds from confirmation to delivery.
+    pub average_seconds_to_fulfilment: Option<i64>,
+}
+
+impl From<&Report> for ReportBody {
+    fn from(r: &Report) -> Self {
+        Self {
+            from: r.from,
+            to: r.to,
+            orders: r.orders,
+            by_status: r
+                .by_status
+                .iter()
+                .map(|(s, n)| (s.to_string(), *n))
+                .collect(),
+            currencies: r
+                .currencies
+                .iter()
+                .map(|(c, f)| CurrencyFiguresBody {
+                    currency: c.to_string(),
+                    paid_orders: f.paid_orders,
+                    revenue: amount(&f.revenue),
+                    average_order_value: amount(&f.average_order_value),
+                })
+                .collect(),
+            payment_attempts: r.payment_attempts,
+            failed_payment_attempts: r.failed_payment_attempts,
+            payment_failure_rate: r.payment_failure_rate.to_string(),
+            average_seconds_to_fulfilment: r.average_time_to_fulfilment.map(|d| d.num_seconds()),
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The `order-http` binary: parse settings, start logging, build the
+//! service, serve until SIGTERM or Ctrl-C, then finish in-flight requests.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use order_http::app::{self, Backend};
+use order_http::auth::Role;
+use order_http::config::{Config, LogFormat, Tool};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    if let Some(Tool::Token {
+        role,
+        subject,
+        ttl_secs,
+    }) = &config.command
+    {
+        let (auth, _) = app::auth(&config)?;
+        let role: Role = serde_json::from_value(serde_json::Value::String(role.clone()))
+            .context("role must be customer, admin or service")?;
+        let token = auth
+            .mint(subject, role, *ttl_secs)
+            .context("minting needs an HS256 secret (--jwt-secret / ORDER_JWT_SECRET)")?;
+        println!("{token}");
+        return Ok(());
+    }
+
+    let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    match config.log_format {
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .init(),
+        LogFormat::Pretty => tracing_subscriber::fmt().with_env_filter(filter).init(),
+    }
+
+    let built = app::build(&config).await?;
+    match built.backend {
+        Backend::Postgres => tracing::info!("orders are stored in PostgreSQL"),
+        Backend::Memory => tracing::warn!(
+            "no DATABASE_URL: running on the in-memory adapters (an embedded default; nothing survives a restart)"
+        ),
+    }
+    tracing::warn!("payments go to the simulated gateway, which approves every payment");
+    if !built.dev_tokens.is_empty() {
+        println!(
+            "development mode: tokens valid for 24 hours (mint more with `order-http token --role <role>` and the same ORDER_JWT_SECRET)"
+        );
+        for (role, token) in &built.dev_tokens {
+            println!("  {role:?} token: {token}");
+        }
+        println!(
+            "  the customer token's customer id is {}",
+            app::DEMO_CUSTOMER
+        );
+    }
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let address = listener.local_addr()?;
+    println!("listening on http://{address}");
+    tracing::info!(%address, "listening");
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let sweeper = tokio::spawn(app::sweep(
+        built.state.clone(),
+        Duration::from_secs(config.sweep_interval_secs.max(1)),
+        stopped,
+    ));
+    let router = order_http::router(built.state);
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+    });
+    let serving = tokio::spawn(async move { server.await });
+    let result = serving.await;
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(grace, sweeper).await;
+    result.context("server task")?.context("server")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,51 @@
+//! [`AppState`]: what every handler can reach — the engine, the catalog and
+//! stock administration, authentication, metrics and limits.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use order_core::OrderService;
+use order_core::ports::{CatalogAdmin, OrderStore, StockLevels};
+
+use crate::auth::AuthConfig;
+use crate::metrics::Metrics;
+
+/// Request limits.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The largest request body accepted, in bytes.
+    pub body_bytes: usize,
+    /// How long a request may take.
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            body_bytes: 64 * 1024,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Shared by every handler.
+#[derive(Clone)]
+#[allow(missing_debug_implementations)]
+pub struct AppState {
+    /// The use cases.
+    pub orders: OrderService,
+    /// The store, for the event feed.
+    pub store: Arc<dyn OrderStore>,
+    /// Products.
+    pub catalog: Arc<dyn CatalogAdmin>,
+    /// Stock levels.
+    pub stock: Arc<dyn StockLevels>,
+    /// Who may call.
+    pub auth: Arc<AuthConfig>,
+    /// What is counted.
+    pub metrics: Arc<Metrics>,
+    /// Request limits.
+    pub limits: Limits,
+    /// Whether `/metrics` needs no credentials.
+    pub open_metrics: bool,
+}
