@@ -110,23 +110,18 @@ impl PgCatalog {
 #[async_trait]
 impl CatalogAdmin for PgCatalog {
     async fn upsert(&self, product: &Product) -> Result<(), PortError> {
-        Self::upsert(self, product)
-            .await
-            .map_err(|err| match &err {
-                StoreError::Backend(source)
-                    if source
-                        .downcast_ref::<sqlx::Error>()
-                        .and_then(|e| e.as_database_error())
-                        .and_then(|db| db.constraint())
-                        == Some("products_sku_key") =>
-                {
-                    PortError::Unavailable(format!(
-                        "sku {} belongs to another product",
-                        product.sku
-                    ))
-                }
-                _ => PortError::Unavailable(err.to_string()),
-            })
+        Self::upsert(self, product).await.map_err(|err| match &err {
+            StoreError::Backend(source)
+                if source
+                    .downcast_ref::<sqlx::Error>()
+                    .and_then(|e| e.as_database_error())
+                    .and_then(|db| db.constraint())
+                    == Some("products_sku_key") =>
+            {
+                PortError::Unavailable(format!("sku {} belongs to another product", product.sku))
+            }
+            _ => PortError::Unavailable(err.to_string()),
+        })
     }
 
     async fn list(&self, after_sku: Option<&Sku>, limit: usize) -> Result<Vec<Product>, PortError> {
