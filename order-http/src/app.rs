@@ -21,6 +21,7 @@ use order_testkit::harness::{demo_coupons, demo_shipping, demo_tax, product};
 
 use crate::auth::{AuthConfig, Role};
 use crate::config::{Capture, Config};
+use crate::metered::{MeteredService, MeteredStore};
 use crate::metrics::Metrics;
 use crate::state::{AppState, Limits};
 
@@ -188,11 +189,22 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         inventory,
         numbers,
     } = adapters;
+    let metered_store: Arc<dyn OrderStore> =
+        Arc::new(MeteredStore::new(store.clone(), metrics.clone()));
+    let payments: Arc<dyn order_core::ports::PaymentGateway> = payments;
     let ports = Ports {
-        store: store.clone(),
-        catalog: catalog_port,
-        inventory,
-        payments,
+        store: metered_store.clone(),
+        catalog: Arc::new(MeteredService::new(
+            catalog_port,
+            "catalog",
+            metrics.clone(),
+        )),
+        inventory: Arc::new(MeteredService::new(inventory, "inventory", metrics.clone())),
+        payments: Arc::new(MeteredService::new(
+            payments,
+            "payment_gateway",
+            metrics.clone(),
+        )),
         customers: Arc::new(AuthenticatedCustomers),
         tax: Arc::new(demo_tax()),
         shipping: Arc::new(demo_shipping()),
@@ -222,7 +234,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     };
     let state = AppState {
         orders,
-        store,
+        store: metered_store,
         catalog: catalog_admin,
         stock,
         auth: Arc::new(auth),

@@ -14,7 +14,8 @@
 //! - `error`: [`ApiError`] → RFC 9457 problem documents, one exhaustive map
 //! - `extract`: JSON, query, path and header extractors that answer problems
 //! - `auth`: JWT bearer tokens, roles, webhook signatures
-//! - `metrics`, `middleware`: Prometheus metrics, request ids, timeouts, logs
+//! - `metrics`, `metered`, `middleware`: Prometheus metrics (and the port
+//!   decorators that feed them), request ids, timeouts, logs
 //! - `openapi`: the generated OpenAPI 3.1 document
 //! - `state`: [`AppState`]
 //! - `config`, `app`: the binary's settings and wiring
@@ -25,6 +26,7 @@ pub mod config;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod metered;
 pub mod metrics;
 mod middleware;
 pub mod openapi;

@@ -21,7 +21,13 @@ fn the_committed_openapi_document_matches_the_generated_one() {
 #[test]
 fn the_document_is_openapi_3_1_with_every_route() {
     let doc: serde_json::Value = serde_json::from_str(&ApiDoc::json()).expect("valid JSON");
-    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{}", doc["openapi"]);
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        doc["openapi"]
+    );
     let paths = doc["paths"].as_object().expect("paths");
     for path in [
         "/api/v1/orders",
