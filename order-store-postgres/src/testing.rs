@@ -70,6 +70,29 @@ pub async fn fresh_pool() -> Option<PgPool> {
     }
 }
 
+/// The URL of a fresh, migrated database, or `None` as [`fresh_pool`]: for
+/// tests that hand a database to another process.
+///
+/// # Panics
+/// As [`fresh_pool`].
+pub async fn fresh_database_url() -> Option<String> {
+    let admin_url = server_or_skip()?;
+    let options = create_database(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot create a test database: {e}"));
+    let name = options.get_database().unwrap_or("postgres").to_owned();
+    let mut url = admin_url;
+    if let Some(slash) = url.rfind('/') {
+        if url[..slash].ends_with('/') {
+            url.push('/');
+        } else {
+            url.truncate(slash + 1);
+        }
+    }
+    url.push_str(&name);
+    Some(url)
+}
+
 /// A pool on a fresh, empty database (no migrations), or `None` as
 /// [`fresh_pool`].
 ///
