@@ -1,7 +1,7 @@
 //! Changing a pending order: its lines (re-priced, stock adjusted) and its
 //! details (notes, addresses, shipping method).
 
-use super::pricing::LineDraft;
+use super::pricing::{LineDraft, sellable};
 use super::{Extras, LineEdit, OrderService};
 use crate::command::{Command, DetailsChange};
 use crate::error::{OrderError, RuleViolation, ValidationError};
@@ -115,29 +115,7 @@ impl OrderService {
             let draft = match line_id.and_then(|id| before.line(id)) {
                 Some(line) => LineDraft::from_line(line, quantity),
                 None => {
-                    let product = products
-                        .iter()
-                        .find(|p| p.product_id == key.product_id && p.variant_id == key.variant_id)
-                        .ok_or(RuleViolation::UnknownProduct {
-                            index,
-                            product_id: key.product_id,
-                            variant_id: key.variant_id,
-                        })?;
-                    if !product.active {
-                        return Err(RuleViolation::ProductInactive {
-                            index,
-                            sku: product.sku.clone(),
-                        }
-                        .into());
-                    }
-                    if product.unit_price.currency() != before.currency() {
-                        return Err(ValidationError::MixedCurrencies {
-                            index,
-                            expected: before.currency(),
-                            found: product.unit_price.currency(),
-                        }
-                        .into());
-                    }
+                    let product = sellable(&products, index, key, before.currency())?;
                     LineDraft {
                         id: self.mint(LineId::new)?,
                         product: product.clone(),

@@ -147,32 +147,7 @@ impl OrderService {
         )?;
         let mut hold = None;
         if let Some(until) = until {
-            let reserved = self.hold(id, Self::active_items(&before), until).await?;
-            match self.config.stock {
-                // Hold the stock before charging: the start of the attempt
-                // and the reservation commit first, together.
-                StockKeeping::Store => {
-                    let start = before.decide(
-                        &Command::StartPayment {
-                            reservation_expires_at: Some(until),
-                        },
-                        now,
-                    )?;
-                    before = self
-                        .commit(
-                            &before,
-                            start,
-                            actor,
-                            now,
-                            Extras {
-                                stock: Some(reserved),
-                                ..Extras::default()
-                            },
-                        )
-                        .await?;
-                }
-                StockKeeping::Inventory => hold = Some(reserved),
-            }
+            (before, hold) = self.hold_before_charging(before, until, actor, now).await?;
         }
         let held = hold.is_some();
         let charged = self.charge(before, until, hold, actor, now).await;
@@ -180,6 +155,39 @@ impl OrderService {
             self.align_stock(id).await;
         }
         charged
+    }
+
+    /// Holds the order's stock again before money moves. With the store
+    /// keeping stock, the start of the attempt and the reservation commit
+    /// first, together, and the committed order comes back; with an
+    /// inventory service the hold is made through the port and comes back
+    /// to be planned into the final commit.
+    async fn hold_before_charging(
+        &self,
+        before: Order,
+        until: DateTime<Utc>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Order, Option<StockChange>), OrderError> {
+        let reserved = self
+            .hold(before.id(), Self::active_items(&before), until)
+            .await?;
+        match self.config.stock {
+            StockKeeping::Store => {
+                let start = before.decide(
+                    &Command::StartPayment {
+                        reservation_expires_at: Some(until),
+                    },
+                    now,
+                )?;
+                let extras = Extras {
+                    stock: Some(reserved),
+                    ..Extras::default()
+                };
+                Ok((self.commit(&before, start, actor, now, extras).await?, None))
+            }
+            StockKeeping::Inventory => Ok((before, Some(reserved))),
+        }
     }
 
     async fn charge(
@@ -523,31 +531,16 @@ impl OrderService {
                     )?
                 };
                 if let Some(until) = until {
-                    let reserved = self.hold(id, Self::active_items(&before), until).await?;
-                    if self.config.stock == StockKeeping::Store {
-                        let start = before.decide(
-                            &Command::StartPayment {
-                                reservation_expires_at: Some(until),
-                            },
-                            now,
-                        )?;
-                        before = self
-                            .commit(
-                                &before,
-                                start,
-                                actor,
-                                now,
-                                Extras {
-                                    stock: Some(reserved),
-                                    ..Extras::default()
-                                },
-                            )
-                            .await?;
-                        events = self.payment_events(&before, None, &receipts, actor, now)?;
-                    } else {
-                        hold = Some(reserved);
-                        events = planned;
-                    }
+                    let (held, reserved) =
+                        self.hold_before_charging(before, until, actor, now).await?;
+                    before = held;
+                    events = match reserved {
+                        Some(reserved) => {
+                            hold = Some(reserved);
+                            planned
+                        }
+                        None => self.payment_events(&before, None, &receipts, actor, now)?,
+                    };
                 } else {
                     events = planned;
                 }

@@ -1,7 +1,7 @@
 //! Placing orders: validation, catalog, customer, pricing, stock, and the
 //! idempotency that makes a retried placement return the first answer.
 
-use super::pricing::LineDraft;
+use super::pricing::{LineDraft, sellable};
 use super::stock::StockChange;
 use super::{OrderService, PlaceOrder, StockKeeping};
 use crate::error::{OrderError, OrderRef, RuleViolation, ValidationError};
@@ -134,29 +134,11 @@ impl OrderService {
         let products = self.lookup_products(&keys).await?;
         let mut drafts = Vec::with_capacity(request.lines.len());
         for (index, line) in request.lines.iter().enumerate() {
-            let product = products
-                .iter()
-                .find(|p| p.product_id == line.product_id && p.variant_id == line.variant_id)
-                .ok_or(RuleViolation::UnknownProduct {
-                    index,
-                    product_id: line.product_id,
-                    variant_id: line.variant_id,
-                })?;
-            if !product.active {
-                return Err(RuleViolation::ProductInactive {
-                    index,
-                    sku: product.sku.clone(),
-                }
-                .into());
-            }
-            if product.unit_price.currency() != request.currency {
-                return Err(ValidationError::MixedCurrencies {
-                    index,
-                    expected: request.currency,
-                    found: product.unit_price.currency(),
-                }
-                .into());
-            }
+            let key = ProductKey {
+                product_id: line.product_id,
+                variant_id: line.variant_id,
+            };
+            let product = sellable(&products, index, key, request.currency)?;
             if let Some(expected) = line.expected_unit_price
                 && expected != product.unit_price
             {

@@ -41,6 +41,44 @@ impl LineDraft {
     }
 }
 
+/// The catalog's product for line `index`, if it may be sold in
+/// `currency`.
+///
+/// # Errors
+/// [`RuleViolation::UnknownProduct`], [`RuleViolation::ProductInactive`],
+/// [`ValidationError::MixedCurrencies`].
+pub(super) fn sellable(
+    products: &[Product],
+    index: usize,
+    key: ProductKey,
+    currency: Currency,
+) -> Result<&Product, OrderError> {
+    let product = products
+        .iter()
+        .find(|p| p.product_id == key.product_id && p.variant_id == key.variant_id)
+        .ok_or(RuleViolation::UnknownProduct {
+            index,
+            product_id: key.product_id,
+            variant_id: key.variant_id,
+        })?;
+    if !product.active {
+        return Err(RuleViolation::ProductInactive {
+            index,
+            sku: product.sku.clone(),
+        }
+        .into());
+    }
+    if product.unit_price.currency() != currency {
+        return Err(ValidationError::MixedCurrencies {
+            index,
+            expected: currency,
+            found: product.unit_price.currency(),
+        }
+        .into());
+    }
+    Ok(product)
+}
+
 impl OrderService {
     pub(super) fn policy_error(
         err: PolicyError,
