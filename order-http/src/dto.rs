@@ -43,6 +43,15 @@ fn money(field: &str, text: &str, currency: Currency) -> Result<Money, ApiError>
     })
 }
 
+fn currency(code: &str) -> Result<Currency, ApiError> {
+    Currency::parse(code).map_err(|source| {
+        ApiError::from(order_core::ValidationError::Money {
+            field: "currency".into(),
+            source,
+        })
+    })
+}
+
 /// A postal address.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -150,12 +159,7 @@ impl CreateOrderRequestBody {
     /// # Errors
     /// 422 naming the first invalid field.
     pub fn try_into_domain(self, customer: CustomerId) -> Result<order_core::PlaceOrder, ApiError> {
-        let currency = Currency::parse(&self.currency).map_err(|source| {
-            ApiError::from(order_core::ValidationError::Money {
-                field: "currency".into(),
-                source,
-            })
-        })?;
+        let currency = currency(&self.currency)?;
         let mut lines = Vec::with_capacity(self.lines.len());
         for (i, line) in self.lines.into_iter().enumerate() {
             let field = format!("lines[{i}]");
@@ -967,12 +971,7 @@ impl ProductBody {
     /// # Errors
     /// 422 naming the first invalid field.
     pub fn try_into_domain(self) -> Result<Product, ApiError> {
-        let currency = Currency::parse(&self.currency).map_err(|source| {
-            ApiError::from(order_core::ValidationError::Money {
-                field: "currency".into(),
-                source,
-            })
-        })?;
+        let currency = currency(&self.currency)?;
         let kind = match self.kind.as_str() {
             "physical" => ProductKind::Physical,
             "digital" => ProductKind::Digital,
