@@ -115,6 +115,14 @@ pub struct Config {
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     pub log_filter: String,
 
+    /// OTLP/HTTP collector to export tracing spans to (e.g.
+    /// `http://127.0.0.1:4318`; spans are POSTed as protobuf to
+    /// `<endpoint>/v1/traces`). Needs a binary built with `--features otlp`;
+    /// the usual `OTEL_*` variables (`OTEL_BSP_SCHEDULE_DELAY`,
+    /// `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TIMEOUT`, …) apply.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+
     /// Something to do instead of serving.
     #[command(subcommand)]
     pub command: Option<Tool>,

@@ -19,6 +19,7 @@
 //! - `openapi`: the generated OpenAPI 3.1 document
 //! - `state`: [`AppState`]
 //! - `config`, `app`: the binary's settings and wiring
+//! - `telemetry`: the binary's logs and OTLP span export (feature `otlp`)
 
 pub mod app;
 pub mod auth;
@@ -32,6 +33,7 @@ mod middleware;
 pub mod openapi;
 mod routes;
 pub mod state;
+pub mod telemetry;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

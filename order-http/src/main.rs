@@ -1,5 +1,6 @@
-//! The `order-http` binary: parse settings, start logging, build the
-//! service, serve until SIGTERM or Ctrl-C, then finish in-flight requests.
+//! The `order-http` binary: parse settings, start logging (and OTLP span
+//! export when configured), build the service, serve until SIGTERM or
+//! Ctrl-C, then finish in-flight requests.
 
 use std::time::Duration;
 
@@ -7,8 +8,8 @@ use anyhow::Context as _;
 use clap::Parser;
 use order_http::app::{self, Backend};
 use order_http::auth::Role;
-use order_http::config::{Config, LogFormat, Tool};
-use tracing_subscriber::EnvFilter;
+use order_http::config::{Config, Tool};
+use order_http::telemetry;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -29,16 +30,8 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    match config.log_format {
-        LogFormat::Json => tracing_subscriber::fmt()
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_env_filter(filter)
-            .init(),
-        LogFormat::Pretty => tracing_subscriber::fmt().with_env_filter(filter).init(),
-    }
+    // Kept to the end of `main`: dropping it flushes the exported spans.
+    let _telemetry = telemetry::init(&config)?;
 
     let built = app::build(&config).await?;
     match built.backend {
