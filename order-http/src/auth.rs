@@ -126,6 +126,7 @@ impl AuthConfig {
     pub fn with_issuer(mut self, issuer: String) -> Self {
         self.validation.set_issuer(&[issuer.as_str()]);
         self.issuer = Some(issuer);
+        self.require_claims();
         self
     }
 
@@ -135,7 +136,21 @@ impl AuthConfig {
         self.validation.validate_aud = true;
         self.validation.set_audience(&[audience.as_str()]);
         self.audience = Some(audience);
+        self.require_claims();
         self
+    }
+
+    /// A configured `iss` or `aud` must be present, not merely right when
+    /// present.
+    fn require_claims(&mut self) {
+        let mut required = vec!["exp", "sub"];
+        if self.issuer.is_some() {
+            required.push("iss");
+        }
+        if self.audience.is_some() {
+            required.push("aud");
+        }
+        self.validation.set_required_spec_claims(&required);
     }
 
     /// Accepts payment webhooks signed with HMAC-SHA256 and `secret`.
@@ -168,10 +183,13 @@ impl AuthConfig {
         let value = headers
             .get(axum::http::header::AUTHORIZATION)
             .ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))?;
+        // The scheme is case-insensitive (RFC 9110).
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token)
             .ok_or_else(|| {
                 ApiError::Unauthorized("Authorization must be \"Bearer <token>\"".into())
             })?;

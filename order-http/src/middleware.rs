@@ -91,11 +91,16 @@ fn problem_if_plain(response: Response, body_limit: usize) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let is_problem = response
+    // JSON bodies were written on purpose (a problem, or a health answer);
+    // only the router's and extractors' plain-text rejections are rewritten.
+    let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if is_problem {
+        .is_some_and(|v| {
+            let v = v.as_bytes();
+            v.starts_with(b"application/problem+json") || v.starts_with(b"application/json")
+        });
+    if is_json {
         return response;
     }
     let error = match status {
