@@ -67,10 +67,16 @@ pub(crate) fn push_stock_effects(
                 } else {
                     "s.on_hand"
                 };
+                // Rows are locked in SKU order, as reservations lock them,
+                // so concurrent writers never wait on each other in a cycle.
                 q.push(format!(
-                    ", level{i} as (update stock_levels s set on_hand = {on_hand}, reserved = s.reserved - r.quantity,
+                    ", locked{i} as (select s.sku from stock_levels s
+                                     join stock_reservations r on r.sku = s.sku join ord on r.order_id = ord.id
+                                     order by s.sku for update of s),
+                     level{i} as (update stock_levels s set on_hand = {on_hand}, reserved = s.reserved - r.quantity,
                                    updated_at = now()
-                                  from stock_reservations r, ord where r.order_id = ord.id and s.sku = r.sku),
+                                  from stock_reservations r, ord, locked{i} l
+                                  where r.order_id = ord.id and s.sku = r.sku and s.sku = l.sku),
                      done{i} as (delete from stock_reservations r using ord where r.order_id = ord.id)"
                 ));
             }
@@ -81,11 +87,16 @@ pub(crate) fn push_stock_effects(
                 q.push_bind(key.clone());
                 q.push(format!(
                     " from ord on conflict do nothing returning order_id),
-                     level{i} as (update stock_levels s set on_hand = s.on_hand + x.quantity, updated_at = now()
-                                  from key{i}, jsonb_to_recordset("
+                     back{i} as (select x.sku, x.quantity from jsonb_to_recordset("
                 ));
                 q.push_bind(items_json(items));
-                q.push(") as x(sku text, quantity int) where s.sku = x.sku)");
+                q.push(format!(
+                    ") as x(sku text, quantity int)),
+                     relocked{i} as (select s.sku from stock_levels s join back{i} b using (sku)
+                                     where exists (select 1 from key{i}) order by s.sku for update of s),
+                     level{i} as (update stock_levels s set on_hand = s.on_hand + b.quantity, updated_at = now()
+                                  from back{i} b, relocked{i} l where s.sku = b.sku and s.sku = l.sku)"
+                ));
             }
         }
     }

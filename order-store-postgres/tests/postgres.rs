@@ -522,3 +522,50 @@ async fn hot_queries_use_indexes_not_sequential_scans() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_payments_of_orders_sharing_stock_never_deadlock() {
+    let Some(pool) = fresh_pool().await else {
+        return;
+    };
+    let (store, h, service) = harness(&pool);
+    let skus = ["TSHIRT", "MUG", "BOOK"];
+    for sku in skus {
+        store
+            .set_on_hand(&h.product(sku).sku, 10_000)
+            .await
+            .unwrap();
+    }
+    // Half the orders list the products one way, half the other way, so
+    // their stock rows come in opposite orders unless locking sorts them.
+    let mut ids = Vec::new();
+    for i in 0..32u64 {
+        let mut request = PlaceOrderBuilder::new(customer(i));
+        let order: Vec<&str> = if i % 2 == 0 {
+            skus.to_vec()
+        } else {
+            skus.iter().rev().copied().collect()
+        };
+        for sku in order {
+            request = request.line(&h.product(sku), 1);
+        }
+        ids.push(
+            service
+                .place(request.build(), None, &actor())
+                .await
+                .unwrap()
+                .id(),
+        );
+    }
+    let mut tasks = Vec::new();
+    for id in ids {
+        let service = service.clone();
+        tasks.push(tokio::spawn(async move { service.pay(id, &actor()).await }));
+    }
+    for task in tasks {
+        let paid = task.await.unwrap().unwrap();
+        assert_eq!(paid.status(), OrderStatus::Confirmed);
+    }
+    let level = store.level(&h.product("MUG").sku).await.unwrap().unwrap();
+    assert_eq!((level.on_hand, level.reserved), (10_000 - 32, 0));
+}
