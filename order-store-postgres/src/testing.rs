@@ -46,18 +46,7 @@ fn now_secs() -> u64 {
 /// When `ORDER_REQUIRE_POSTGRES` is set and no server can be had, or when
 /// the server refuses to create a database: a test set-up failure.
 pub async fn fresh_pool() -> Option<PgPool> {
-    let admin_url = match SERVER.get_or_init(find_server) {
-        Ok(url) => url.clone(),
-        Err(why) => {
-            if std::env::var_os("ORDER_REQUIRE_POSTGRES").is_some() {
-                panic!(
-                    "PostgreSQL tests are required (ORDER_REQUIRE_POSTGRES) but cannot run: {why}"
-                );
-            }
-            eprintln!("postgres tests skipped: {why}");
-            return None;
-        }
-    };
+    let admin_url = server_or_skip()?;
     match create_database(&admin_url).await {
         Ok(options) => Some(
             PgPoolOptions::new()
