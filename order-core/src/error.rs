@@ -406,6 +406,9 @@ pub enum PortError {
     /// The service behind the port is unavailable.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The service answered and refused the request; retrying will not help.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// Why a payment gateway call failed.

@@ -359,7 +359,7 @@ pub trait CatalogAdmin: Send + Sync {
     /// variant id.
     ///
     /// # Errors
-    /// MUST refuse (with [`PortError::Unavailable`] naming why) a SKU another
+    /// MUST refuse (with [`PortError::Refused`] naming why) a SKU another
     /// product already has; backend failures.
     async fn upsert(&self, product: &Product) -> Result<(), PortError>;
 
@@ -414,7 +414,7 @@ pub trait StockLevels: Send + Sync {
     /// Sets the units on hand of `sku`, starting to track it if it was not.
     ///
     /// # Errors
-    /// MUST refuse (with [`PortError::Unavailable`] naming why) to set fewer
+    /// MUST refuse (with [`PortError::Refused`] naming why) to set fewer
     /// units than are held; backend failures.
     async fn set_on_hand(&self, sku: &Sku, units: u32) -> Result<StockLevel, PortError>;
 

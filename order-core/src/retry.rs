@@ -53,7 +53,7 @@ pub(crate) trait Transient {
 
 impl Transient for PortError {
     fn is_transient(&self) -> bool {
-        true
+        !matches!(self, Self::Refused(_))
     }
     fn timed_out() -> Self {
         Self::Timeout

@@ -51,6 +51,15 @@ pub enum ApiError {
         /// The version found.
         actual: u64,
     },
+    /// A port refused a well-formed value (a SKU taken by another product,
+    /// fewer units on hand than are held).
+    #[error("{field}: {detail}")]
+    Refused {
+        /// The field the refusal is about.
+        field: &'static str,
+        /// Why.
+        detail: String,
+    },
     /// The request is malformed: unreadable JSON, a bad header or query.
     #[error("{detail}")]
     BadRequest {
@@ -228,6 +237,11 @@ impl ApiError {
                 "version_mismatch",
                 "The order's version does not match If-Match",
             ),
+            Self::Refused { .. } => kind(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "The request is invalid",
+            ),
             Self::BadRequest { .. } => kind(
                 StatusCode::BAD_REQUEST,
                 "malformed_request",
@@ -304,6 +318,7 @@ impl ApiError {
                 problem.action = Some(t.action.to_string());
             }
             Self::BadRequest { field, .. } => problem.field.clone_from(field),
+            Self::Refused { field, .. } => problem.field = Some((*field).to_owned()),
             _ => {}
         }
         problem

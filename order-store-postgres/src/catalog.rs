@@ -118,7 +118,7 @@ impl CatalogAdmin for PgCatalog {
                     .and_then(|db| db.constraint())
                     == Some("products_sku_key") =>
             {
-                PortError::Unavailable(format!("sku {} belongs to another product", product.sku))
+                PortError::Refused(format!("sku {} belongs to another product", product.sku))
             }
             _ => PortError::Unavailable(err.to_string()),
         })

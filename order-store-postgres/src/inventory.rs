@@ -86,8 +86,8 @@ pub(crate) async fn set_on_hand(
     sku: &Sku,
     units: u32,
 ) -> Result<StockLevel, PortError> {
-    let units = i32::try_from(units)
-        .map_err(|_| PortError::Unavailable(format!("{sku}: too many units")))?;
+    let units =
+        i32::try_from(units).map_err(|_| PortError::Refused(format!("{sku}: too many units")))?;
     let row = sqlx::query(
         "insert into stock_levels (sku, on_hand) values ($1, $2)
          on conflict (sku) do update set on_hand = excluded.on_hand, updated_at = now()
@@ -99,7 +99,7 @@ pub(crate) async fn set_on_hand(
     .await
     .map_err(|err| match &err {
         sqlx::Error::Database(db) if db.constraint() == Some("stock_levels_no_oversell") => {
-            PortError::Unavailable(format!("{sku}: more units are held than {units}"))
+            PortError::Refused(format!("{sku}: more units are held than {units}"))
         }
         _ => PortError::Unavailable(err.to_string()),
     })?;

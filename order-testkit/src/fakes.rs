@@ -145,7 +145,7 @@ impl CatalogAdmin for FakeCatalog {
         let same =
             |p: &Product| p.product_id == product.product_id && p.variant_id == product.variant_id;
         if products.iter().any(|p| p.sku == product.sku && !same(p)) {
-            return Err(PortError::Unavailable(format!(
+            return Err(PortError::Refused(format!(
                 "sku {} belongs to another product",
                 product.sku
             )));
@@ -267,7 +267,7 @@ impl StockLevels for FakeInventory {
     async fn set_on_hand(&self, sku: &Sku, units: u32) -> Result<StockLevel, PortError> {
         lock(&self.book)
             .set_on_hand(sku, units)
-            .map_err(PortError::Unavailable)
+            .map_err(PortError::Refused)
     }
 
     async fn level(&self, sku: &Sku) -> Result<Option<StockLevel>, PortError> {

@@ -85,7 +85,7 @@ impl StockLevels for InMemoryOrderStore {
         self.state()
             .stock
             .set_on_hand(sku, units)
-            .map_err(PortError::Unavailable)
+            .map_err(PortError::Refused)
     }
 
     async fn level(&self, sku: &Sku) -> Result<Option<StockLevel>, PortError> {

@@ -25,20 +25,12 @@ pub(crate) fn routes() -> Router<AppState> {
 
 fn unavailable(err: order_core::PortError) -> ApiError {
     match err {
-        order_core::PortError::Unavailable(detail)
-            if detail.contains("belongs to another product") || detail.contains("held") =>
-        {
-            ApiError::Order(order_core::OrderError::Validation(
-                order_core::ValidationError::BadFormat {
-                    field: "sku".into(),
-                    rule: if detail.contains("held") {
-                        "on_hand may not drop below the units held for orders"
-                    } else {
-                        "belongs to another product"
-                    },
-                },
-            ))
-        }
+        // The catalog or the stock refused the value (a taken SKU, fewer
+        // units than are held): the client's request is at fault.
+        order_core::PortError::Refused(detail) => ApiError::Refused {
+            field: "sku",
+            detail,
+        },
         other => ApiError::Order(order_core::OrderError::Unavailable {
             port: "catalog",
             source: other,
