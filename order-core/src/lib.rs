@@ -66,8 +66,8 @@ pub use order::{
 pub use order_number::OrderNumber;
 pub use quantity::Quantity;
 pub use service::{
-    CaptureMode, LineEdit, NewLine, OrderService, PaymentEvent, PaymentEventKind, PlaceOrder,
-    Ports, ServiceConfig, StockKeeping,
+    CaptureMode, LineEdit, NewLine, OrderService, PaymentEvent, PaymentEventKind, PaymentFlow,
+    PlaceOrder, Ports, ServiceConfig, StockKeeping,
 };
 pub use status::{Action, OrderStatus, PaymentAction, PaymentStatus};
 pub use text::{

@@ -572,7 +572,8 @@ pub trait ShippingPolicy: Send + Sync {
 /// Coupons and promotions.
 #[async_trait]
 pub trait DiscountPolicy: Send + Sync {
-    /// The discount `code` grants `customer` on goods worth `subtotal`.
+    /// The discount `code` grants `customer` on goods worth `subtotal`, for
+    /// an order placed `at`.
     ///
     /// # Errors
     /// [`PolicyError::Refused`] for an unknown, expired or inapplicable code.
@@ -581,6 +582,7 @@ pub trait DiscountPolicy: Send + Sync {
         code: &CouponCode,
         customer: CustomerId,
         subtotal: Money,
+        at: DateTime<Utc>,
     ) -> Result<Discount, PolicyError>;
 }
 

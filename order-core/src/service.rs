@@ -49,6 +49,21 @@ pub enum CaptureMode {
     OnProcessing,
 }
 
+/// Who takes the customer's money at checkout.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PaymentFlow {
+    /// The engine charges through the `PaymentGateway` port: checkout
+    /// authorizes and captures, and answers with the outcome. The default.
+    #[default]
+    Gateway,
+    /// A payment service outside the engine charges the customer (the
+    /// seeds' event-driven design): checkout only records that payment has
+    /// started (payment status `pending`), and the order is confirmed or
+    /// failed when `payment.processed` or `payment.failed` arrives. Refunds
+    /// and voids still go through the `PaymentGateway` port.
+    External,
+}
+
 /// The engine's policies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ServiceConfig {
@@ -56,6 +71,8 @@ pub struct ServiceConfig {
     pub pricing: PricingPolicy,
     /// When payments are captured.
     pub capture: CaptureMode,
+    /// Who takes the money at checkout.
+    pub payments: PaymentFlow,
     /// How long a pending order may sit without a payment (and how long its
     /// stock is held). Default 30 minutes.
     pub pending_ttl: Duration,
@@ -92,6 +109,7 @@ impl Default for ServiceConfig {
         Self {
             pricing: PricingPolicy::default(),
             capture: CaptureMode::default(),
+            payments: PaymentFlow::default(),
             pending_ttl: Duration::minutes(30),
             return_window: Duration::days(30),
             retry: RetryPolicy::default(),

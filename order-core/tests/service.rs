@@ -741,3 +741,89 @@ async fn the_report_counts_statuses_revenue_failures_and_fulfilment_time() {
     );
     assert_eq!(report.average_time_to_fulfilment, None);
 }
+
+fn external() -> ServiceConfig {
+    ServiceConfig {
+        payments: order_core::PaymentFlow::External,
+        ..ServiceConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn with_an_external_payment_service_checkout_only_marks_the_payment_pending() {
+    let h = Harness::default();
+    let service = h.service_with(external());
+    let mug = h.product("MUG");
+    let order = service
+        .place(
+            PlaceOrderBuilder::new(customer(1)).line(&mug, 1).build(),
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap();
+    let started = service.pay(order.id(), &actor()).await.unwrap();
+    assert_eq!(started.status(), OrderStatus::Pending);
+    assert_eq!(started.payment_status(), PaymentStatus::Pending);
+    assert!(
+        h.gateway.operations().is_empty(),
+        "the engine charges nobody"
+    );
+    let again = service.pay(order.id(), &actor()).await.unwrap();
+    assert_eq!(
+        again.version(),
+        started.version(),
+        "a retry changes nothing"
+    );
+
+    let processed = PaymentEvent {
+        event_id: "evt_ext_1".into(),
+        order_id: order.id(),
+        kind: PaymentEventKind::Processed {
+            amount: order.totals().total,
+            reference: order_core::GatewayReference::parse("pay_ext_1").unwrap(),
+        },
+    };
+    let paid = service
+        .apply_payment_event(&processed, &actor())
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), OrderStatus::Confirmed);
+    assert_eq!(paid.payment_status(), PaymentStatus::Paid);
+}
+
+#[tokio::test]
+async fn with_an_external_payment_service_a_failure_releases_and_a_retry_holds_again() {
+    let h = Harness::default();
+    let service = h.service_with(external());
+    let mug = h.product("MUG");
+    h.inventory.set_on_hand(&mug.sku, 1);
+    let order = service
+        .place(
+            PlaceOrderBuilder::new(customer(1)).line(&mug, 1).build(),
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap();
+    service.pay(order.id(), &actor()).await.unwrap();
+    let failed = PaymentEvent {
+        event_id: "evt_ext_fail".into(),
+        order_id: order.id(),
+        kind: PaymentEventKind::Failed {
+            code: "card_declined".into(),
+            reason: "insufficient funds".into(),
+        },
+    };
+    let after = service
+        .apply_payment_event(&failed, &actor())
+        .await
+        .unwrap();
+    assert_eq!(after.payment_status(), PaymentStatus::Failed);
+    assert_eq!(after.reservation(), Reservation::Released);
+    assert_eq!(h.inventory.reserved_for(order.id()), 0);
+
+    let retried = service.pay(order.id(), &actor()).await.unwrap();
+    assert_eq!(retried.payment_status(), PaymentStatus::Pending);
+    assert_eq!(h.inventory.reserved_for(order.id()), 1);
+}

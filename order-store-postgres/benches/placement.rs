@@ -92,19 +92,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use order_core::policy::{Coupon, CouponTable, ShippingRate, ShippingTable, TaxTable};
 use order_core::ports::{IdempotencyKey, PaymentGateway, PaymentRequest, Product, StockLevels};
-use order_core::pricing::{Discount, DiscountScope, DiscountValue, Percent};
 use order_core::system::{AuthenticatedCustomers, SystemClock, UuidV7Ids};
 use order_core::{
-    Actor, Address, AddressInput, Carrier, CountryCode, CouponCode, Currency, CustomerId,
-    GatewayReference, LineQuantity, Money, NewLine, OrderService, OrderStatus, PaymentError,
-    PaymentStatus, PlaceOrder, PortError, Ports, ProductId, ProductKind, ProductName, Quantity,
-    ServiceConfig, ShippingMethod, Sku, StockKeeping, TaxClass, TrackingNumber,
+    Actor, Address, AddressInput, Carrier, Currency, CustomerId, GatewayReference, LineQuantity,
+    Money, NewLine, OrderService, OrderStatus, PaymentError, PaymentStatus, PlaceOrder, PortError,
+    Ports, ProductId, ProductKind, ProductName, Quantity, ServiceConfig, ShippingMethod, Sku,
+    StockKeeping, TaxClass, TrackingNumber,
 };
 use order_store_postgres::testing::{fresh_pool, server_url};
 use order_store_postgres::{PgCatalog, PgInventory, PgOrderNumbers, PgOrderStore, TokioTimer};
-use rust_decimal::Decimal;
+use order_testkit::harness::{demo_coupons, demo_shipping, demo_tax};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool, Row};
 use uuid::Uuid;
@@ -341,68 +339,8 @@ impl PaymentGateway for InstantGateway {
 
 // ---- policies and catalog (the shape of the testkit's demo tables) ------------
 
-fn percent(n: i64) -> Result<Percent> {
-    Ok(Percent::new(Decimal::from(n))?)
-}
-
 fn usd(minor: i128) -> Result<Money> {
     Ok(Money::from_minor(minor, Currency::USD)?)
-}
-
-fn tax_table() -> Result<TaxTable> {
-    let de = CountryCode::parse("DE")?;
-    Ok(TaxTable::default()
-        .with_default(TaxClass::parse("standard")?, percent(10)?)
-        .with_default(TaxClass::parse("reduced")?, percent(5)?)
-        .with_default(TaxClass::parse("zero")?, percent(0)?)
-        .with_rate(de, TaxClass::parse("standard")?, percent(19)?)
-        .with_rate(de, TaxClass::parse("reduced")?, percent(7)?))
-}
-
-fn shipping_table() -> Result<ShippingTable> {
-    Ok(ShippingTable::default()
-        .with_method(
-            ShippingMethod::parse("standard")?,
-            ShippingRate {
-                price: usd(599)?,
-                free_over: Some(usd(10_000)?),
-                countries: Vec::new(),
-            },
-        )
-        .with_method(
-            ShippingMethod::parse("express")?,
-            ShippingRate {
-                price: usd(1499)?,
-                free_over: None,
-                countries: Vec::new(),
-            },
-        ))
-}
-
-fn coupon_table() -> Result<CouponTable> {
-    Ok(CouponTable::default()
-        .with_coupon(
-            &CouponCode::parse("SAVE10")?,
-            Coupon {
-                discount: Discount {
-                    code: None,
-                    value: DiscountValue::Percentage(percent(10)?),
-                    scope: DiscountScope::Order,
-                },
-                min_subtotal: None,
-            },
-        )
-        .with_coupon(
-            &CouponCode::parse("FIVEOFF")?,
-            Coupon {
-                discount: Discount {
-                    code: None,
-                    value: DiscountValue::Fixed(usd(500)?),
-                    scope: DiscountScope::Order,
-                },
-                min_subtotal: Some(usd(2000)?),
-            },
-        ))
 }
 
 fn catalog(count: usize) -> Result<Vec<Product>> {
@@ -500,9 +438,9 @@ fn service(pool: &PgPool, stock: StockKeeping) -> Result<OrderService> {
         inventory: Arc::new(PgInventory::new(pool.clone())),
         payments: Arc::new(InstantGateway),
         customers: Arc::new(AuthenticatedCustomers),
-        tax: Arc::new(tax_table()?),
-        shipping: Arc::new(shipping_table()?),
-        discounts: Arc::new(coupon_table()?),
+        tax: Arc::new(demo_tax()),
+        shipping: Arc::new(demo_shipping()),
+        discounts: Arc::new(demo_coupons()),
         numbers: Arc::new(PgOrderNumbers::new(pool.clone(), NUMBER_BLOCK)),
         timer: Arc::new(TokioTimer),
         clock: Arc::new(SystemClock),

@@ -539,9 +539,10 @@ impl DiscountPolicy for Faulty<CouponTable> {
         code: &CouponCode,
         customer: CustomerId,
         subtotal: Money,
+        at: DateTime<Utc>,
     ) -> Result<Discount, PolicyError> {
         self.faults.check("discount").await?;
-        self.inner.discount(code, customer, subtotal).await
+        self.inner.discount(code, customer, subtotal, at).await
     }
 }
 

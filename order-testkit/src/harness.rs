@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use order_core::policy::{Coupon, CouponTable, ShippingRate, ShippingTable, TaxTable};
 use order_core::ports::{OrderStore, Product};
-use order_core::pricing::{Discount, DiscountScope, DiscountValue, Percent};
+use order_core::pricing::Percent;
 use order_core::{
     CountryCode, CouponCode, Currency, Money, OrderService, Ports, ProductId, ProductKind,
     ProductName, ServiceConfig, ShippingMethod, Sku, TaxClass,
@@ -77,51 +77,34 @@ pub fn demo_tax() -> TaxTable {
 /// The demo shipping table: `standard` 5.99 USD, free from 100.00 USD;
 /// `express` 14.99 USD.
 pub fn demo_shipping() -> ShippingTable {
+    let rate = |price, free_over: Option<i128>| {
+        let rate = ShippingRate::default().with_price(usd(price));
+        let rate = match free_over {
+            Some(threshold) => rate.and_then(|r| r.with_free_over(usd(threshold))),
+            None => rate,
+        };
+        rate.unwrap_or_else(|err| panic!("testkit shipping fixture is invalid: {err}"))
+    };
     ShippingTable::default()
         .with_method(
             text(ShippingMethod::parse, "standard"),
-            ShippingRate {
-                price: usd(599),
-                free_over: Some(usd(10_000)),
-                countries: Vec::new(),
-            },
+            rate(599, Some(10_000)),
         )
-        .with_method(
-            text(ShippingMethod::parse, "express"),
-            ShippingRate {
-                price: usd(1499),
-                free_over: None,
-                countries: Vec::new(),
-            },
-        )
+        .with_method(text(ShippingMethod::parse, "express"), rate(1499, None))
 }
 
 /// The demo coupons: `SAVE10` (10 % off the order), `FIVEOFF` (5.00 USD off
 /// orders from 20.00 USD).
 pub fn demo_coupons() -> CouponTable {
+    let five_off = Coupon::fixed([usd(500)])
+        .and_then(|c| c.with_min_subtotal(usd(2000)))
+        .unwrap_or_else(|err| panic!("testkit coupon fixture is invalid: {err}"));
     CouponTable::default()
         .with_coupon(
             &text(CouponCode::parse, "SAVE10"),
-            Coupon {
-                discount: Discount {
-                    code: None,
-                    value: DiscountValue::Percentage(percent(10)),
-                    scope: DiscountScope::Order,
-                },
-                min_subtotal: None,
-            },
+            Coupon::percentage(percent(10)),
         )
-        .with_coupon(
-            &text(CouponCode::parse, "FIVEOFF"),
-            Coupon {
-                discount: Discount {
-                    code: None,
-                    value: DiscountValue::Fixed(usd(500)),
-                    scope: DiscountScope::Order,
-                },
-                min_subtotal: Some(usd(2000)),
-            },
-        )
+        .with_coupon(&text(CouponCode::parse, "FIVEOFF"), five_off)
 }
 
 /// A product with a deterministic id derived from its SKU.

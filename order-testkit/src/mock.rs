@@ -213,7 +213,7 @@ mock! {
     pub DiscountPolicy {}
     #[async_trait]
     impl DiscountPolicy for DiscountPolicy {
-        async fn discount(&self, code: &CouponCode, customer: CustomerId, subtotal: Money) -> Result<Discount, PolicyError>;
+        async fn discount(&self, code: &CouponCode, customer: CustomerId, subtotal: Money, at: DateTime<Utc>) -> Result<Discount, PolicyError>;
     }
 }
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::stock::StockChange;
 use super::{
     CONFLICT_RETRIES, CaptureMode, Extras, OrderService, PaymentEvent, PaymentEventKind,
-    StockKeeping,
+    PaymentFlow, StockKeeping,
 };
 use crate::command::Command;
 use crate::error::{OrderError, PaymentError, RuleViolation};
@@ -121,9 +121,57 @@ impl OrderService {
         Ok(events)
     }
 
-    /// Checkout: reserve again if an earlier attempt failed, authorize and
-    /// (by the capture mode) capture the amount due, confirm and commit the
-    /// stock. A decline leaves the order pending with payment failed and its
+    /// Checkout with [`PaymentFlow::External`]: a payment service charges the
+    /// customer, so the engine only records that payment started (payment
+    /// status `pending`, the stock held again after an earlier failure) and
+    /// waits for `payment.processed` or `payment.failed`. Asking again while
+    /// the payment is pending answers the order as it is.
+    async fn start_external_payment(
+        &self,
+        id: OrderId,
+        actor: &Actor,
+    ) -> Result<Order, OrderError> {
+        let before = self.get(id).await?;
+        if before.status() == OrderStatus::Pending
+            && before.payment_status() == PaymentStatus::Pending
+        {
+            return Ok(before);
+        }
+        let now = self.now();
+        let until =
+            (before.reservation() == Reservation::Released).then(|| now + self.config.pending_ttl);
+        let start = before.decide(
+            &Command::StartPayment {
+                reservation_expires_at: until,
+            },
+            now,
+        )?;
+        let Some(until) = until else {
+            return self
+                .commit(&before, start, actor, now, Extras::default())
+                .await;
+        };
+        let (after, hold) = self.hold_before_charging(before, until, actor, now).await?;
+        let Some(reserved) = hold else {
+            // The store keeps the stock: the start and the hold committed together.
+            return Ok(after);
+        };
+        let extras = Extras {
+            stock: Some(reserved),
+            ..Extras::default()
+        };
+        let committed = self.commit(&after, start, actor, now, extras).await;
+        if committed.is_err() {
+            self.align_stock(id).await;
+        }
+        committed
+    }
+
+    /// Checkout. With [`PaymentFlow::Gateway`]: reserve again if an earlier
+    /// attempt failed, authorize and (by the capture mode) capture the amount
+    /// due, confirm and commit the stock. With [`PaymentFlow::External`]: only
+    /// record that payment started (payment status `pending`); a payment
+    /// event settles it. A decline leaves the order pending with payment failed and its
     /// stock released; a capture failure voids the authorization. If another
     /// writer changed the order meanwhile, the payment is recorded on the
     /// fresh state when it still applies, and given back when it does not.
@@ -134,6 +182,9 @@ impl OrderService {
     /// [`OrderError::OutOfStock`] when a retry cannot reserve again;
     /// [`OrderError::Unavailable`] when the gateway cannot answer.
     pub async fn pay(&self, id: OrderId, actor: &Actor) -> Result<Order, OrderError> {
+        if self.config.payments == PaymentFlow::External {
+            return self.start_external_payment(id, actor).await;
+        }
         let mut before = self.get(id).await?;
         let now = self.now();
         let until =

@@ -188,8 +188,9 @@ impl OrderService {
                     .collect::<Result<_, _>>()?;
                 let subtotal = Money::sum(request.currency, &gross)?;
                 let policy = &self.ports.discounts;
+                let at = self.now();
                 let granted = with_retry(&self.config.retry, self.ports.timer.as_ref(), || {
-                    policy.discount(code, request.customer_id, subtotal)
+                    policy.discount(code, request.customer_id, subtotal, at)
                 })
                 .await
                 .map_err(|e| {
