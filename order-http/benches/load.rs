@@ -4,8 +4,9 @@
 //! (`CARGO_BIN_EXE_order-http`, built in release by `cargo bench`) on a
 //! fresh PostgreSQL database (`order_store_postgres::testing::
 //! fresh_database_url()`), on `--listen 127.0.0.1:0`, with
-//! `ORDER_JWT_SECRET` set and otherwise default settings (16 database
-//! connections, JSON logs at `info`, the demo catalog). A small HTTP/1.1
+//! `ORDER_JWT_SECRET`, simulated payments, the sample policy file and the
+//! demo catalog file (its USD products), and otherwise default settings (16
+//! database connections, JSON logs at `info`). A small HTTP/1.1
 //! client on hyper drives it: one TCP connection per simulated client,
 //! keep-alive, one request in flight per connection, only to 127.0.0.1.
 //!
@@ -299,6 +300,11 @@ struct LogStats {
     samples: Vec<String>,
 }
 
+/// A file of the repository, by its path from the root.
+fn repository_file(path: &str) -> String {
+    format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
 /// The running `order-http` binary.
 #[derive(Debug)]
 struct Server {
@@ -316,6 +322,12 @@ impl Server {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("DATABASE_URL", database_url)
             .env("ORDER_JWT_SECRET", SECRET)
+            .env("ORDER_PAYMENTS", "simulated")
+            .env("ORDER_CONFIG", repository_file("config/sample.toml"))
+            .env(
+                "ORDER_SEED_CATALOG",
+                repository_file("config/demo-catalog.toml"),
+            )
             .env("ORDER_LOG_FORMAT", "json")
             .env("RUST_LOG", &settings.server_log)
             .stdin(Stdio::null())
@@ -485,6 +497,7 @@ struct ProductInfo {
     product_id: String,
     sku: String,
     kind: String,
+    currency: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -746,6 +759,8 @@ async fn fixture(server: &Server, settings: &Settings) -> Result<Fixture> {
         return Err(refused("list products", status, &body).into());
     }
     let mut products: Vec<ProductInfo> = serde_json::from_slice(&body)?;
+    // The workload orders in USD, as the policy file prices its shipping.
+    products.retain(|p| p.currency == "USD");
     // Diagnostics only (EXTRA_PRODUCTS): more products, to spread the
     // stock-row locks over more rows than the demo catalog's three.
     for n in 0..settings.extra_products {
@@ -756,6 +771,7 @@ async fn fixture(server: &Server, settings: &Settings) -> Result<Fixture> {
             .to_string(),
             sku: format!("LOAD-{n:04}"),
             kind: "physical".to_owned(),
+            currency: "USD".to_owned(),
         };
         let body = format!(
             r#"{{"product_id":"{}","sku":"{}","name":"Load product {n}","unit_price":"{}.{:02}","currency":"USD","tax_class":"standard","kind":"physical"}}"#,

@@ -15,6 +15,36 @@ pub enum Capture {
     OnProcessing,
 }
 
+/// How customers are charged (`--payments`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Payments {
+    /// A built-in simulator that approves every payment (development and
+    /// demonstrations; the default with `--dev`).
+    Simulated,
+    /// A payment service charges customers and reports through payment
+    /// events (`payment.processed` / `payment.failed`); checkout answers 202
+    /// with the payment pending.
+    External,
+    /// The payment service's REST API (not available yet).
+    Http,
+}
+
+/// How customer ids are checked (`--customers`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Customers {
+    /// A verified token's subject is the customer: every authenticated
+    /// customer id exists.
+    TrustToken,
+}
+
+/// Where outbox events go (`--events`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Events {
+    /// One log line per event; consumers read the event feed
+    /// (`GET /api/v1/events`).
+    Log,
+}
+
 /// How log lines look.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -32,14 +62,44 @@ pub struct Config {
     #[arg(long, env = "ORDER_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// PostgreSQL URL. Without it the service runs on the in-memory adapters
-    /// (nothing survives a restart).
-    #[arg(long, env = "DATABASE_URL")]
+    /// Where orders live: `postgres://…` (TLS per `sslmode`), or
+    /// `sqlite://path/to/file.db`, or `sqlite::memory:` for a throwaway
+    /// database. Without it, a SQLite file in the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
-    /// Most PostgreSQL connections.
+    /// Directory of the default SQLite database (`orders.db`), used when no
+    /// database URL is given.
+    #[arg(long, env = "ORDER_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Most database connections.
     #[arg(long, env = "ORDER_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
+
+    /// The policy file: pricing, tax rates, shipping methods, coupons
+    /// (TOML; see config/sample.toml). Required unless `--dev`, which
+    /// defaults to config/sample.toml.
+    #[arg(long = "config", env = "ORDER_CONFIG")]
+    pub policy_file: Option<PathBuf>,
+
+    /// How customers are charged. Required unless `--dev`, which defaults to
+    /// `simulated`.
+    #[arg(long, env = "ORDER_PAYMENTS", value_enum)]
+    pub payments: Option<Payments>,
+
+    /// How customer ids are checked.
+    #[arg(long, env = "ORDER_CUSTOMERS", value_enum, default_value_t = Customers::TrustToken)]
+    pub customers: Customers,
+
+    /// Where outbox events are published.
+    #[arg(long, env = "ORDER_EVENTS", value_enum, default_value_t = Events::Log)]
+    pub events: Events,
+
+    /// A catalog file (TOML: `[[products]]` and a `[stock]` table; see
+    /// config/demo-catalog.toml) added to an empty catalog at start.
+    #[arg(long, env = "ORDER_SEED_CATALOG")]
+    pub seed_catalog: Option<PathBuf>,
 
     /// HS256 secret for bearer tokens.
     #[arg(long, env = "ORDER_JWT_SECRET", hide_env_values = true)]
@@ -65,8 +125,11 @@ pub struct Config {
     #[arg(long, env = "ORDER_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
 
-    /// Development mode: with no token key configured, make a secret and
-    /// print ready-made tokens. Also on whenever no key is configured.
+    /// Development mode: make a token secret when none is configured and
+    /// print ready-made tokens, take simulated payments and read
+    /// config/sample.toml unless told otherwise. Without it the service
+    /// refuses to start until token keys, a payment mode and a policy file
+    /// are configured.
     #[arg(long, env = "ORDER_DEV")]
     pub dev: bool,
 
@@ -102,10 +165,6 @@ pub struct Config {
     /// Seconds to finish in-flight requests after SIGTERM.
     #[arg(long, env = "ORDER_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
-
-    /// Do not add the demo catalog to an empty catalog.
-    #[arg(long, env = "ORDER_NO_DEMO_CATALOG")]
-    pub no_demo_catalog: bool,
 
     /// Log format.
     #[arg(long, env = "ORDER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]

@@ -3,8 +3,9 @@
 //! The HTTP face of the order engine: a thin axum adapter. A handler
 //! extracts, converts to domain values, makes one `OrderService` call and
 //! maps the result; every rule lives in order-core. [`router`] builds the
-//! whole API; the `order-http` binary wires it to PostgreSQL (or to the
-//! in-memory adapters when no database is configured).
+//! whole API; the `order-http` binary composes the engine from its
+//! configuration (`compose`): SQLite by default, or PostgreSQL; a payment
+//! simulator or an external payment service; policies from a file.
 //!
 //! # Layout
 //! - `routes/`: `orders` (the order API), `events` (feed, payment webhook),
@@ -18,11 +19,17 @@
 //!   decorators that feed them), request ids, timeouts, logs
 //! - `openapi`: the generated OpenAPI 3.1 document
 //! - `state`: [`AppState`]
-//! - `config`, `app`: the binary's settings and wiring
+//! - `config`: the binary's settings; `compose`: the composition root that
+//!   builds every port from them; `policies`: the policy file;
+//!   `catalog_seed`: the catalog file; `payments`: the payment simulator
+//!   and the external payment service's port; `background`: sweeps, outbox
+//!   relay and the log publisher
 //! - `telemetry`: the binary's logs and OTLP span export (feature `otlp`)
 
-pub mod app;
 pub mod auth;
+pub mod background;
+pub mod catalog_seed;
+pub mod compose;
 pub mod config;
 pub mod dto;
 pub mod error;
@@ -31,6 +38,8 @@ pub mod metered;
 pub mod metrics;
 mod middleware;
 pub mod openapi;
+pub mod payments;
+pub mod policies;
 mod routes;
 pub mod state;
 pub mod telemetry;

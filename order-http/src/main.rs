@@ -1,15 +1,15 @@
 //! The `order-http` binary: parse settings, start logging (and OTLP span
-//! export when configured), build the service, serve until SIGTERM or
+//! export when configured), compose the service, serve until SIGTERM or
 //! Ctrl-C, then finish in-flight requests.
 
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use order_http::app::{self, Backend};
 use order_http::auth::Role;
+use order_http::compose::{self, Database, Plan};
 use order_http::config::{Config, Tool};
-use order_http::telemetry;
+use order_http::{background, telemetry};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -20,7 +20,8 @@ async fn main() -> anyhow::Result<()> {
         ttl_secs,
     }) = &config.command
     {
-        let (auth, _) = app::auth(&config)?;
+        let auth = compose::auth(&config, false)
+            .context("minting needs an HS256 secret (--jwt-secret / ORDER_JWT_SECRET)")?;
         let role: Role = serde_json::from_value(serde_json::Value::String(role.clone()))
             .context("role must be customer, admin or service")?;
         let token = auth
@@ -33,24 +34,29 @@ async fn main() -> anyhow::Result<()> {
     // Kept to the end of `main`: dropping it flushes the exported spans.
     let _telemetry = telemetry::init(&config)?;
 
-    let built = app::build(&config).await?;
-    match built.backend {
-        Backend::Postgres => tracing::info!("orders are stored in PostgreSQL"),
-        Backend::Memory => tracing::warn!(
-            "no DATABASE_URL: running on the in-memory adapters (an embedded default; nothing survives a restart)"
-        ),
+    // Say where the data goes before anything can fail on it.
+    if let Ok(Plan {
+        database: Database::SqliteFile(path),
+        ..
+    }) = Plan::resolve(&config)
+    {
+        println!(
+            "data directory: {} (orders in {})",
+            config.data_dir.display(),
+            path.display()
+        );
     }
-    tracing::warn!("payments go to the simulated gateway, which approves every payment");
-    if !built.dev_tokens.is_empty() {
+    let app = compose::build(&config).await?;
+    if !app.dev_tokens.is_empty() {
         println!(
             "development mode: tokens valid for 24 hours (mint more with `order-http token --role <role>` and the same ORDER_JWT_SECRET)"
         );
-        for (role, token) in &built.dev_tokens {
+        for (role, token) in &app.dev_tokens {
             println!("  {role:?} token: {token}");
         }
         println!(
             "  the customer token's customer id is {}",
-            app::DEMO_CUSTOMER
+            compose::DEMO_CUSTOMER
         );
     }
 
@@ -62,12 +68,13 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(%address, "listening");
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let sweeper = tokio::spawn(app::sweep(
-        built.state.clone(),
+    let sweeper = tokio::spawn(background::sweep(
+        app.state.clone(),
+        app.publisher,
         Duration::from_secs(config.sweep_interval_secs.max(1)),
         stopped,
     ));
-    let router = order_http::router(built.state);
+    let router = order_http::router(app.state);
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let server = axum::serve(listener, router).with_graceful_shutdown(async move {
         shutdown_signal().await;

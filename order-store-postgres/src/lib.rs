@@ -14,14 +14,41 @@
 //! - [`TokioTimer`]: the `Timer` port on tokio, for services running these
 //!   adapters.
 //! - [`MIGRATOR`]: the embedded migrations.
+//! - [`connect`]: a migrated pool from a `DATABASE_URL`, for a service's
+//!   composition root, failing with a [`ConnectError`] that says what to fix.
+//!
+//! # TLS
+//! [`connect`] takes libpq's TLS parameters from the URL (rustls does the
+//! TLS; no OpenSSL is linked):
+//! - `sslmode=verify-full&sslrootcert=/path/to/ca.pem` — encrypted, the
+//!   server's certificate must be issued by that CA *and* name the URL's
+//!   host. Use this in production. Without `sslrootcert` the Mozilla roots
+//!   compiled in are trusted (right for a managed database with a public
+//!   certificate).
+//! - `sslmode=verify-ca` — encrypted, issued by the CA, any host name.
+//! - `sslmode=require` — encrypted, but the certificate is **not** checked
+//!   (not even against `sslrootcert`, unlike libpq): protects against
+//!   eavesdropping, not against an impostor.
+//! - `sslmode=prefer` (the default) — TLS when the server offers it,
+//!   unchecked; plain text otherwise. `sslmode=disable` — plain text.
+//! - `sslcert` and `sslkey` — a client certificate, for servers that ask
+//!   for one.
+//!
+//! `PGSSLMODE` and `PGSSLROOTCERT` give defaults when the URL says nothing.
+//! A server without TLS under `require` or `verify-*` is
+//! [`ConnectError::TlsNotOffered`]; a rejected certificate or failed
+//! handshake is [`ConnectError::Tls`]. [`describe`] renders a URL for logs
+//! without its password.
 //!
 //! # Layout
 //! `store` (the order store and its write statement), `rows` (mapping rows to
 //! the aggregate), `stock` (stock SQL shared by the store and the inventory),
 //! `catalog`, `inventory`, `numbers`, `error` (database errors to store
-//! kinds), `testing` (a fresh database per test).
+//! kinds), `connect` (the pool from a URL, TLS included), `testing` (a fresh
+//! database per test, and servers of a test's own).
 
 mod catalog;
+mod connect;
 mod error;
 mod inventory;
 mod numbers;
@@ -32,6 +59,7 @@ mod store;
 pub mod testing;
 
 pub use catalog::PgCatalog;
+pub use connect::{ACQUIRE_TIMEOUT, ConnectError, connect, describe};
 pub use inventory::PgInventory;
 pub use numbers::PgOrderNumbers;
 pub use runtime::TokioTimer;

@@ -13,6 +13,10 @@
 //! Every test database is a copy of a template migrated once per set of
 //! migrations, so a test pays for `CREATE DATABASE … TEMPLATE`, not for the
 //! migrations. Databases left by earlier runs are dropped.
+//!
+//! Tests that need a server configured their own way (TLS on, TLS off) get
+//! one from [`own_server`], made and kept the same way as the throwaway
+//! cluster, and report a missing one through [`skip_or_fail`].
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -122,15 +126,23 @@ fn server_or_skip() -> Option<String> {
     match SERVER.get_or_init(find_server) {
         Ok(url) => Some(url.clone()),
         Err(why) => {
-            if std::env::var_os("ORDER_REQUIRE_POSTGRES").is_some() {
-                panic!(
-                    "PostgreSQL tests are required (ORDER_REQUIRE_POSTGRES) but cannot run: {why}"
-                );
-            }
-            eprintln!("postgres tests skipped: {why}");
+            skip_or_fail(why);
             None
         }
     }
+}
+
+/// Says why a PostgreSQL test cannot run: one printed line, after which the
+/// test returns as skipped.
+///
+/// # Panics
+/// When `ORDER_REQUIRE_POSTGRES` is set (as CI sets it): there, a test that
+/// cannot run fails.
+pub fn skip_or_fail(why: &str) {
+    if std::env::var_os("ORDER_REQUIRE_POSTGRES").is_some() {
+        panic!("PostgreSQL tests are required (ORDER_REQUIRE_POSTGRES) but cannot run: {why}");
+    }
+    eprintln!("postgres tests skipped: {why}");
 }
 
 /// The admin URL of the test database server, for tests that need their own
@@ -301,20 +313,84 @@ fn run(program: &Path, args: &[&str], as_postgres: bool) -> Result<(), String> {
 }
 
 fn throwaway_cluster() -> Result<String, String> {
-    let no_url = "DATABASE_URL is not set";
-    let initdb = tool("initdb").ok_or_else(|| format!("{no_url} and initdb was not found"))?;
-    let pg_ctl = tool("pg_ctl").ok_or_else(|| format!("{no_url} and pg_ctl was not found"))?;
+    let dir = std::env::temp_dir().join("order-engine-test-cluster");
+    let port = start_server(&dir, Some(54_329), &["max_connections=200"], |_| Ok(()))
+        .map_err(|why| format!("DATABASE_URL is not set and {why}"))?;
+    Ok(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
+}
+
+/// A PostgreSQL server of a test's own, from [`own_server`].
+#[derive(Debug, Clone)]
+pub struct OwnServer {
+    /// The server's directory: its data directory (`data/`), socket, log
+    /// (`server.log`), and the files `prepare` wrote.
+    pub dir: PathBuf,
+    /// The port it listens on, on 127.0.0.1 only.
+    pub port: u16,
+}
+
+impl OwnServer {
+    /// The URL of its `postgres` database as the `postgres` superuser (trust
+    /// authentication), followed by `query` (`"?sslmode=require"`, say).
+    pub fn url(&self, query: &str) -> String {
+        format!(
+            "postgres://postgres@127.0.0.1:{}/postgres{query}",
+            self.port
+        )
+    }
+}
+
+/// A throwaway PostgreSQL server named `name`, run with `settings` (server
+/// settings such as `"ssl=on"`, given when it starts; relative paths are
+/// relative to its data directory), in the system's temp directory on a
+/// free port. Made once with `initdb` (found as the
+/// throwaway cluster's is) after `prepare` has written what the settings
+/// refer to (certificates, say) into the server's directory; started with
+/// `pg_ctl` when it is not running; left running for later runs, which find
+/// it by name. Concurrent test processes make and start it once between
+/// them.
+///
+/// # Errors
+/// Why there is no server: no `initdb`/`pg_ctl`, or a step that failed,
+/// with its output; for [`skip_or_fail`].
+pub fn own_server(
+    name: &str,
+    settings: &[&str],
+    prepare: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<OwnServer, String> {
+    let dir = std::env::temp_dir().join(format!("order-engine-{name}"));
+    let port = start_server(&dir, None, settings, prepare)?;
+    Ok(OwnServer { dir, port })
+}
+
+/// Makes the server in `dir` unless it exists, starts it unless it runs
+/// (on `port`, or a free one), and returns the port it listens on.
+fn start_server(
+    dir: &Path,
+    port: Option<u16>,
+    settings: &[&str],
+    prepare: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<u16, String> {
+    let initdb = tool("initdb").ok_or("initdb was not found")?;
+    let pg_ctl = tool("pg_ctl").ok_or("pg_ctl was not found")?;
     let as_postgres = Command::new("id")
         .arg("-u")
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-    let dir = std::env::temp_dir().join("order-engine-test-cluster");
     let data = dir.join("data");
-    let port = 54_329;
     let data_arg = data.to_string_lossy().into_owned();
+    // Another test process may be making or starting the same server.
+    let lock_path = dir.with_extension("lock");
+    let lock = std::fs::File::create(&lock_path)
+        .map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
+    lock.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
     if !data.join("PG_VERSION").is_file() {
-        std::fs::create_dir_all(&dir)
+        // What a failed earlier attempt left is of no use.
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        prepare(dir)?;
         if as_postgres {
             run(
                 Path::new("chown"),
@@ -337,19 +413,47 @@ fn throwaway_cluster() -> Result<String, String> {
         )?;
     }
     let running = run(&pg_ctl, &["-D", &data_arg, "status"], as_postgres).is_ok();
-    if !running {
-        let options = format!(
-            "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off -c max_connections=200",
-            dir.display()
-        );
-        let log = dir.join("server.log").to_string_lossy().into_owned();
-        run(
-            &pg_ctl,
-            &["-D", &data_arg, "-o", &options, "-l", &log, "-w", "start"],
-            as_postgres,
-        )?;
+    if running {
+        return running_port(&data);
     }
-    Ok(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
+    let port = match port {
+        Some(port) => port,
+        None => free_port()?,
+    };
+    let mut options = format!(
+        "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off",
+        dir.display()
+    );
+    for setting in settings {
+        options.push_str(" -c ");
+        options.push_str(setting);
+    }
+    let log = dir.join("server.log").to_string_lossy().into_owned();
+    run(
+        &pg_ctl,
+        &["-D", &data_arg, "-o", &options, "-l", &log, "-w", "start"],
+        as_postgres,
+    )?;
+    Ok(port)
+}
+
+/// The port a running server listens on: line 4 of its `postmaster.pid`.
+fn running_port(data: &Path) -> Result<u16, String> {
+    let pid_file = data.join("postmaster.pid");
+    std::fs::read_to_string(&pid_file)
+        .map_err(|e| format!("cannot read {}: {e}", pid_file.display()))?
+        .lines()
+        .nth(3)
+        .and_then(|line| line.trim().parse().ok())
+        .ok_or_else(|| format!("{} names no port", pid_file.display()))
+}
+
+/// A port nothing listens on now, on 127.0.0.1.
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .map_err(|e| format!("cannot find a free port: {e}"))
 }
 
 /// Fills `store` with `count` orders from 97 customers over 30 days (8

@@ -12,8 +12,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use order_core::ports::{Cursor, OrderQuery, SortOrder};
 use order_core::{
-    Command, LineEdit, LineId, Order, OrderError, OrderId, OrderNumber, OrderStatus, Quantity,
-    ReturnId, ShipmentId,
+    Command, LineEdit, LineId, Order, OrderError, OrderId, OrderNumber, OrderStatus, PaymentStatus,
+    Quantity, ReturnId, ShipmentId,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -377,9 +377,14 @@ pub(crate) async fn remove_item(
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/pay", tag = "lifecycle",
     params(("id" = String, Path, description = "Order id")),
-    responses((status = 200, body = OrderResponseBody), (status = 402, body = Problem), (status = 409, body = Problem)),
+    responses(
+        (status = 200, description = "Paid (or authorized): the order as it is now", body = OrderResponseBody),
+        (status = 202, description = "Payment started: an external payment service charges the customer, and a payment event settles the order", body = OrderResponseBody),
+        (status = 402, body = Problem), (status = 409, body = Problem)),
     security(("bearer" = [])))]
-/// Checkout: authorizes and captures the amount due.
+/// Checkout: authorizes and captures the amount due through the payment
+/// gateway (200), or, with an external payment service, records that
+/// payment started and answers 202 with the payment `pending`.
 pub(crate) async fn pay(
     State(state): State<AppState>,
     caller: Caller,
@@ -388,7 +393,12 @@ pub(crate) async fn pay(
     let id = visible(&state, &caller, order_id(&raw)?).await?.id();
     let order = state.orders.pay(id, &caller.actor()).await?;
     state.metrics.order_status(order.status().as_str());
-    Ok(order_response(StatusCode::OK, &order))
+    let status = if order.payment_status() == PaymentStatus::Pending {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    Ok(order_response(status, &order))
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "lifecycle",

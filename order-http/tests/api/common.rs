@@ -117,12 +117,34 @@ impl Reply {
     }
 }
 
+/// A router to send requests to, and tokens signed with [`SECRET`].
+pub(crate) struct Client {
+    router: Router,
+    minter: AuthConfig,
+}
+
+impl Client {
+    /// A client of `router`, whose tokens are checked against [`SECRET`].
+    pub(crate) fn new(router: Router) -> Self {
+        Self {
+            router,
+            minter: AuthConfig::hs256(SECRET),
+        }
+    }
+}
+
 /// The router over the fakes, with handles to them.
 pub(crate) struct TestApp {
-    router: Router,
+    client: Client,
     /// The fakes: fault plans, the manual clock, the catalog.
     pub(crate) harness: Harness,
-    minter: AuthConfig,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
 }
 
 impl TestApp {
@@ -167,12 +189,13 @@ impl TestApp {
             open_metrics: setup.open_metrics,
         };
         Self {
-            router: router(state),
+            client: Client::new(router(state)),
             harness,
-            minter: AuthConfig::hs256(SECRET),
         }
     }
+}
 
+impl Client {
     /// A token signed with [`SECRET`] for `subject` in `role`.
     pub(crate) fn token(&self, subject: &str, role: Role) -> String {
         self.minter
@@ -252,7 +275,9 @@ impl TestApp {
         self.request(Method::PATCH, path, Some(token), Some(json))
             .await
     }
+}
 
+impl TestApp {
     /// The product id of a demo SKU.
     pub(crate) fn product_id(&self, sku: &str) -> Uuid {
         self.harness.product(sku).product_id.as_uuid()

@@ -1,0 +1,174 @@
+//! Starting and stopping the binary: a clean environment, port 0, the
+//! address read from its first lines, SIGTERM to stop.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// The repository's root, where `config/` lives.
+pub(crate) fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace root")
+        .to_owned()
+}
+
+/// A directory of its own under the temp dir, removed when dropped.
+pub(crate) struct Scratch(PathBuf);
+
+impl Scratch {
+    pub(crate) fn new(name: &str) -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "order-http-{name}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("a scratch directory");
+        Self(path)
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The binary with an empty environment but `PATH`, run from the
+/// repository's root, listening on a free port.
+fn command(env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_order-http"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("ORDER_LISTEN", "127.0.0.1:0")
+        .env("ORDER_LOG_FORMAT", "json")
+        .current_dir(repository());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
+}
+
+/// A running binary.
+pub(crate) struct Server {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub(crate) base: String,
+    /// What it printed before it listened.
+    pub(crate) banner: Vec<String>,
+}
+
+impl Server {
+    /// Starts the binary with `env` and waits until it listens.
+    pub(crate) fn start(env: &[(&str, &str)]) -> Self {
+        let mut child = command(env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut banner = Vec::new();
+        let base = loop {
+            assert!(
+                Instant::now() < deadline,
+                "the binary did not say where it listens; it said {banner:?}"
+            );
+            let line = match lines.next() {
+                Some(line) => line.expect("readable"),
+                None => panic!("the binary exited before listening; it said {banner:?}"),
+            };
+            if let Some(address) = line.strip_prefix("listening on ") {
+                break address.trim().to_owned();
+            }
+            banner.push(line);
+        };
+        // Keep draining stdout so the binary never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            base,
+            banner,
+        }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub(crate) fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                assert!(
+                    status.success(),
+                    "the binary exited with {status} after SIGTERM"
+                );
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the binary did not stop after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Runs the binary with `env` until it exits by itself (a refused start).
+pub(crate) fn run_to_exit(env: &[(&str, &str)]) -> Output {
+    let mut child = command(env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the binary kept running instead of refusing to start");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("its output")
+}
+
+/// `method url` with a bearer token and a JSON body, answering (status,
+/// body), through the `curl` the README's walkthrough needs anyway.
+pub(crate) fn http(method: &str, url: &str, token: &str, body: Option<&str>) -> (u16, String) {
+    let mut command = Command::new("curl");
+    command.args([
+        "-s",
+        "-o",
+        "-",
+        "-w",
+        "\n%{http_code}",
+        "-X",
+        method,
+        url,
+        "-H",
+        &format!("Authorization: Bearer {token}"),
+    ]);
+    if let Some(body) = body {
+        command.args(["-H", "Content-Type: application/json", "-d", body]);
+    }
+    let output = command.output().expect("curl runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').expect("a status line");
+    (
+        status.trim().parse().expect("a status code"),
+        body.to_owned(),
+    )
+}

@@ -1,0 +1,109 @@
+//! Durability of the default store: an order placed and paid, the process
+//! stopped with SIGTERM and started again on the same data directory, is
+//! still there, with its stock.
+
+use order_http::auth::{AuthConfig, Role};
+use serde_json::{Value, json};
+
+use crate::process::{Scratch, Server, http, repository};
+
+const SECRET: &str = "restart-secret";
+const CUSTOMER_ID: &str = "0193e6d2-6c1e-7b4e-9a3a-00000000c0de";
+
+/// A production-like start: explicit settings, no `--dev`, no database URL.
+fn start(data: &Scratch) -> Server {
+    let config = repository().join("config/sample.toml");
+    let config = config.to_string_lossy();
+    let data_dir = data.path().to_string_lossy();
+    Server::start(&[
+        ("ORDER_JWT_SECRET", SECRET),
+        ("ORDER_PAYMENTS", "simulated"),
+        ("ORDER_CONFIG", &config),
+        ("ORDER_DATA_DIR", &data_dir),
+    ])
+}
+
+fn json_of(status: u16, body: &str, expected: u16) -> Value {
+    assert_eq!(status, expected, "{body}");
+    serde_json::from_str(body).expect("a JSON body")
+}
+
+#[test]
+fn an_order_survives_sigterm_and_a_restart_on_the_default_sqlite_file() {
+    let data = Scratch::new("restart");
+    let auth = AuthConfig::hs256(SECRET.as_bytes());
+    let admin = auth.mint("admin", Role::Admin, 600).expect("a token");
+    let customer = auth
+        .mint(CUSTOMER_ID, Role::Customer, 600)
+        .expect("a token");
+
+    let server = start(&data);
+    let base = server.base.clone();
+    let product = json!({"product_id": "0193e6d2-0000-7000-8000-0000000000aa", "sku": "LAMP",
+        "name": "Lamp", "unit_price": "30.00", "currency": "USD", "tax_class": "standard",
+        "kind": "physical"});
+    let (status, body) = http(
+        "POST",
+        &format!("{base}/api/v1/products"),
+        &admin,
+        Some(&product.to_string()),
+    );
+    assert!(status < 300, "{status} {body}");
+    let (status, body) = http(
+        "PUT",
+        &format!("{base}/api/v1/stock/LAMP"),
+        &admin,
+        Some(r#"{"on_hand":5}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    let order = json!({"currency": "USD", "lines": [{"product_id": product["product_id"], "quantity": 2}],
+        "shipping_address": {"name": "Jo", "line1": "1 Elm St", "city": "Portland",
+                             "postal_code": "97201", "country": "US", "region": "OR"},
+        "shipping_method": "standard"});
+    let (status, body) = http(
+        "POST",
+        &format!("{base}/api/v1/orders"),
+        &customer,
+        Some(&order.to_string()),
+    );
+    let placed = json_of(status, &body, 201);
+    let id = placed["id"].as_str().expect("an id").to_owned();
+    let (status, body) = http(
+        "POST",
+        &format!("{base}/api/v1/orders/{id}/pay"),
+        &customer,
+        None,
+    );
+    let paid = json_of(status, &body, 200);
+    assert_eq!(paid["status"], "confirmed");
+    server.stop();
+
+    let server = start(&data);
+    let base = server.base.clone();
+    let (status, body) = http(
+        "GET",
+        &format!("{base}/api/v1/orders/{id}"),
+        &customer,
+        None,
+    );
+    let again = json_of(status, &body, 200);
+    assert_eq!(again, paid, "the order reads back exactly as acknowledged");
+    let (status, body) = http(
+        "GET",
+        &format!("{base}/api/v1/orders/{id}/history"),
+        &customer,
+        None,
+    );
+    let history = json_of(status, &body, 200);
+    assert!(
+        history["events"].as_array().is_some_and(|e| e.len() >= 4),
+        "{history}"
+    );
+    let (status, body) = http("GET", &format!("{base}/api/v1/stock/LAMP"), &admin, None);
+    let stock = json_of(status, &body, 200);
+    assert_eq!(
+        stock["on_hand"], 3,
+        "two units left with the paid order: {stock}"
+    );
+    server.stop();
+}
