@@ -7,7 +7,8 @@
 //! ports with compensation when a step fails.
 //!
 //! Another service can depend on this crate alone, bring its own adapters
-//! (see `order-testkit` for in-memory ones) and get the whole lifecycle.
+//! (or the store crates' SQLite and PostgreSQL ones; `order-testkit` has
+//! fakes for tests) and get the whole lifecycle.
 //!
 //! # Layout
 //! - values: `money` (Money, Currency, RoundingMode), `id`, `quantity`,

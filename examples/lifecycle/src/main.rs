@@ -1,12 +1,19 @@
 //! # example-lifecycle
 //!
-//! Embeds `order-core` with the in-memory adapters of `order-testkit`
-//! ([`Harness`]: store, catalog, inventory, payment gateway, tax, shipping and
-//! coupon tables, a manual clock) and walks ONE order through its whole life:
+//! Embeds `order-core` the way a service would and walks ONE order through
+//! its whole life:
 //!
 //! place (with the `SAVE10` coupon) → pay → start processing → two partial
 //! shipments → deliver both → return one line → receive it with a refund →
 //! advance the clock past the return window → complete.
+//!
+//! The engine runs on real adapters, chosen in one place (`compose`): the
+//! `order-store-sqlite` store (orders, outbox, stock), catalog and order
+//! numbers on an in-memory database, order-core's tax, shipping and coupon
+//! tables built in code, and three small adapters of the example's own, one
+//! module each: a clock it moves forward to let days pass (`clock`), a
+//! payment gateway that approves everything (`gateway`) and a tokio timer
+//! (`timer`).
 //!
 //! It then prints what the engine recorded:
 //! - the timeline: every outbox event with its sequence, type, time and actor;
@@ -14,7 +21,8 @@
 //! - the payment ledger (entries, and authorized / captured / refunded /
 //!   refundable);
 //! - the totals (subtotal, discount, tax, shipping, total), with the identity
-//!   `total = subtotal − discount + tax + shipping` checked.
+//!   `total = subtotal − discount + tax + shipping` checked;
+//! - the stock the store kept: units sold left, the returned one came back.
 //!
 //! Run it with:
 //!
@@ -23,55 +31,92 @@
 //! ```
 //!
 //! Every step goes through [`OrderService`], exactly as an embedding service
-//! would call it; the only testkit-specific moves are reading the demo
-//! catalog and advancing the manual clock.
+//! would call it; the only move a service would not make is setting the
+//! clock.
+
+mod clock;
+mod compose;
+mod gateway;
+mod timer;
 
 use std::error::Error;
 
-use chrono::Duration;
+use chrono::{Duration, TimeZone, Utc};
 use order_core::order::totals_identity_holds;
 use order_core::{
-    Actor, Carrier, LineId, LineQuantity, Money, Order, OrderEvent, OrderService, Quantity, Reason,
+    Actor, Address, AddressInput, Carrier, CouponCode, Currency, CustomerId, LineId, LineQuantity,
+    Money, NewLine, Order, OrderEvent, OrderService, PlaceOrder, Quantity, Reason, ShippingMethod,
     TrackingNumber,
 };
-use order_testkit::Harness;
-use order_testkit::builder::{PlaceOrderBuilder, customer};
+
+use crate::compose::{Shop, open_shop};
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
-    let h = Harness::default();
-    let service = h.service();
+    let start = Utc
+        .with_ymd_and_hms(2026, 1, 15, 9, 0, 0)
+        .single()
+        .ok_or("the start time is not a valid date")?;
+    let shop = open_shop(start).await?;
+    let (service, clock) = (&shop.service, &shop.clock);
 
+    // The customer system and the token say who is calling; the engine
+    // takes the customer's id and an actor for the history.
+    let customer_id: CustomerId = "5f1c8a2e-9b7d-4c3a-8e21-0000000000c7".parse()?;
     let customer_actor = Actor::parse("customer:7")?;
     let warehouse = Actor::parse("warehouse:berlin-1")?;
     let carrier_hook = Actor::parse("carrier-webhook")?;
     let support = Actor::parse("support:alice")?;
 
-    println!("== order-core lifecycle walk-through ==\n");
+    println!("== order-core lifecycle walk-through ==");
+    println!(
+        "(SQLite in memory keeps orders, outbox and stock; tax, shipping and coupons from tables; payments approved by the example's gateway)\n"
+    );
 
     // ---- place ---------------------------------------------------------------
-    let shirt = h.product("TSHIRT");
-    let book = h.product("BOOK");
-    let mug = h.product("MUG");
-    let request = PlaceOrderBuilder::new(customer(7))
-        .line(&shirt, 2)
-        .line(&book, 1)
-        .line(&mug, 1)
-        .coupon("SAVE10")
-        .build();
+    let line = |sku: &str, units: u32| -> Result<NewLine> {
+        let product = shop.product(sku)?;
+        Ok(NewLine {
+            product_id: product.product_id,
+            variant_id: product.variant_id,
+            quantity: Quantity::new(units)?,
+            // The price the customer saw: placement is refused if the
+            // catalog changed it meanwhile.
+            expected_unit_price: Some(product.unit_price),
+        })
+    };
+    let request = PlaceOrder {
+        customer_id,
+        currency: Currency::USD,
+        lines: vec![line("TSHIRT", 2)?, line("BOOK", 1)?, line("MUG", 1)?],
+        shipping_address: Some(Address::parse(AddressInput {
+            name: "Ada Lovelace".into(),
+            line1: "12 Harbour Street".into(),
+            line2: Some("Apt 3".into()),
+            city: "Portland".into(),
+            region: Some("ME".into()),
+            postal_code: "04101".into(),
+            country: "US".into(),
+            phone: None,
+        })?),
+        billing_address: None,
+        shipping_method: Some(ShippingMethod::parse("standard")?),
+        coupon: Some(CouponCode::parse("SAVE10")?),
+        notes: None,
+    };
     let order = service.place(request, None, &customer_actor).await?;
     let id = order.id();
     step(&order, "placed 2×TSHIRT, 1×BOOK, 1×MUG with coupon SAVE10");
 
     // ---- pay -----------------------------------------------------------------
-    h.clock.advance(Duration::minutes(3));
+    clock.advance(Duration::minutes(3));
     let order = service.pay(id, &customer_actor).await?;
     step(&order, "paid (authorized and captured at once)");
 
     // ---- fulfil: processing, two partial shipments ---------------------------
-    h.clock.advance(Duration::hours(2));
+    clock.advance(Duration::hours(2));
     let order = service.start_processing(id, None, &warehouse).await?;
     step(&order, "picking and packing started");
 
@@ -79,7 +124,7 @@ async fn main() -> Result<()> {
     let book_line = line_id(&order, "BOOK")?;
     let mug_line = line_id(&order, "MUG")?;
 
-    h.clock.advance(Duration::hours(3));
+    clock.advance(Duration::hours(3));
     let order = service
         .ship(
             id,
@@ -92,7 +137,7 @@ async fn main() -> Result<()> {
         .await?;
     step(&order, "shipment 1 left: 2×TSHIRT via UPS");
 
-    h.clock.advance(Duration::days(1));
+    clock.advance(Duration::days(1));
     let order = service
         .ship(
             id,
@@ -108,7 +153,7 @@ async fn main() -> Result<()> {
     // ---- deliver both --------------------------------------------------------
     let shipments: Vec<_> = order.shipments().iter().map(|s| s.id).collect();
     for (n, shipment_id) in shipments.into_iter().enumerate() {
-        h.clock.advance(Duration::days(1));
+        clock.advance(Duration::days(1));
         let delivered = service
             .deliver(id, None, shipment_id, &carrier_hook)
             .await?;
@@ -116,7 +161,7 @@ async fn main() -> Result<()> {
     }
 
     // ---- return one line and refund it ---------------------------------------
-    h.clock.advance(Duration::days(4));
+    clock.advance(Duration::days(4));
     let order = service
         .request_return(
             id,
@@ -136,7 +181,7 @@ async fn main() -> Result<()> {
         &format!("return of 1×BOOK requested (refund due {refund_due})"),
     );
 
-    h.clock.advance(Duration::days(5));
+    clock.advance(Duration::days(5));
     let order = service
         .receive_return(id, None, return_id, true, &warehouse)
         .await?;
@@ -155,7 +200,7 @@ async fn main() -> Result<()> {
     let delivered_at = order
         .delivered_at()
         .ok_or("the order was never delivered")?;
-    h.clock.set(delivered_at + window + Duration::hours(1));
+    clock.set(delivered_at + window + Duration::hours(1));
     let order = service.complete(id, None, &Actor::system()).await?;
     step(
         &order,
@@ -166,10 +211,11 @@ async fn main() -> Result<()> {
     );
 
     // ---- what the engine recorded --------------------------------------------
-    print_timeline(&service, &order).await?;
+    print_timeline(service, &order).await?;
     print_lines(&order);
     print_payments(&order)?;
     print_totals(&order)?;
+    print_stock(&shop, &order).await?;
     Ok(())
 }
 
@@ -401,6 +447,46 @@ fn print_totals(order: &Order) -> Result<()> {
     );
     if !identity || line_sum != t.total {
         return Err("the totals identity does not hold".into());
+    }
+    Ok(())
+}
+
+/// The stock the store kept: every unit sold left the shelf when the order
+/// was paid, and the returned one came back when it was received.
+async fn print_stock(shop: &Shop, order: &Order) -> Result<()> {
+    println!("\n== stock (kept by the store) ==");
+    println!(
+        "{:<8} {:>8} {:>6} {:>9} {:>8} {:>9}",
+        "sku", "opening", "sold", "returned", "on hand", "reserved"
+    );
+    let mut balanced = true;
+    for offer in &shop.offers {
+        let sku = &offer.product.sku;
+        let lines: Vec<_> = order.lines().iter().filter(|l| &l.sku == sku).collect();
+        let sold: u32 = lines.iter().map(|l| l.quantities.active()).sum();
+        let returned: u32 = lines.iter().map(|l| l.quantities.returned).sum();
+        let level = shop
+            .stock
+            .level(sku)
+            .await?
+            .ok_or_else(|| format!("the store does not track {sku}"))?;
+        println!(
+            "{:<8} {:>8} {:>6} {:>9} {:>8} {:>9}",
+            sku.as_str(),
+            offer.opening_stock,
+            sold,
+            returned,
+            level.on_hand,
+            level.reserved
+        );
+        balanced &= level.reserved == 0 && level.on_hand + sold == offer.opening_stock + returned;
+    }
+    println!(
+        "on hand = opening − sold + returned, nothing left reserved: {}",
+        yes(balanced)
+    );
+    if !balanced {
+        return Err("the stock does not balance".into());
     }
     Ok(())
 }
