@@ -137,6 +137,12 @@ fn start_server(collector: SocketAddr) -> (Server, SocketAddr) {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("ORDER_LISTEN", "127.0.0.1:0")
         .env("ORDER_JWT_SECRET", "x")
+        .env("ORDER_PAYMENTS", "simulated")
+        .env(
+            "ORDER_CONFIG",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../config/sample.toml"),
+        )
+        .env("DATABASE_URL", "sqlite::memory:")
         .env("ORDER_LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{collector}"))

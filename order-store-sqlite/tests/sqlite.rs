@@ -1,31 +1,29 @@
-//! SQLite under real concurrency and real files: migrations, version races,
-//! one idempotency key from many clients, atomic failed writes, no
-//! overselling, the whole lifecycle through `OrderService`, durability
-//! across reopening, the in-memory database, and the catalog and number
-//! adapters. Each test gets its own database file.
+//! SQLite under real concurrency and real files: the races and the
+//! lifecycle every stock-keeping store must survive
+//! (`order_testkit::store_races`), and what is SQLite's own: migrations,
+//! the rows behind the suite's writes, durability across reopening, the
+//! in-memory database, and the catalog and number adapters. Each test gets
+//! its own database file.
 
 mod common;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use common::TempDatabase;
 use order_core::ports::{
-    Catalog, CatalogAdmin, Change, IdempotencyKey, OrderNumbers, OrderQuery, OrderStore,
-    ProductKey, StockLevels, Timer,
+    Catalog, CatalogAdmin, Change, OrderNumbers, OrderStore, ProductKey, StockLevels, Timer,
 };
-use order_core::{
-    Actor, Carrier, Command, DetailsChange, LineEdit, LineQuantity, Notes, Order, OrderError,
-    OrderService, OrderStatus, PaymentStatus, PortError, Ports, Quantity, Reason, ServiceConfig,
-    StockKeeping, StoreError,
-};
+use order_core::{Actor, OrderService, PortError, Ports, ServiceConfig, StockKeeping};
 use order_store_sqlite::{
     MIGRATOR, OpenError, SqliteCatalog, SqliteInventory, SqliteOrderNumbers, SqliteOrderStore,
     connect,
 };
 use order_testkit::Harness;
-use order_testkit::builder::{OrderBuilder, PlaceOrderBuilder, customer, follow};
+use order_testkit::builder::{OrderBuilder, PlaceOrderBuilder, customer};
+use order_testkit::store_races::{self, Adapters};
 use sqlx::SqlitePool;
 
 /// Real sleeps: the testkit's instant timer would make waiting for an
@@ -43,26 +41,19 @@ fn actor() -> Actor {
     Actor::parse("tester").unwrap()
 }
 
-fn reason(text: &str) -> Reason {
-    Reason::parse(text).unwrap()
-}
-
-fn ports(harness: &Harness) -> Ports {
-    Ports {
-        timer: Arc::new(TokioTimer),
-        ..harness.ports()
-    }
-}
-
 /// The testkit's fakes around a SQLite store that keeps the stock.
 fn service_on(pool: &SqlitePool) -> (Arc<SqliteOrderStore>, Harness, OrderService) {
     let store = Arc::new(SqliteOrderStore::new(pool.clone()));
     let harness = Harness::with_store(store.clone());
+    let ports = Ports {
+        timer: Arc::new(TokioTimer),
+        ..harness.ports()
+    };
     let config = ServiceConfig {
         stock: StockKeeping::Store,
         ..ServiceConfig::default()
     };
-    let service = OrderService::new(ports(&harness), config);
+    let service = OrderService::new(ports, config);
     (store, harness, service)
 }
 
@@ -114,393 +105,76 @@ async fn migrations_apply_to_an_empty_file_and_rerun_as_a_no_op() {
     assert_eq!(journal, "wal");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn conflicting_transitions_have_exactly_one_winner_per_version() {
+order_testkit::store_races!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    || adapters().await
+);
+
+/// The adapters of a fresh database file, removed after the test.
+async fn adapters() -> Adapters {
     let db = TempDatabase::new();
     let pool = db.pool().await;
-    let (store, h, service) = service_on(&pool);
-    let placed = service
-        .place(
-            PlaceOrderBuilder::new(customer(1))
-                .line(&h.product("MUG"), 1)
-                .build(),
-            None,
-            &actor(),
-        )
-        .await
-        .unwrap();
-    let id = placed.id();
-
-    // 32 clients edit the order, each against version 1.
-    let edits: Vec<_> = (0..32)
-        .map(|i| {
-            let service = service.clone();
-            tokio::spawn(async move {
-                let change = DetailsChange {
-                    notes: Some(Some(Notes::parse(&format!("edit {i}")).unwrap())),
-                    ..DetailsChange::default()
-                };
-                service.update_details(id, Some(1), change, &actor()).await
-            })
-        })
-        .collect();
-    let (mut winners, mut losers) = (0, 0);
-    for edit in edits {
-        match edit.await.unwrap() {
-            Ok(order) => {
-                assert_eq!(order.version(), 2);
-                winners += 1;
-            }
-            Err(OrderError::VersionConflict { expected: 1, .. }) => losers += 1,
-            Err(other) => panic!("unexpected {other}"),
-        }
+    db.remove_when_closed(&pool);
+    Adapters {
+        store: Arc::new(SqliteOrderStore::new(pool.clone())),
+        inventory: Arc::new(SqliteInventory::new(pool.clone())),
+        catalog: Arc::new(SqliteCatalog::new(pool.clone())),
+        numbers: Arc::new(SqliteOrderNumbers::new(pool, 10)),
     }
-    assert_eq!((winners, losers), (1, 31));
-
-    // And straight at the store: 32 cancellations decided against version 2.
-    let current = store.get(id).await.unwrap().unwrap();
-    let commits: Vec<_> = (0..32)
-        .map(|_| {
-            let store = store.clone();
-            let base = current.clone();
-            tokio::spawn(async move {
-                let at = base.updated_at();
-                let events = base
-                    .decide(
-                        &Command::Cancel {
-                            reason: reason("race"),
-                        },
-                        at,
-                    )
-                    .unwrap();
-                let (after, records) = follow(&base, events, at);
-                store
-                    .commit(Change {
-                        order: &after,
-                        expected_version: base.version(),
-                        events: &records,
-                        idempotency_key: None,
-                        inbound_event: None,
-                        stock: &[],
-                    })
-                    .await
-            })
-        })
-        .collect();
-    let mut outcomes = Vec::new();
-    for commit in commits {
-        outcomes.push(commit.await.unwrap());
-    }
-    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1);
-    for outcome in outcomes.iter().filter(|o| o.is_err()) {
-        assert!(
-            matches!(
-                outcome,
-                Err(StoreError::VersionConflict {
-                    expected: 2,
-                    actual: 3,
-                    ..
-                })
-            ),
-            "{outcome:?}"
-        );
-    }
-    let events = store.events(id).await.unwrap();
-    assert_eq!(
-        events.iter().map(|e| e.sequence).collect::<Vec<_>>(),
-        vec![1, 2, 3],
-        "one event per version"
-    );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn one_idempotency_key_from_32_clients_places_one_order_and_answers_alike() {
+/// Runs a `store_races` case on a fresh file, then counts the rows behind
+/// it that the port cannot see.
+async fn rows_after<F: Future<Output = ()>>(
+    case: impl FnOnce(Arc<SqliteOrderStore>) -> F,
+    expected: &[(&str, i64)],
+) {
     let db = TempDatabase::new();
     let pool = db.pool().await;
-    let (_, h, service) = service_on(&pool);
-    let request = PlaceOrderBuilder::new(customer(9))
-        .line(&h.product("TSHIRT"), 2)
-        .build();
-    let clients: Vec<_> = (0..32)
-        .map(|_| {
-            let service = service.clone();
-            let request = request.clone();
-            tokio::spawn(async move {
-                let key = IdempotencyKey::parse("checkout-42").unwrap();
-                service.place(request, Some(&key), &actor()).await
-            })
-        })
-        .collect();
-    let mut answers: Vec<Order> = Vec::new();
-    for client in clients {
-        answers.push(client.await.unwrap().unwrap());
+    case(Arc::new(SqliteOrderStore::new(pool.clone()))).await;
+    for &(table, count) in expected {
+        assert_eq!(rows(&pool, table).await, count, "{table}");
     }
-    assert!(answers.iter().all(|a| a == &answers[0]), "32 equal answers");
-    assert_eq!(rows(&pool, "orders").await, 1);
-    assert_eq!(rows(&pool, "outbox").await, 1);
-    assert_eq!(rows(&pool, "idempotency_keys").await, 1);
 }
 
 #[tokio::test]
-async fn a_failed_write_leaves_no_outbox_row_and_no_history_entry() {
-    let db = TempDatabase::new();
-    let pool = db.pool().await;
-    let (store, h, service) = service_on(&pool);
-    let shirt = h.product("TSHIRT");
-    store.set_on_hand(&shirt.sku, 1).await.unwrap();
-
-    // Refused by stock inside the write: nothing of the order is written.
-    let refused = service
-        .place(
-            PlaceOrderBuilder::new(customer(1)).line(&shirt, 5).build(),
-            None,
-            &actor(),
-        )
-        .await;
-    assert!(
-        matches!(refused, Err(OrderError::OutOfStock(_))),
-        "{refused:?}"
-    );
-    for table in ["orders", "outbox", "stock_holds"] {
-        assert_eq!(rows(&pool, table).await, 0, "{table}");
-    }
-
-    // Refused as a duplicate inbound event inside the write: the order,
-    // its history and its outbox stay as they were.
-    let (order, record) = OrderBuilder::default().build();
-    store
-        .commit(Change {
-            order: &order,
-            expected_version: 0,
-            events: std::slice::from_ref(&record),
-            idempotency_key: None,
-            inbound_event: Some("evt-1"),
-            stock: &[],
-        })
-        .await
-        .unwrap();
-    let at = order.created_at();
-    let events = order
-        .decide(
-            &Command::Cancel {
-                reason: reason("duplicate"),
-            },
-            at,
-        )
-        .unwrap();
-    let (after, records) = follow(&order, events, at);
-    let duplicate = store
-        .commit(Change {
-            order: &after,
-            expected_version: order.version(),
-            events: &records,
-            idempotency_key: None,
-            inbound_event: Some("evt-1"),
-            stock: &[],
-        })
-        .await;
-    assert!(
-        matches!(duplicate, Err(StoreError::DuplicateInboundEvent { .. })),
-        "{duplicate:?}"
-    );
-    assert_eq!(rows(&pool, "outbox").await, 1);
-    let stored = store.get(order.id()).await.unwrap().unwrap();
-    assert_eq!(stored.status(), OrderStatus::Pending);
-    assert_eq!(stored.history(), order.history());
-}
-
-/// 64 customers race to buy one mug each; (placed, refused).
-async fn race_for_mugs(service: &OrderService, h: &Harness) -> (usize, usize) {
-    let mug = h.product("MUG");
-    let buyers: Vec<_> = (0..64)
-        .map(|i| {
-            let service = service.clone();
-            let request = PlaceOrderBuilder::new(customer(i)).line(&mug, 1).build();
-            tokio::spawn(async move { service.place(request, None, &actor()).await })
-        })
-        .collect();
-    let (mut placed, mut refused) = (0, 0);
-    for buyer in buyers {
-        match buyer.await.unwrap() {
-            Ok(_) => placed += 1,
-            Err(OrderError::OutOfStock(short)) => {
-                assert!(short.to_string().contains("MUG"), "{short}");
-                refused += 1;
-            }
-            Err(other) => panic!("unexpected {other}"),
-        }
-    }
-    (placed, refused)
+async fn a_failed_write_leaves_no_hold_and_no_row_of_its_own() {
+    rows_after(
+        |store| store_races::a_failed_write_leaves_no_outbox_row_and_no_history_entry(store),
+        &[
+            ("orders", 1),
+            ("outbox", 1),
+            ("inbound_events", 1),
+            ("stock_holds", 0),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sixty_four_placements_for_ten_units_never_oversell_when_the_store_keeps_stock() {
-    let db = TempDatabase::new();
-    let pool = db.pool().await;
-    let (store, h, service) = service_on(&pool);
-    let mug = h.product("MUG");
-    store.set_on_hand(&mug.sku, 10).await.unwrap();
-    assert_eq!(race_for_mugs(&service, &h).await, (10, 54));
-    let level = store.level(&mug.sku).await.unwrap().unwrap();
-    assert_eq!((level.on_hand, level.reserved), (10, 10));
-    assert_eq!(rows(&pool, "orders").await, 10);
-    assert_eq!(rows(&pool, "stock_holds").await, 10);
+async fn one_idempotency_key_from_32_clients_is_one_key_row() {
+    rows_after(
+        |store| {
+            store_races::one_idempotency_key_from_32_clients_places_one_order_and_answers_alike(
+                store,
+            )
+        },
+        &[("idempotency_keys", 1)],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sixty_four_placements_for_ten_units_never_oversell_through_sqlite_inventory() {
-    let db = TempDatabase::new();
-    let pool = db.pool().await;
-    let store = Arc::new(SqliteOrderStore::new(pool.clone()));
-    let inventory = Arc::new(SqliteInventory::new(pool.clone()));
-    let h = Harness::with_store(store);
-    let mug = h.product("MUG");
-    inventory.set_on_hand(&mug.sku, 10).await.unwrap();
-    let ports = Ports {
-        inventory: inventory.clone(),
-        ..ports(&h)
-    };
-    let service = OrderService::new(ports, ServiceConfig::default());
-    assert_eq!(race_for_mugs(&service, &h).await, (10, 54));
-    let level = inventory.level(&mug.sku).await.unwrap().unwrap();
-    assert_eq!((level.on_hand, level.reserved), (10, 10));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_whole_lifecycle_round_trips_through_sqlite() {
-    let db = TempDatabase::new();
-    let pool = db.pool().await;
-    let (store, h, service) = service_on(&pool);
-    let catalog = SqliteCatalog::new(pool.clone());
-    for sku in ["TSHIRT", "BOOK", "MUG"] {
-        catalog.upsert(&h.product(sku)).await.unwrap();
-    }
-    let ports = Ports {
-        catalog: Arc::new(catalog),
-        numbers: Arc::new(SqliteOrderNumbers::new(pool.clone(), 10)),
-        ..ports(&h)
-    };
-    let service = OrderService::new(ports, *service.config());
-    let shirt = h.product("TSHIRT");
-    store.set_on_hand(&shirt.sku, 5).await.unwrap();
-    let q = |n| Quantity::new(n).unwrap();
-
-    let placed = service
-        .place(
-            PlaceOrderBuilder::new(customer(7))
-                .line(&shirt, 3)
-                .line(&h.product("BOOK"), 1)
-                .line(&h.product("MUG"), 2)
-                .coupon("SAVE10")
-                .build(),
-            None,
-            &actor(),
-        )
-        .await
-        .unwrap();
-    let id = placed.id();
-    let mug_line = placed.lines()[2].id;
-    service
-        .edit_lines(
-            id,
-            None,
-            &[LineEdit::Remove { line_id: mug_line }],
-            &actor(),
-        )
-        .await
-        .unwrap();
-    service.pay(id, &actor()).await.unwrap();
-    let processing = service.start_processing(id, None, &actor()).await.unwrap();
-    let (shirt_line, book_line) = (processing.lines()[0].id, processing.lines()[1].id);
-    let ups = Some(Carrier::parse("UPS").unwrap());
-    service
-        .ship(
-            id,
-            None,
-            vec![LineQuantity {
-                line_id: shirt_line,
-                quantity: q(2),
-            }],
-            ups.clone(),
-            None,
-            &actor(),
-        )
-        .await
-        .unwrap();
-    let shipped = service
-        .ship(
-            id,
-            None,
-            vec![
-                LineQuantity {
-                    line_id: shirt_line,
-                    quantity: q(1),
-                },
-                LineQuantity {
-                    line_id: book_line,
-                    quantity: q(1),
-                },
-            ],
-            ups,
-            None,
-            &actor(),
-        )
-        .await
-        .unwrap();
-    for shipment in shipped.shipments() {
-        service
-            .deliver(id, None, shipment.id, &actor())
-            .await
-            .unwrap();
-    }
-    let returning = service
-        .request_return(
-            id,
-            None,
-            vec![LineQuantity {
-                line_id: shirt_line,
-                quantity: q(1),
-            }],
-            reason("too small"),
-            &actor(),
-        )
-        .await
-        .unwrap();
-    let done = service
-        .receive_return(id, None, returning.returns()[0].id, true, &actor())
-        .await
-        .unwrap();
-    assert_eq!(done.status(), OrderStatus::Delivered);
-    assert_eq!(done.payment_status(), PaymentStatus::PartiallyRefunded);
-
-    assert_eq!(store.get(id).await.unwrap().as_ref(), Some(&done));
-    assert_eq!(
-        Order::from_events(&store.events(id).await.unwrap()).as_ref(),
-        Some(&done)
-    );
-    assert_eq!(
-        store.get_by_number(done.number()).await.unwrap().as_ref(),
-        Some(&done)
-    );
-    assert!(
-        done.number().as_str().ends_with("-000001"),
-        "{}",
-        done.number()
-    );
-    let level = store.level(&shirt.sku).await.unwrap().unwrap();
-    assert_eq!(
-        (level.on_hand, level.reserved),
-        (3, 0),
-        "3 sold, 1 of them returned and restocked"
-    );
-    let page = store
-        .list(&OrderQuery {
-            customer_id: Some(customer(7)),
-            ..OrderQuery::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(page.orders, vec![done]);
+async fn each_order_placed_in_the_race_for_ten_units_holds_its_unit_in_one_row() {
+    rows_after(
+        |store| {
+            store_races::sixty_four_placements_for_ten_units_never_oversell_when_the_store_keeps_stock(
+                store,
+            )
+        },
+        &[("orders", 10), ("stock_holds", 10)],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

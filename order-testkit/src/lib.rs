@@ -16,6 +16,8 @@
 //! - `sim`: random command sequences run against an `OrderService`
 //! - `mock`: mockall mocks of the ports
 //! - `store_contract`: the conformance suite and [`store_contract!`]
+//! - `store_races`: races and whole stories every stock-keeping store must
+//!   survive, run through `OrderService`, and [`store_races!`]
 
 pub mod builder;
 pub mod fakes;
@@ -26,6 +28,7 @@ pub mod mock;
 pub mod sim;
 pub mod stock;
 pub mod store_contract;
+pub mod store_races;
 pub mod strategy;
 
 pub use fault::{Fault, FaultPlan};

@@ -190,3 +190,36 @@ async fn with_an_external_payment_service_a_refund_is_refused_saying_who_makes_i
         "nothing changed"
     );
 }
+
+#[tokio::test]
+async fn with_the_simulator_an_order_paid_through_the_webhook_can_be_refunded_and_cancelled() {
+    let client = composed(&["--payments", "simulated"]).await;
+    let placed = place(&client, &order("EUR", TASSE, 1, "DE")).await;
+    let processed = json!({
+        "id": "evt-sim-1",
+        "type": "payment.processed",
+        "order_id": placed["id"],
+        "amount": placed["totals"]["total"],
+        "reference": "pay_made_elsewhere",
+    });
+    webhook(&client, &processed).await.expect(200);
+    let id = placed["id"].as_str().expect("an id");
+    let refunded = client
+        .post(
+            &format!("/api/v1/orders/{id}/refunds"),
+            &client.admin(),
+            &json!({"amount": "1.00", "reason": "goodwill"}),
+        )
+        .await;
+    assert_eq!(refunded.expect(201)["payment_status"], "partially_refunded");
+    let cancelled = client
+        .post(
+            &format!("/api/v1/orders/{id}/cancel"),
+            &client.admin(),
+            &json!({"reason": "out of stock at the warehouse"}),
+        )
+        .await;
+    let cancelled = cancelled.expect(200);
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["payment_status"], "refunded");
+}
