@@ -70,7 +70,7 @@ pub struct Config {
 
     /// Directory of the default SQLite database (`orders.db`), used when no
     /// database URL is given.
-    #[arg(long, env = "ORDER_DATA_DIR", default_value = "data")]
+    #[arg(long, env = "ORDER_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
     /// Most database connections.
