@@ -212,6 +212,22 @@ pub struct OrderPage {
     pub next: Option<Cursor>,
 }
 
+impl OrderPage {
+    /// The page of `orders` (already filtered, sorted and limited) that
+    /// answers `query`: a full page may have a successor, which starts
+    /// after its last order.
+    pub fn of(orders: Vec<Order>, query: &OrderQuery) -> Self {
+        let next = (orders.len() == query.limit)
+            .then(|| orders.last())
+            .flatten()
+            .map(|o| Cursor {
+                created_at: o.created_at(),
+                id: o.id(),
+            });
+        Self { orders, next }
+    }
+}
+
 /// Persistence of orders, their outbox and their bookkeeping.
 ///
 /// A store keeps, per order, the current state, the status history, the

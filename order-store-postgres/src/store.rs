@@ -523,14 +523,7 @@ impl OrderStore for PgOrderStore {
             .iter()
             .map(order_from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        let next = (orders.len() == query.limit)
-            .then(|| orders.last())
-            .flatten()
-            .map(|o| Cursor {
-                created_at: o.created_at(),
-                id: o.id(),
-            });
-        Ok(OrderPage { orders, next })
+        Ok(OrderPage::of(orders, query))
     }
 
     async fn events(&self, id: OrderId) -> Result<Vec<EventRecord>, StoreError> {

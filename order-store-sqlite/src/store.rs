@@ -22,7 +22,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_core::order::Compensation;
 use order_core::ports::{
-    Change, Cursor, IdempotencyClaim, IdempotencyKey, OrderPage, OrderQuery, OrderStore, SortOrder,
+    Change, IdempotencyClaim, IdempotencyKey, OrderPage, OrderQuery, OrderStore, SortOrder,
     StockLevel, StockLevels,
 };
 use order_core::{
@@ -356,14 +356,7 @@ impl OrderStore for SqliteOrderStore {
             .iter()
             .map(|d| order_from_json(d))
             .collect::<Result<Vec<_>, _>>()?;
-        let next = (orders.len() == query.limit)
-            .then(|| orders.last())
-            .flatten()
-            .map(|o| Cursor {
-                created_at: o.created_at(),
-                id: o.id(),
-            });
-        Ok(OrderPage { orders, next })
+        Ok(OrderPage::of(orders, query))
     }
 
     async fn events(&self, id: OrderId) -> Result<Vec<EventRecord>, StoreError> {

@@ -10,7 +10,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_core::order::Compensation;
-use order_core::ports::Cursor;
 use order_core::ports::{
     Change, IdempotencyClaim, IdempotencyKey, OrderPage, OrderQuery, OrderStore, SortOrder,
     StockEffect, StockLevel, StockLevels,
@@ -234,14 +233,7 @@ impl OrderStore for InMemoryOrderStore {
             .take(query.limit)
             .cloned()
             .collect();
-        let next = (orders.len() == query.limit)
-            .then(|| orders.last())
-            .flatten()
-            .map(|o| Cursor {
-                created_at: o.created_at(),
-                id: o.id(),
-            });
-        Ok(OrderPage { orders, next })
+        Ok(OrderPage::of(orders, query))
     }
 
     async fn events(&self, id: OrderId) -> Result<Vec<EventRecord>, StoreError> {
