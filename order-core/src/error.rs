@@ -50,6 +50,20 @@ pub enum MoneyError {
     /// The result does not fit.
     #[error("amount: arithmetic overflow")]
     Overflow,
+    /// A unit price of zero or less.
+    #[error("amount: must be greater than zero (got {amount})")]
+    NotPositive {
+        /// The amount given.
+        amount: Decimal,
+    },
+    /// An amount beyond the engine's bound (ADR 0006).
+    #[error("amount: must be at most {max} (got {amount})")]
+    TooLarge {
+        /// The amount given or computed.
+        amount: Decimal,
+        /// The bound, in major units (either side of zero for amounts).
+        max: Decimal,
+    },
 }
 
 /// Input that breaks a rule of SPEC.md's validation; every variant names the

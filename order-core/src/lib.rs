@@ -22,7 +22,8 @@
 //! - the edges: `ports` (traits), `policy` (table-driven policies),
 //!   `system` (system clock, UUID v7s), `retry` (timeouts and retries)
 //! - use cases: `service` (OrderService), `relay` (outbox relay), `report`
-//!   (figures over a period)
+//!   (figures over a period), `invoice` (what an order bills and where its
+//!   money stands)
 //! - `error`: one enum per layer
 
 pub mod address;
@@ -32,6 +33,7 @@ mod decide;
 pub mod error;
 pub mod event;
 pub mod id;
+pub mod invoice;
 pub mod ledger;
 pub mod money;
 pub mod order;
@@ -59,6 +61,7 @@ pub use id::{
     CustomerId, EventId, LineId, OrderId, PaymentEntryId, ProductId, ReturnId, ShipmentId,
     VariantId,
 };
+pub use invoice::Invoice;
 pub use ledger::{LineQuantities, PaymentEntry, PaymentKind, PaymentLedger};
 pub use money::{Currency, Money, RoundingMode};
 pub use order::{
@@ -67,8 +70,8 @@ pub use order::{
 pub use order_number::OrderNumber;
 pub use quantity::Quantity;
 pub use service::{
-    CaptureMode, LineEdit, NewLine, OrderService, PaymentEvent, PaymentEventKind, PaymentFlow,
-    PlaceOrder, Ports, ServiceConfig, StockKeeping,
+    CaptureMode, LineEdit, NewLine, Operation, OrderService, PaymentEvent, PaymentEventKind,
+    PaymentFlow, PlaceOrder, Ports, ServiceConfig, StockKeeping,
 };
 pub use status::{Action, OrderStatus, PaymentAction, PaymentStatus};
 pub use text::{

@@ -211,7 +211,10 @@ impl RoundingMode {
 /// An exact amount in one currency, always on the currency's minor unit.
 ///
 /// Amounts may be negative (a balance, a difference); rules that need a
-/// non-negative amount check it where they apply.
+/// non-negative amount check it where they apply. What the engine keeps is
+/// bounded (ADR 0006): a unit price by [`Money::check_unit_price`], every
+/// line and order amount by [`Money::check_amount`], so every store can hold
+/// every amount.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "MoneyRepr")]
 pub struct Money {
@@ -220,12 +223,24 @@ pub struct Money {
 }
 
 impl Money {
+    /// The largest unit price, 10^12 in major units of any currency (ADR
+    /// 0006): a price is greater than zero and at most this.
+    pub const MAX_UNIT_PRICE: Decimal = Decimal::from_parts(0xD4A5_1000, 0xE8, 0, false, 0);
+
+    /// The largest amount of a line or an order — subtotal, discount, tax,
+    /// shipping, total, and so every payment and refund — 10^14 in major
+    /// units of any currency (ADR 0006). In minor units it fits a signed
+    /// 64-bit integer for every currency (at most 4 decimals), and it fits
+    /// every store's columns.
+    pub const MAX_AMOUNT: Decimal = Decimal::from_parts(0x107A_4000, 0x5AF3, 0, false, 0);
+
     /// Builds an amount that already sits on the currency's minor unit.
     ///
     /// # Errors
     /// [`MoneyError::TooPrecise`] when `amount` has more decimals than the
     /// currency allows (1.005 USD): such a value must be rounded by a stated
-    /// policy with [`Money::round`], not silently.
+    /// policy with [`Money::round`], not silently; [`MoneyError::Overflow`]
+    /// when the amount is too large to carry the currency's decimals.
     ///
     /// ```
     /// # use order_core::{Currency, Money};
@@ -243,7 +258,14 @@ impl Money {
                 minor_units: currency.minor_units(),
             });
         }
-        Ok(Self::on_scale(amount, currency))
+        let money = Self::on_scale(amount, currency);
+        // A decimal has 28 or so digits: one too large to carry the
+        // currency's decimals stays on a coarser scale, which `minor` would
+        // misread.
+        if money.amount.scale() != currency.minor_units() {
+            return Err(MoneyError::Overflow);
+        }
+        Ok(money)
     }
 
     /// Parses a decimal string ("19.99") in `currency`.
@@ -316,6 +338,47 @@ impl Money {
     /// True when the amount is below zero.
     pub fn is_negative(&self) -> bool {
         self.amount.is_sign_negative() && !self.amount.is_zero()
+    }
+
+    /// Checks that this amount may be a unit price: greater than zero and at
+    /// most [`Money::MAX_UNIT_PRICE`].
+    ///
+    /// # Errors
+    /// [`MoneyError::NotPositive`] or [`MoneyError::TooLarge`].
+    ///
+    /// ```
+    /// # use order_core::{Currency, Money};
+    /// assert!(Money::parse("19.99", Currency::USD).unwrap().check_unit_price().is_ok());
+    /// assert!(Money::parse("0", Currency::USD).unwrap().check_unit_price().is_err());
+    /// assert!(Money::parse("1000000000000.01", Currency::USD).unwrap().check_unit_price().is_err());
+    /// ```
+    pub fn check_unit_price(&self) -> Result<(), MoneyError> {
+        if self.amount <= Decimal::ZERO {
+            return Err(MoneyError::NotPositive {
+                amount: self.amount,
+            });
+        }
+        self.within(Self::MAX_UNIT_PRICE)
+    }
+
+    /// Checks that this amount may be a line or order amount: at most
+    /// [`Money::MAX_AMOUNT`] either side of zero.
+    ///
+    /// # Errors
+    /// [`MoneyError::TooLarge`].
+    pub fn check_amount(&self) -> Result<(), MoneyError> {
+        self.within(Self::MAX_AMOUNT)
+    }
+
+    fn within(&self, max: Decimal) -> Result<(), MoneyError> {
+        if self.amount.abs() <= max {
+            Ok(())
+        } else {
+            Err(MoneyError::TooLarge {
+                amount: self.amount,
+                max,
+            })
+        }
     }
 
     fn same_currency(&self, other: &Self) -> Result<(), MoneyError> {
@@ -500,6 +563,70 @@ mod tests {
             Money::round(half, Currency::USD, RoundingMode::Down),
             usd(100)
         );
+    }
+
+    #[test]
+    fn the_bounds_are_ten_to_the_twelfth_and_fourteenth() {
+        assert_eq!(Money::MAX_UNIT_PRICE, Decimal::from(1_000_000_000_000_i64));
+        assert_eq!(Money::MAX_AMOUNT, Decimal::from(100_000_000_000_000_i64));
+        // Every amount within the bound, in minor units of the finest
+        // currency (4 decimals), fits a signed 64-bit integer.
+        let finest = Money::new(Money::MAX_AMOUNT, Currency::parse("CLF").unwrap()).unwrap();
+        assert!(i64::try_from(finest.minor()).is_ok());
+    }
+
+    #[test]
+    fn a_unit_price_is_positive_and_at_most_the_bound() {
+        let price = |text: &str| {
+            Money::parse(text, Currency::USD)
+                .unwrap()
+                .check_unit_price()
+        };
+        assert_eq!(price("0.01"), Ok(()));
+        assert_eq!(price("1000000000000.00"), Ok(()));
+        assert!(matches!(price("0"), Err(MoneyError::NotPositive { .. })));
+        assert!(matches!(
+            price("-40.00"),
+            Err(MoneyError::NotPositive { .. })
+        ));
+        for too_large in [
+            "1000000000000.01",
+            "9999999999999999.99",
+            "99999999999999999999.99",
+            "999999999999999999999.99",
+        ] {
+            assert!(
+                matches!(price(too_large), Err(MoneyError::TooLarge { .. })),
+                "{too_large}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_line_or_order_amount_is_at_most_the_bound_either_side_of_zero() {
+        let amount = |text: &str| Money::parse(text, Currency::KWD).unwrap().check_amount();
+        assert_eq!(amount("100000000000000.000"), Ok(()));
+        assert_eq!(amount("-100000000000000.000"), Ok(()));
+        assert_eq!(amount("0"), Ok(()));
+        assert!(matches!(
+            amount("100000000000000.001"),
+            Err(MoneyError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            amount("-100000000000000.001"),
+            Err(MoneyError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn an_amount_too_large_for_the_minor_unit_is_an_overflow_not_a_wrong_scale() {
+        // 28 digits and one decimal cannot carry USD's two decimals.
+        assert_eq!(
+            Money::parse("7922816251426433759354395033.5", Currency::USD),
+            Err(MoneyError::Overflow)
+        );
+        let large = Money::parse("79228162514264337593543950.33", Currency::USD).unwrap();
+        assert_eq!(large.amount().scale(), 2);
     }
 
     #[test]

@@ -61,6 +61,45 @@ impl IdempotencyKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The key as a store keeps it for `customer`: a client's keys are its
+    /// own, so two customers sending the same key each get their own order,
+    /// and neither can probe or hold the other's. `<customer id>:<key>` when
+    /// that fits the 255 characters a key may have, else `<customer
+    /// id>#<FNV-1a 128 of the key, hex>` for keys over 218 characters. The
+    /// separator after the fixed-length customer id keeps the two forms,
+    /// and every customer's keys, apart.
+    ///
+    /// ```
+    /// # use order_core::{CustomerId, ports::IdempotencyKey};
+    /// let customer = CustomerId::new(uuid::Uuid::from_u128(0x0193_e6d2_6c1e_7b4e_9a3a_0000_0000_0a11))?;
+    /// let key = IdempotencyKey::parse("checkout-42")?;
+    /// assert_eq!(
+    ///     key.scoped_to(customer).as_str(),
+    ///     "0193e6d2-6c1e-7b4e-9a3a-000000000a11:checkout-42"
+    /// );
+    /// # Ok::<(), order_core::ValidationError>(())
+    /// ```
+    pub fn scoped_to(&self, customer: CustomerId) -> Self {
+        const MAX: usize = 255;
+        let customer = customer.to_string();
+        if customer.len() + 1 + self.0.len() <= MAX {
+            Self(format!("{customer}:{}", self.0))
+        } else {
+            Self(format!("{customer}#{:032x}", fnv1a_128(self.0.as_bytes())))
+        }
+    }
+}
+
+/// FNV-1a, 128-bit: a stable, dependency-free digest for idempotency keys
+/// and request fingerprints (not a defence against a chosen collision: a
+/// collision only ever mixes up one customer's own requests).
+pub(crate) fn fnv1a_128(bytes: &[u8]) -> u128 {
+    const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+    bytes.iter().fold(OFFSET, |hash, byte| {
+        (hash ^ u128::from(*byte)).wrapping_mul(PRIME)
+    })
 }
 
 /// What a store answers when a request claims an idempotency key.
@@ -357,7 +396,9 @@ pub struct Product {
     pub sku: Sku,
     /// Its name.
     pub name: ProductName,
-    /// Its price (net or gross per the pricing policy's tax mode).
+    /// Its price (net or gross per the pricing policy's tax mode): greater
+    /// than zero and at most [`Money::MAX_UNIT_PRICE`] (see
+    /// [`Product::check`]).
     pub unit_price: Money,
     /// Its tax class.
     pub tax_class: TaxClass,
@@ -365,6 +406,24 @@ pub struct Product {
     pub kind: ProductKind,
     /// Whether it is for sale.
     pub active: bool,
+}
+
+impl Product {
+    /// Checks the product against the engine's bounds (ADR 0006): its unit
+    /// price is greater than zero and at most [`Money::MAX_UNIT_PRICE`]. A
+    /// catalog admin checks a product with this before it keeps it, and
+    /// placement checks every product it prices.
+    ///
+    /// # Errors
+    /// [`ValidationError::Money`] naming `unit_price`.
+    pub fn check(&self) -> Result<(), ValidationError> {
+        self.unit_price
+            .check_unit_price()
+            .map_err(|source| ValidationError::Money {
+                field: "unit_price".into(),
+                source,
+            })
+    }
 }
 
 /// Managing the catalog: what an admin API needs from wherever products
@@ -376,7 +435,8 @@ pub trait CatalogAdmin: Send + Sync {
     ///
     /// # Errors
     /// MUST refuse (with [`PortError::Refused`] naming why) a SKU another
-    /// product already has; backend failures.
+    /// product already has, and a product that fails [`Product::check`];
+    /// backend failures.
     async fn upsert(&self, product: &Product) -> Result<(), PortError>;
 
     /// Products by SKU, after `after_sku`, at most `limit`.
@@ -423,6 +483,36 @@ pub struct StockLevel {
     pub reserved: u32,
 }
 
+impl StockLevel {
+    /// The most units on hand a SKU may be given: `i32::MAX`, what every
+    /// store's integer column holds (ADR 0006).
+    pub const MAX_ON_HAND: u32 = i32::MAX.unsigned_abs();
+
+    /// Checks `units` as a number of units on hand: at most
+    /// [`StockLevel::MAX_ON_HAND`].
+    ///
+    /// # Errors
+    /// [`ValidationError::OutOfRange`] naming `on_hand`.
+    ///
+    /// ```
+    /// # use order_core::ports::StockLevel;
+    /// assert_eq!(StockLevel::check_on_hand(2_147_483_647), Ok(2_147_483_647));
+    /// assert!(StockLevel::check_on_hand(2_147_483_648).is_err());
+    /// ```
+    pub fn check_on_hand(units: u32) -> Result<u32, ValidationError> {
+        if units <= Self::MAX_ON_HAND {
+            Ok(units)
+        } else {
+            Err(ValidationError::OutOfRange {
+                field: "on_hand".into(),
+                value: i64::from(units),
+                min: 0,
+                max: i64::from(Self::MAX_ON_HAND),
+            })
+        }
+    }
+}
+
 /// Stock administration: setting and reading levels. Implemented by whatever
 /// keeps the stock (an inventory service, or a store that keeps stock).
 #[async_trait]
@@ -431,7 +521,8 @@ pub trait StockLevels: Send + Sync {
     ///
     /// # Errors
     /// MUST refuse (with [`PortError::Refused`] naming why) to set fewer
-    /// units than are held; backend failures.
+    /// units than are held, or more than [`StockLevel::MAX_ON_HAND`] (callers
+    /// check with [`StockLevel::check_on_hand`] first); backend failures.
     async fn set_on_hand(&self, sku: &Sku, units: u32) -> Result<StockLevel, PortError>;
 
     /// The level of `sku`; `None` when it is not tracked.

@@ -188,7 +188,45 @@ pub struct Totals {
     pub total: Money,
 }
 
+/// Checks one amount against [`Money::MAX_AMOUNT`], naming `field`.
+fn bounded(field: impl FnOnce() -> String, amount: &Money) -> Result<(), ValidationError> {
+    amount
+        .check_amount()
+        .map_err(|source| ValidationError::Money {
+            field: field(),
+            source,
+        })
+}
+
+impl LineAmounts {
+    /// Checks every amount against [`Money::MAX_AMOUNT`] (ADR 0006).
+    ///
+    /// # Errors
+    /// [`ValidationError::Money`] naming the first amount beyond the bound
+    /// (`subtotal`, `discount`, `tax` or `total`).
+    pub fn check_bounds(&self) -> Result<(), ValidationError> {
+        bounded(|| "subtotal".into(), &self.subtotal)?;
+        bounded(|| "discount".into(), &self.discount)?;
+        bounded(|| "tax".into(), &self.tax)?;
+        bounded(|| "total".into(), &self.total)
+    }
+}
+
 impl Totals {
+    /// Checks every amount against [`Money::MAX_AMOUNT`] (ADR 0006), so an
+    /// order the engine keeps fits every store.
+    ///
+    /// # Errors
+    /// [`ValidationError::Money`] naming the first amount beyond the bound
+    /// (`subtotal`, `discount`, `tax`, `shipping` or `total`).
+    pub fn check_bounds(&self) -> Result<(), ValidationError> {
+        bounded(|| "subtotal".into(), &self.subtotal)?;
+        bounded(|| "discount".into(), &self.discount)?;
+        bounded(|| "tax".into(), &self.tax)?;
+        bounded(|| "shipping".into(), &self.shipping)?;
+        bounded(|| "total".into(), &self.total)
+    }
+
     /// All zero in `currency`.
     pub fn zero(currency: Currency) -> Self {
         let z = Money::zero(currency);
@@ -216,6 +254,23 @@ pub struct PricedLines {
 }
 
 impl PricedLines {
+    /// Checks every line's amounts and their sums against
+    /// [`Money::MAX_AMOUNT`] (ADR 0006).
+    ///
+    /// # Errors
+    /// [`ValidationError::Money`] naming the first amount beyond the bound:
+    /// `lines[i].subtotal` … `lines[i].total`, then `subtotal`, `discount`
+    /// or `tax`.
+    pub fn check_bounds(&self) -> Result<(), ValidationError> {
+        for (index, line) in self.lines.iter().enumerate() {
+            line.check_bounds()
+                .map_err(|err| err.at(&format!("lines[{index}]")))?;
+        }
+        bounded(|| "subtotal".into(), &self.subtotal)?;
+        bounded(|| "discount".into(), &self.discount)?;
+        bounded(|| "tax".into(), &self.tax)
+    }
+
     /// What shipping thresholds compare against: the discounted goods, tax
     /// included.
     ///
@@ -577,6 +632,63 @@ mod tests {
         };
         let p = price_lines(Currency::JPY, &[l], None, &PricingPolicy::default()).unwrap();
         assert_eq!(p.tax.minor(), 33);
+    }
+
+    #[test]
+    fn the_largest_line_is_within_the_bounds() {
+        // 10^12 × 100 is exactly the largest amount.
+        let max_price = Money::new(Money::MAX_UNIT_PRICE, Currency::USD).unwrap();
+        let mut l = line(0, 100, 0);
+        l.unit_price = max_price;
+        let p = price_lines(Currency::USD, &[l], None, &PricingPolicy::default()).unwrap();
+        assert_eq!(p.check_bounds(), Ok(()));
+        let totals = p.with_shipping(usd(0)).unwrap();
+        assert_eq!(totals.check_bounds(), Ok(()));
+        assert_eq!(totals.total.amount(), Money::MAX_AMOUNT);
+    }
+
+    #[test]
+    fn an_amount_beyond_the_bound_is_named() {
+        let max_price = Money::new(Money::MAX_UNIT_PRICE, Currency::USD).unwrap();
+        let mut big = line(0, 101, 0);
+        big.unit_price = max_price;
+        let p = price_lines(
+            Currency::USD,
+            &[line(100, 1, 0), big],
+            None,
+            &PricingPolicy::default(),
+        )
+        .unwrap();
+        let err = p.check_bounds().unwrap_err();
+        assert_eq!(err.field(), "lines[1].subtotal");
+        assert!(matches!(
+            err,
+            ValidationError::Money {
+                source: MoneyError::TooLarge { .. },
+                ..
+            }
+        ));
+        // Two lines within the bound whose sum is not.
+        let mut half = line(0, 60, 0);
+        half.unit_price = max_price;
+        let p = price_lines(
+            Currency::USD,
+            &[half, half],
+            None,
+            &PricingPolicy::default(),
+        )
+        .unwrap();
+        assert_eq!(p.check_bounds().unwrap_err().field(), "subtotal");
+        // Tax or shipping can push the total over.
+        let mut taxed = line(0, 100, 10);
+        taxed.unit_price = max_price;
+        let p = price_lines(Currency::USD, &[taxed], None, &PricingPolicy::default()).unwrap();
+        assert_eq!(p.check_bounds().unwrap_err().field(), "lines[0].total");
+        let mut exact = line(0, 100, 0);
+        exact.unit_price = max_price;
+        let p = price_lines(Currency::USD, &[exact], None, &PricingPolicy::default()).unwrap();
+        let totals = p.with_shipping(usd(1)).unwrap();
+        assert_eq!(totals.check_bounds().unwrap_err().field(), "total");
     }
 
     #[test]

@@ -18,10 +18,29 @@ use crate::status::{OrderStatus, PaymentStatus};
 pub struct CurrencyFigures {
     /// Orders that took money (captured anything).
     pub paid_orders: u64,
-    /// Captured minus refunded.
+    /// Σ the totals of the paid orders: what was sold.
+    pub gross_sales: Money,
+    /// Σ refunds on those orders.
+    pub refunded: Money,
+    /// Captured minus refunded: what the merchant keeps.
     pub revenue: Money,
-    /// Revenue per paid order, rounded half-even to the minor unit.
+    /// Gross sales per paid order (the usual definition: what an order is
+    /// worth when it is placed, whatever happens to it later), rounded
+    /// half-even to the minor unit.
     pub average_order_value: Money,
+}
+
+impl CurrencyFigures {
+    fn zero(currency: Currency) -> Self {
+        let zero = Money::zero(currency);
+        Self {
+            paid_orders: 0,
+            gross_sales: zero,
+            refunded: zero,
+            revenue: zero,
+            average_order_value: zero,
+        }
+    }
 }
 
 /// What happened to the orders placed in `[from, to)`.
@@ -104,15 +123,17 @@ impl ReportBuilder {
 
         let captured = order.payments().captured();
         if !captured.is_zero() {
-            let currency = order.currency();
-            let net = captured.checked_sub(&order.payments().refunded())?;
-            let figures = r.currencies.entry(currency).or_insert(CurrencyFigures {
-                paid_orders: 0,
-                revenue: Money::zero(currency),
-                average_order_value: Money::zero(currency),
-            });
+            let refunded = order.payments().refunded();
+            let figures = r
+                .currencies
+                .entry(order.currency())
+                .or_insert_with(|| CurrencyFigures::zero(order.currency()));
             figures.paid_orders += 1;
-            figures.revenue = figures.revenue.checked_add(&net)?;
+            figures.gross_sales = figures.gross_sales.checked_add(&order.totals().total)?;
+            figures.refunded = figures.refunded.checked_add(&refunded)?;
+            figures.revenue = figures
+                .revenue
+                .checked_add(&captured.checked_sub(&refunded)?)?;
         }
         if let (Some(confirmed), Some(delivered)) = (order.confirmed_at(), order.delivered_at()) {
             self.fulfilment_total += delivered - confirmed;
@@ -125,8 +146,8 @@ impl ReportBuilder {
     pub fn finish(mut self) -> Report {
         let r = &mut self.report;
         for figures in r.currencies.values_mut() {
-            let currency = figures.revenue.currency();
-            let average = figures.revenue.amount() / Decimal::from(figures.paid_orders.max(1));
+            let currency = figures.gross_sales.currency();
+            let average = figures.gross_sales.amount() / Decimal::from(figures.paid_orders.max(1));
             figures.average_order_value =
                 Money::round(average, currency, crate::money::RoundingMode::HalfEven);
         }

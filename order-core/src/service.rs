@@ -5,7 +5,8 @@
 //! what cannot be compensated goes to the store's compensation log.
 //!
 //! The use cases are grouped by concern in `service/`: `place`, `edit`,
-//! `payment`, `fulfilment`; `stock` and `pricing` are what they share.
+//! `payment`, `fulfilment`; `stock` and `pricing` are what they share;
+//! `preview` runs any of them without effects (the dry run).
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use crate::address::Address;
 use crate::command::Command;
 use crate::error::{OrderError, OrderRef, ValidationError};
 use crate::event::{EventRecord, OrderEvent};
-use crate::id::{CustomerId, EventId, LineId, OrderId, ProductId, ReturnId, ShipmentId, VariantId};
+use crate::id::{CustomerId, EventId, LineId, OrderId, ProductId, VariantId};
 use crate::money::{Currency, Money};
 use crate::order::{Compensation, Order, StatusChange};
 use crate::order_number::OrderNumber;
@@ -34,9 +35,11 @@ mod edit;
 mod fulfilment;
 mod payment;
 mod place;
+mod preview;
 mod pricing;
 mod stock;
 
+pub use preview::Operation;
 use stock::StockChange;
 
 /// When a payment is captured.
@@ -188,19 +191,93 @@ pub struct PlaceOrder {
 
 impl PlaceOrder {
     /// A stable digest of the request, so a reused idempotency key can tell
-    /// a retry from a different request.
+    /// a retry from a different request: `v1:` and the FNV-1a (128-bit)
+    /// hash of [`PlaceOrder::canonical`]. It depends only on the request's
+    /// values, never on how a build formats its types, so a retry across a
+    /// deploy matches its first attempt; a change of the rendering comes
+    /// with a new version.
     pub fn fingerprint(&self) -> String {
-        // FNV-1a over the request's Debug rendering: stable for a given
-        // build, which is what a retry of the same request sees.
-        let text = format!("{self:?}");
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in text.bytes() {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        format!(
+            "v1:{:032x}",
+            crate::ports::fnv1a_128(self.canonical().as_bytes())
+        )
+    }
+
+    /// The request in its canonical form, version 1: one `name=value` line
+    /// per field in a fixed order, every text as `<byte length>:<text>`
+    /// (so no value can imitate another field), `-` for an absent value,
+    /// ids as hyphenated lowercase UUIDs, amounts as the normalized decimal
+    /// and the currency code (`12.5 USD`). It starts with the line
+    /// `place-order/v1`.
+    pub fn canonical(&self) -> String {
+        let mut out = Canonical(String::from("place-order/v1\n"));
+        out.value("customer_id", &self.customer_id);
+        out.value("currency", &self.currency.code());
+        out.value("lines", &self.lines.len());
+        for (index, line) in self.lines.iter().enumerate() {
+            let field = |name: &str| format!("lines[{index}].{name}");
+            out.value(&field("product_id"), &line.product_id);
+            out.optional(&field("variant_id"), line.variant_id.as_ref());
+            out.value(&field("quantity"), &line.quantity.get());
+            out.optional(
+                &field("expected_unit_price"),
+                line.expected_unit_price
+                    .as_ref()
+                    .map(canonical_money)
+                    .as_ref(),
+            );
         }
-        let mut out = String::with_capacity(16);
-        let _ = write!(out, "{hash:016x}");
-        out
+        for (name, address) in [
+            ("shipping_address", &self.shipping_address),
+            ("billing_address", &self.billing_address),
+        ] {
+            out.address(name, address.as_ref());
+        }
+        out.optional(
+            "shipping_method",
+            self.shipping_method.as_ref().map(ShippingMethod::as_str),
+        );
+        out.optional("coupon", self.coupon.as_ref().map(CouponCode::as_str));
+        out.optional("notes", self.notes.as_ref().map(Notes::as_str));
+        out.0
+    }
+}
+
+fn canonical_money(money: &Money) -> String {
+    format!("{} {}", money.amount().normalize(), money.currency().code())
+}
+
+/// The writer of [`PlaceOrder::canonical`].
+struct Canonical(String);
+
+impl Canonical {
+    fn value(&mut self, name: &str, value: &dyn std::fmt::Display) {
+        let text = value.to_string();
+        let _ = writeln!(self.0, "{name}={}:{text}", text.len());
+    }
+
+    fn optional<T: std::fmt::Display + ?Sized>(&mut self, name: &str, value: Option<&T>) {
+        match value {
+            Some(value) => self.value(name, &value),
+            None => {
+                let _ = writeln!(self.0, "{name}=-");
+            }
+        }
+    }
+
+    fn address(&mut self, name: &str, address: Option<&Address>) {
+        let Some(address) = address else {
+            let _ = writeln!(self.0, "{name}=-");
+            return;
+        };
+        self.value(&format!("{name}.name"), &address.name());
+        self.value(&format!("{name}.line1"), &address.line1());
+        self.optional(&format!("{name}.line2"), address.line2());
+        self.value(&format!("{name}.city"), &address.city());
+        self.optional(&format!("{name}.region"), address.region());
+        self.value(&format!("{name}.postal_code"), &address.postal_code());
+        self.value(&format!("{name}.country"), &address.country().as_str());
+        self.optional(&format!("{name}.phone"), address.phone());
     }
 }
 
@@ -267,7 +344,8 @@ pub enum PaymentEventKind {
     },
 }
 
-/// What a command would do, without doing it.
+/// What an operation would do, without doing it
+/// ([`OrderService::preview`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Preview {
     /// The events it would cause.
@@ -571,41 +649,5 @@ impl OrderService {
         // If even the log is down, nothing durable is left; the error that
         // triggered this reaches the caller, who logs it.
         let _ = self.ports.store.record_compensation(&compensation).await;
-    }
-
-    // ---- dry run ------------------------------------------------------------
-
-    /// What `command` would do to the order now, without storing anything or
-    /// calling any port.
-    ///
-    /// # Errors
-    /// The errors the command itself would meet.
-    pub async fn dry_run(&self, id: OrderId, command: &Command) -> Result<Preview, OrderError> {
-        let order = self.get(id).await?;
-        let now = self.now();
-        let events = order.decide(command, now)?;
-        let after = self.preview_apply(&order, &events, &Actor::system(), now)?;
-        Ok(Preview {
-            events,
-            order: after,
-        })
-    }
-
-    /// Mints a shipment id, for callers building a [`Command::Ship`] to
-    /// preview.
-    ///
-    /// # Errors
-    /// When the id generator breaks its contract.
-    pub fn new_shipment_id(&self) -> Result<ShipmentId, OrderError> {
-        self.mint(ShipmentId::new)
-    }
-
-    /// Mints a return id, for callers building a [`Command::RequestReturn`]
-    /// to preview.
-    ///
-    /// # Errors
-    /// When the id generator breaks its contract.
-    pub fn new_return_id(&self) -> Result<ReturnId, OrderError> {
-        self.mint(ReturnId::new)
     }
 }

@@ -17,7 +17,7 @@ use order_core::{
     Action, EventRecord, Money, Order, OrderEvent, OrderId, OrderStatus, PaymentAction,
     PaymentKind, PaymentStatus,
 };
-use order_testkit::sim::{self, Scenario, Step, Trace};
+use order_testkit::sim::{self, Op, Scenario, Step, Trace};
 use order_testkit::strategy::{
     arb_currency, arb_discount_value, arb_price_lines, arb_pricing_policy,
 };
@@ -370,6 +370,33 @@ fn check_money(trace: &Trace) -> Checked {
                 );
             }
         }
+        // Every capture the gateway made is one an order records, or was
+        // refunded in full, or was logged for an operator: no money taken
+        // and forgotten (two checkouts racing, a recording that lost).
+        let recorded: BTreeSet<&str> = step
+            .after
+            .values()
+            .flat_map(|o| o.payments().entries())
+            .filter(|e| e.kind == PaymentKind::Capture)
+            .filter_map(|e| e.reference.as_ref().map(|r| r.as_str()))
+            .collect();
+        for capture in books.iter().filter(|o| o.kind == "capture") {
+            let refunded: Decimal = books
+                .iter()
+                .filter(|o| o.kind == "refund" && o.target.as_ref() == Some(&capture.reference))
+                .map(|o| o.amount.amount())
+                .sum();
+            prop_assert!(
+                recorded.contains(capture.reference.as_str())
+                    || refunded >= capture.amount.amount()
+                    || !logged_refunds.is_empty()
+                    || step.compensations.iter().any(|c| c.step.contains("record")),
+                "{}: the gateway captured {} ({}) and no order records it",
+                at(i, step),
+                capture.amount,
+                capture.reference
+            );
+        }
         let total = |kind: &str| -> Decimal {
             books
                 .iter()
@@ -461,6 +488,15 @@ fn check_quantities(trace: &Trace) -> Checked {
 
 // ---- (f) versions, sequences, folds ----------------------------------------
 
+/// True for `pay`, with or without faults or a race.
+fn is_checkout(op: &Op) -> bool {
+    match op {
+        Op::Pay { .. } => true,
+        Op::Faulty { op, .. } | Op::Raced { op, .. } => is_checkout(op),
+        _ => false,
+    }
+}
+
 fn check_versions(trace: &Trace) -> Checked {
     let mut last_position = 0;
     for (i, step) in trace.steps.iter().enumerate() {
@@ -474,12 +510,15 @@ fn check_versions(trace: &Trace) -> Checked {
             at(i, step)
         );
         if step.outcome.is_refused() {
-            prop_assert_eq!(
-                step.own_events().count(),
-                0,
-                "{}: a refused step added events",
-                at(i, step)
-            );
+            // A refused call writes nothing, except the claim a checkout
+            // commits before any money moves: when recording what the
+            // gateway answered then loses a race, the money is given back
+            // and the claimed attempt stays.
+            let written = step
+                .own_events()
+                .filter(|r| !(is_checkout(&step.op) && r.event_type() == "order.payment_started"))
+                .count();
+            prop_assert_eq!(written, 0, "{}: a refused step added events", at(i, step));
         }
         for stored in &step.events {
             prop_assert!(stored.position > last_position, "{}", at(i, step));
@@ -733,6 +772,34 @@ fn the_generated_sequences_reach_every_status() {
     );
 }
 
+/// The money check over a hand-written sequence: a checkout whose recording
+/// loses to a cancellation must leave no capture behind.
+#[test]
+fn a_capture_whose_recording_loses_a_race_is_never_forgotten() {
+    let ops = vec![
+        sim::Op::Place {
+            customer: 1,
+            lines: vec![(sim::Item::Tshirt, 1)],
+            coupon: None,
+            key: None,
+        },
+        sim::Op::Raced {
+            rival: sim::Rival::Cancel,
+            late: true,
+            op: Box::new(sim::Op::Pay {
+                order: sim::Pick(0),
+            }),
+        },
+    ];
+    let trace = run(&Scenario {
+        setup: sim::Setup::default(),
+        ops,
+    });
+    if let Err(err) = check_money(&trace) {
+        panic!("{err}");
+    }
+}
+
 // ---- regressions ---------------------------------------------------------------
 //
 // Sequences the properties above once shrank to, each a bug that was fixed;
@@ -840,6 +907,7 @@ mod regressions {
             },
             Op::Raced {
                 rival: Rival::Notes,
+                late: false,
                 op: Box::new(Op::Pay { order: Pick(0) }),
             },
         ];
@@ -852,6 +920,34 @@ mod regressions {
         assert!(trace.harness.inventory.committed(order.id()));
     }
 
+    /// Two checkouts of one order at once (a second process pays it between
+    /// the first one's read and its first commit, or between its claim and
+    /// its recording): the money is taken once and recorded once.
+    #[test]
+    fn two_checkouts_racing_for_one_order_take_its_money_once() {
+        for late in [false, true] {
+            let ops = vec![
+                place_one_shirt(),
+                Op::Raced {
+                    rival: Rival::Pay,
+                    late,
+                    op: Box::new(Op::Pay { order: Pick(0) }),
+                },
+            ];
+            let trace = runtime().block_on(sim::run(&Setup::default(), &ops));
+            let order = last_order(&trace);
+            assert_eq!(order.payment_status(), PaymentStatus::Paid, "late: {late}");
+            let captures = trace
+                .harness
+                .gateway
+                .operations()
+                .iter()
+                .filter(|op| op.kind == "capture")
+                .count();
+            assert_eq!(captures, 1, "late: {late}");
+        }
+    }
+
     /// Place, then edit the lines while a rival cancels the order (the
     /// edit's commit loses the race). Expected: the cancelled order holds no
     /// stock. Actual: `edit_lines` "puts the reservation back as it was"
@@ -862,6 +958,7 @@ mod regressions {
             place_one_shirt(),
             Op::Raced {
                 rival: Rival::Cancel,
+                late: false,
                 op: Box::new(Op::EditLines {
                     order: Pick(0),
                     edits: vec![sim::Edit::Add {
@@ -893,6 +990,7 @@ mod regressions {
             place_one_shirt(),
             Op::Raced {
                 rival: Rival::Notes,
+                late: false,
                 op: Box::new(Op::Pay { order: Pick(0) }),
             },
             Op::Pay { order: Pick(0) },

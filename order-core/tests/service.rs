@@ -2,7 +2,7 @@
 
 use order_core::ports::OrderQuery;
 use order_core::{
-    Actor, CaptureMode, Command, Currency, LineEdit, LineQuantity, Money, OrderError, OrderStatus,
+    Actor, CaptureMode, Currency, LineEdit, LineQuantity, Money, OrderError, OrderStatus,
     PaymentEvent, PaymentEventKind, PaymentStatus, Quantity, Reason, Reservation, RuleViolation,
     ServiceConfig,
 };
@@ -580,7 +580,7 @@ async fn authorize_then_capture_confirms_on_authorization() {
 }
 
 #[tokio::test]
-async fn a_dry_run_changes_nothing() {
+async fn a_preview_changes_nothing_and_calls_no_gateway() {
     let h = Harness::default();
     let service = h.service();
     let order = service
@@ -594,15 +594,78 @@ async fn a_dry_run_changes_nothing() {
         .await
         .unwrap();
     let preview = service
-        .dry_run(
+        .preview(
             order.id(),
-            &Command::Cancel {
+            order_core::Operation::Cancel {
                 reason: reason("what if"),
             },
+            &actor(),
         )
         .await
         .unwrap();
     assert_eq!(preview.order.status(), OrderStatus::Cancelled);
+    assert_eq!(service.get(order.id()).await.unwrap(), order);
+
+    let paid = service.pay(order.id(), &actor()).await.unwrap();
+    let operations = h.gateway.operations().len();
+    let preview = service
+        .preview(
+            order.id(),
+            order_core::Operation::Cancel {
+                reason: reason("what if"),
+            },
+            &actor(),
+        )
+        .await
+        .unwrap();
+    let types: Vec<&str> = preview.events.iter().map(|e| e.event_type()).collect();
+    assert_eq!(
+        types,
+        ["order.refunded", "order.cancelled"],
+        "the refund is previewed"
+    );
+    assert_eq!(preview.order.payments().refunded(), paid.totals().total);
+    assert_eq!(h.gateway.operations().len(), operations, "no money moved");
+    assert_eq!(service.get(order.id()).await.unwrap(), paid);
+}
+
+#[tokio::test]
+async fn every_operation_can_be_previewed_as_it_would_run() {
+    let h = Harness::default();
+    let service = h.service();
+    let mug = h.product("MUG");
+    let order = service
+        .place(
+            PlaceOrderBuilder::new(customer(1)).line(&mug, 2).build(),
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap();
+    let tester = actor();
+    let preview = |operation| service.preview(order.id(), operation, &tester);
+    let edited = preview(order_core::Operation::EditLines(vec![
+        LineEdit::SetQuantity {
+            line_id: order.lines()[0].id,
+            quantity: qty(3),
+        },
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(edited.order.lines()[0].quantity, qty(3));
+    let paid = preview(order_core::Operation::Pay).await.unwrap();
+    assert_eq!(paid.order.status(), OrderStatus::Confirmed);
+    assert_eq!(
+        paid.order.payments().captured(),
+        order.totals().total,
+        "the capture is previewed"
+    );
+    let refused = preview(order_core::Operation::Refund {
+        amount: usd(100),
+        reason: reason("nothing captured"),
+    })
+    .await;
+    assert!(refused.is_err(), "{refused:?}");
     assert_eq!(service.get(order.id()).await.unwrap(), order);
 }
 
@@ -730,7 +793,7 @@ async fn the_report_counts_statuses_revenue_failures_and_fulfilment_time() {
     let usd_figures = report.currencies.get(&Currency::USD).unwrap();
     let expected = paid.totals().total.checked_sub(&usd(100)).unwrap();
     assert_eq!(usd_figures.revenue, expected);
-    assert_eq!(usd_figures.average_order_value, expected);
+    assert_eq!(usd_figures.average_order_value, paid.totals().total);
     assert_eq!(
         (report.payment_attempts, report.failed_payment_attempts),
         (2, 1)
@@ -826,4 +889,363 @@ async fn with_an_external_payment_service_a_failure_releases_and_a_retry_holds_a
     let retried = service.pay(order.id(), &actor()).await.unwrap();
     assert_eq!(retried.payment_status(), PaymentStatus::Pending);
     assert_eq!(h.inventory.reserved_for(order.id()), 1);
+}
+
+/// Idempotency keys of placements: scoped per customer, released at once by
+/// a placement that wrote nothing, kept while it is unknown whether the
+/// order was written, and fingerprints of the request's values.
+mod idempotency {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use chrono::{DateTime, Utc};
+    use order_core::order::Compensation;
+    use order_core::ports::{
+        Change, IdempotencyClaim, IdempotencyKey, OrderPage, OrderQuery, OrderStore,
+    };
+    use order_core::{
+        Address, AddressInput, CouponCode, Currency, EventRecord, Money, NewLine, Notes, Order,
+        OrderError, OrderId, OrderNumber, PlaceOrder, ProductId, Quantity, ShippingMethod,
+        StoreError, StoredEvent,
+    };
+    use order_testkit::builder::{PlaceOrderBuilder, customer};
+    use order_testkit::fault::{Fault, FaultPlan};
+    use order_testkit::{Harness, InMemoryOrderStore};
+    use uuid::Uuid;
+
+    use super::actor;
+
+    /// The in-memory store with scripted failures: `commit` fails without
+    /// writing, `commit_unanswered` writes and then fails (the answer was
+    /// lost), `lookup` fails a key claim made after a failed commit,
+    /// `release` fails a release.
+    #[derive(Default)]
+    struct Flaky {
+        inner: InMemoryOrderStore,
+        faults: FaultPlan,
+        commit_failed: AtomicBool,
+    }
+
+    fn down(operation: &str) -> StoreError {
+        StoreError::Unavailable(format!("{operation}: injected failure").into())
+    }
+
+    #[async_trait]
+    impl OrderStore for Flaky {
+        async fn get(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+            self.inner.get(id).await
+        }
+        async fn get_by_number(&self, number: &OrderNumber) -> Result<Option<Order>, StoreError> {
+            self.inner.get_by_number(number).await
+        }
+        async fn commit(&self, change: Change<'_>) -> Result<(), StoreError> {
+            if self.faults.take("commit").is_some() {
+                self.commit_failed.store(true, Ordering::SeqCst);
+                return Err(down("commit"));
+            }
+            if self.faults.take("commit_unanswered").is_some() {
+                self.inner.commit(change).await?;
+                self.commit_failed.store(true, Ordering::SeqCst);
+                return Err(down("commit"));
+            }
+            self.inner.commit(change).await
+        }
+        async fn list(&self, query: &OrderQuery) -> Result<OrderPage, StoreError> {
+            self.inner.list(query).await
+        }
+        async fn events(&self, id: OrderId) -> Result<Vec<EventRecord>, StoreError> {
+            self.inner.events(id).await
+        }
+        async fn feed(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+            self.inner.feed(after, limit).await
+        }
+        async fn unpublished(&self, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+            self.inner.unpublished(limit).await
+        }
+        async fn mark_published(&self, positions: &[u64]) -> Result<(), StoreError> {
+            self.inner.mark_published(positions).await
+        }
+        async fn claim_idempotency_key(
+            &self,
+            key: &IdempotencyKey,
+            fingerprint: &str,
+            now: DateTime<Utc>,
+            lease: Duration,
+        ) -> Result<IdempotencyClaim, StoreError> {
+            if self.commit_failed.swap(false, Ordering::SeqCst)
+                && self.faults.take("lookup").is_some()
+            {
+                return Err(down("lookup"));
+            }
+            self.inner
+                .claim_idempotency_key(key, fingerprint, now, lease)
+                .await
+        }
+        async fn release_idempotency_key(&self, key: &IdempotencyKey) -> Result<(), StoreError> {
+            if self.faults.take("release").is_some() {
+                return Err(down("release"));
+            }
+            self.inner.release_idempotency_key(key).await
+        }
+        async fn inbound_event_processed(&self, event_id: &str) -> Result<bool, StoreError> {
+            self.inner.inbound_event_processed(event_id).await
+        }
+        async fn record_compensation(&self, compensation: &Compensation) -> Result<(), StoreError> {
+            self.inner.record_compensation(compensation).await
+        }
+        async fn compensations(&self) -> Result<Vec<Compensation>, StoreError> {
+            self.inner.compensations().await
+        }
+    }
+
+    fn flaky() -> (Harness, Arc<Flaky>) {
+        let store = Arc::new(Flaky::default());
+        (Harness::with_store(store.clone()), store)
+    }
+
+    fn key(text: &str) -> IdempotencyKey {
+        IdempotencyKey::parse(text).unwrap()
+    }
+
+    fn one_shirt(h: &Harness, who: u64) -> PlaceOrder {
+        PlaceOrderBuilder::new(customer(who))
+            .line(&h.product("TSHIRT"), 1)
+            .build()
+    }
+
+    async fn orders(h: &Harness) -> usize {
+        h.store
+            .list(&OrderQuery::default())
+            .await
+            .unwrap()
+            .orders
+            .len()
+    }
+
+    /// Keys are the customer's own. (Before: the second customer got
+    /// `IdempotencyKeyReused`, a 422, and could probe the first one's keys.)
+    #[tokio::test]
+    async fn two_customers_using_one_key_each_get_their_own_order() {
+        let h = Harness::default();
+        let service = h.service();
+        let shared = key("checkout-1");
+        let alice = service
+            .place(one_shirt(&h, 1), Some(&shared), &actor())
+            .await
+            .unwrap();
+        let bob = service
+            .place(one_shirt(&h, 2), Some(&shared), &actor())
+            .await
+            .unwrap();
+        assert_ne!(alice.id(), bob.id());
+        assert_eq!(bob.customer_id(), customer(2));
+        // Each customer's retry still answers that customer's first order.
+        let again = service
+            .place(one_shirt(&h, 2), Some(&shared), &actor())
+            .await
+            .unwrap();
+        assert_eq!(again.id(), bob.id());
+        let other = PlaceOrderBuilder::new(customer(1))
+            .line(&h.product("MUG"), 1)
+            .build();
+        let reused = service.place(other, Some(&shared), &actor()).await;
+        assert!(
+            matches!(&reused, Err(OrderError::IdempotencyKeyReused { key }) if key == "checkout-1"),
+            "{reused:?}"
+        );
+        assert_eq!(orders(&h).await, 2);
+    }
+
+    #[test]
+    fn a_scoped_key_stays_a_valid_key_and_apart_per_customer() {
+        let long = key(&"k".repeat(255));
+        let scoped = long.scoped_to(customer(1));
+        assert!(scoped.as_str().len() <= 255);
+        assert!(IdempotencyKey::parse(scoped.as_str()).is_ok());
+        assert_ne!(scoped, long.scoped_to(customer(2)));
+        assert_ne!(scoped, key(&"k".repeat(254)).scoped_to(customer(1)));
+        let short = key("abc").scoped_to(customer(1));
+        assert_eq!(short.as_str(), format!("{}:abc", customer(1)));
+    }
+
+    /// A placement refused by a port (the customer directory unreachable)
+    /// wrote nothing: its key is free at once for the retry.
+    #[tokio::test]
+    async fn a_placement_refused_by_a_port_releases_its_key_at_once() {
+        let h = Harness::default();
+        let service = h.service();
+        let k = key("checkout-port");
+        h.customers.faults().always("exists", Some(Fault::Fail));
+        let refused = service.place(one_shirt(&h, 1), Some(&k), &actor()).await;
+        assert!(
+            matches!(refused, Err(OrderError::Unavailable { .. })),
+            "{refused:?}"
+        );
+        h.customers.faults().clear();
+        let placed = service.place(one_shirt(&h, 1), Some(&k), &actor()).await;
+        assert!(placed.is_ok(), "{placed:?}");
+    }
+
+    /// The commit fails without writing and the store stumbles on the first
+    /// release too: the release is retried, and the client's retry runs at
+    /// once. (Before: one release, its failure ignored, and the key stayed
+    /// in flight for the whole lease: 409 for a minute.)
+    #[tokio::test]
+    async fn a_placement_that_wrote_nothing_releases_its_key_through_a_store_hiccup() {
+        let (h, store) = flaky();
+        let service = h.service();
+        let k = key("checkout-hiccup");
+        store.faults.next("commit", Fault::Fail, 1);
+        store.faults.next("release", Fault::Fail, 1);
+        let failed = service.place(one_shirt(&h, 1), Some(&k), &actor()).await;
+        assert!(matches!(failed, Err(OrderError::Store(_))), "{failed:?}");
+        let retried = service.place(one_shirt(&h, 1), Some(&k), &actor()).await;
+        assert!(retried.is_ok(), "{retried:?}");
+        assert_eq!(orders(&h).await, 1);
+    }
+
+    /// The commit wrote but its answer was lost: the key, completed in the
+    /// same transaction, says the order was placed, and it is the answer.
+    /// (Before: 503, and only a retry found the order.)
+    #[tokio::test]
+    async fn a_placement_whose_commit_wrote_but_lost_its_answer_answers_the_order() {
+        let (h, store) = flaky();
+        let service = h.service();
+        let k = key("checkout-unanswered");
+        store.faults.next("commit_unanswered", Fault::Fail, 1);
+        let placed = service
+            .place(one_shirt(&h, 1), Some(&k), &actor())
+            .await
+            .unwrap();
+        let again = service
+            .place(one_shirt(&h, 1), Some(&k), &actor())
+            .await
+            .unwrap();
+        assert_eq!(again, placed);
+        assert_eq!(orders(&h).await, 1);
+    }
+
+    /// The commit wrote, its answer was lost and the store cannot be asked
+    /// either: the placement answers the failure (a 503), keeps the key, and
+    /// the client's retry with the same key finds the order.
+    #[tokio::test]
+    async fn a_placement_answered_unavailable_whose_order_committed_is_found_by_a_retry() {
+        let (h, store) = flaky();
+        let service = h.service();
+        let k = key("checkout-503");
+        store.faults.next("commit_unanswered", Fault::Fail, 1);
+        store.faults.next("lookup", Fault::Fail, 1);
+        let failed = service.place(one_shirt(&h, 1), Some(&k), &actor()).await;
+        assert!(matches!(failed, Err(OrderError::Store(_))), "{failed:?}");
+        store.faults.clear();
+        let found = service
+            .place(one_shirt(&h, 1), Some(&k), &actor())
+            .await
+            .unwrap();
+        assert_eq!(orders(&h).await, 1);
+        assert_eq!(found.customer_id(), customer(1));
+    }
+
+    /// The commit failed and the store cannot say whether it wrote: the key
+    /// is not released blindly (that could let a retry place the order
+    /// twice); a retry within the lease is told the request is in flight,
+    /// and after the lease it runs. (Before: released regardless.)
+    #[tokio::test]
+    async fn a_placement_whose_outcome_is_unknown_keeps_its_key_for_the_lease() {
+        let (h, store) = flaky();
+        let service = h.service();
+        let k = key("checkout-unknown");
+        store.faults.next("commit", Fault::Fail, 1);
+        store.faults.next("lookup", Fault::Fail, 1);
+        let failed = service.place(one_shirt(&h, 1), Some(&k), &actor()).await;
+        assert!(matches!(failed, Err(OrderError::Store(_))), "{failed:?}");
+        store.faults.clear();
+        let waiting = service.place(one_shirt(&h, 1), Some(&k), &actor()).await;
+        assert!(
+            matches!(waiting, Err(OrderError::IdempotencyInFlight { .. })),
+            "{waiting:?}"
+        );
+        h.clock.advance(chrono::Duration::seconds(61));
+        let placed = service.place(one_shirt(&h, 1), Some(&k), &actor()).await;
+        assert!(placed.is_ok(), "{placed:?}");
+        assert_eq!(orders(&h).await, 1);
+    }
+
+    fn request() -> PlaceOrder {
+        let id = |n: u128| Uuid::from_u128(0x0193_e6d2_6c1e_7b4e_9a3a_0000_0000_0000 | n);
+        let address = Address::parse(AddressInput {
+            name: "Jane Doe".into(),
+            line1: "742 Evergreen Terrace".into(),
+            city: "Springfield".into(),
+            region: Some("OR".into()),
+            postal_code: "97475".into(),
+            country: "US".into(),
+            ..AddressInput::default()
+        })
+        .unwrap();
+        PlaceOrder {
+            customer_id: customer(7),
+            currency: Currency::USD,
+            lines: vec![NewLine {
+                product_id: ProductId::new(id(1)).unwrap(),
+                variant_id: None,
+                quantity: Quantity::new(2).unwrap(),
+                expected_unit_price: Some(Money::from_minor(1250, Currency::USD).unwrap()),
+            }],
+            shipping_address: Some(address),
+            billing_address: None,
+            shipping_method: Some(ShippingMethod::parse("standard").unwrap()),
+            coupon: Some(CouponCode::parse("SAVE10").unwrap()),
+            notes: Some(Notes::parse("leave at the door").unwrap()),
+        }
+    }
+
+    /// The fingerprint is a hash of the request's canonical rendering
+    /// (version 1), pinned here: it must not change when a type's `Debug`
+    /// output does, or a retry across a deploy would be refused as another
+    /// request. (Before: a hash of `Debug` output.)
+    #[test]
+    fn the_fingerprint_hashes_the_canonical_rendering_of_the_request() {
+        let request = request();
+        assert_eq!(
+            request.canonical(),
+            format!(
+                "place-order/v1\n\
+                 customer_id=36:{}\n\
+                 currency=3:USD\n\
+                 lines=1:1\n\
+                 lines[0].product_id=36:0193e6d2-6c1e-7b4e-9a3a-000000000001\n\
+                 lines[0].variant_id=-\n\
+                 lines[0].quantity=1:2\n\
+                 lines[0].expected_unit_price=8:12.5 USD\n\
+                 shipping_address.name=8:Jane Doe\n\
+                 shipping_address.line1=21:742 Evergreen Terrace\n\
+                 shipping_address.line2=-\n\
+                 shipping_address.city=11:Springfield\n\
+                 shipping_address.region=2:OR\n\
+                 shipping_address.postal_code=5:97475\n\
+                 shipping_address.country=2:US\n\
+                 shipping_address.phone=-\n\
+                 billing_address=-\n\
+                 shipping_method=8:standard\n\
+                 coupon=6:SAVE10\n\
+                 notes=17:leave at the door\n",
+                customer(7)
+            )
+        );
+        assert_eq!(
+            request.fingerprint(),
+            "v1:d50c9bce0d71d1efdc2676ee593de7b1",
+            "the fingerprint of a stored key must never change"
+        );
+        let mut other = request.clone();
+        other.notes = None;
+        assert_ne!(other.fingerprint(), request.fingerprint());
+        let mut moved = request.clone();
+        moved.billing_address = moved.shipping_address.clone();
+        moved.shipping_address = None;
+        assert_ne!(moved.fingerprint(), request.fingerprint());
+    }
 }

@@ -29,7 +29,7 @@ use crate::auth::{AuthConfig, Role};
 use crate::background::LogPublisher;
 use crate::catalog_seed::{self, SeedError};
 use crate::config::{Capture, Config, Customers, Events, Payments};
-use crate::metered::{MeteredService, MeteredStore};
+use crate::metered;
 use crate::metrics::Metrics;
 use crate::payments::{ExternalPayments, SimulatedGateway};
 use crate::policies::{self, PolicyFileError};
@@ -430,34 +430,25 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         );
     }
     let (gateway, flow) = payments(plan.payments);
-    let metrics = Arc::new(Metrics::default());
-    let store: Arc<dyn OrderStore> = Arc::new(MeteredStore::new(storage.store, metrics.clone()));
-    let ports = Ports {
-        store: store.clone(),
-        catalog: Arc::new(MeteredService::new(
-            storage.catalog,
-            "catalog",
-            metrics.clone(),
-        )),
-        inventory: Arc::new(MeteredService::new(
-            storage.inventory,
-            "inventory",
-            metrics.clone(),
-        )),
-        payments: Arc::new(MeteredService::new(
-            gateway,
-            "payment_gateway",
-            metrics.clone(),
-        )),
-        customers: customers(config.customers),
-        tax: Arc::new(policies.tax),
-        shipping: Arc::new(policies.shipping),
-        discounts: Arc::new(policies.coupons),
-        numbers: storage.numbers,
-        timer: Arc::new(TokioTimer),
-        clock: Arc::new(SystemClock),
-        ids: Arc::new(UuidV7Ids),
-    };
+    let metrics = Arc::new(Metrics::new());
+    let ports = metered::meter(
+        Ports {
+            store: storage.store,
+            catalog: storage.catalog,
+            inventory: storage.inventory,
+            payments: gateway,
+            customers: customers(config.customers),
+            tax: Arc::new(policies.tax),
+            shipping: Arc::new(policies.shipping),
+            discounts: Arc::new(policies.coupons),
+            numbers: storage.numbers,
+            timer: Arc::new(TokioTimer),
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(UuidV7Ids),
+        },
+        &metrics,
+    );
+    let store = ports.store.clone();
     let orders = OrderService::new(ports, service_config(config, policies.pricing, flow));
     let dev_tokens = if plan.dev {
         [
@@ -481,6 +472,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         limits: Limits {
             body_bytes: config.body_limit_bytes,
             timeout: Duration::from_secs(config.request_timeout_secs),
+            body_timeout: Duration::from_secs(config.body_read_timeout_secs.max(1)),
         },
         open_metrics: !config.protect_metrics,
     };

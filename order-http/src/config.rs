@@ -145,6 +145,17 @@ pub struct Config {
     #[arg(long, env = "ORDER_REQUEST_TIMEOUT_SECS", default_value_t = 10)]
     pub request_timeout_secs: u64,
 
+    /// Seconds a client has to send a request's headers (and an idle
+    /// keep-alive connection to start its next request); then the
+    /// connection is closed.
+    #[arg(long, env = "ORDER_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a client has to send a request's body once its headers
+    /// arrived; then the request is answered 408 and the connection closed.
+    #[arg(long, env = "ORDER_BODY_READ_TIMEOUT_SECS", default_value_t = 5)]
+    pub body_read_timeout_secs: u64,
+
     /// Minutes an unpaid order (and its stock) is held before it expires.
     #[arg(long, env = "ORDER_PENDING_TTL_MINUTES", default_value_t = 30)]
     pub pending_ttl_minutes: i64,
@@ -162,7 +173,8 @@ pub struct Config {
     #[arg(long, env = "ORDER_SWEEP_INTERVAL_SECS", default_value_t = 30)]
     pub sweep_interval_secs: u64,
 
-    /// Seconds to finish in-flight requests after SIGTERM.
+    /// Seconds to finish in-flight requests after SIGTERM; then the process
+    /// exits, closing whatever connections remain.
     #[arg(long, env = "ORDER_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
 

@@ -408,41 +408,163 @@ impl RefundRequestBody {
     }
 }
 
-/// `POST /api/v1/orders/{id}/dry-run`: a command to preview.
+/// `POST /api/v1/orders/{id}/dry-run`: an operation to preview, with the
+/// body its own route takes and `action` naming it.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DryRunRequestBody {
-    /// Preview a cancellation.
-    Cancel {
-        /// Why.
-        reason: String,
+    /// `POST /orders/{id}/items`.
+    AddItem {
+        /// The product.
+        product_id: Uuid,
+        /// The variant.
+        #[serde(default)]
+        variant_id: Option<Uuid>,
+        /// Units.
+        quantity: u32,
     },
-    /// Preview starting processing.
+    /// `PATCH /orders/{id}/items/{line_id}`.
+    UpdateItem {
+        /// The line.
+        line_id: Uuid,
+        /// The new quantity.
+        quantity: u32,
+    },
+    /// `DELETE /orders/{id}/items/{line_id}`.
+    RemoveItem {
+        /// The line.
+        line_id: Uuid,
+    },
+    /// `PATCH /orders/{id}`.
+    UpdateDetails {
+        /// The change (boxed: addresses are large).
+        change: Box<PatchOrderRequestBody>,
+    },
+    /// `POST /orders/{id}/pay`.
+    #[serde(alias = "start_payment")]
+    Pay,
+    /// `POST /orders/{id}/processing`.
     StartProcessing,
-    /// Preview a shipment.
+    /// `POST /orders/{id}/shipments`.
     Ship {
         /// What.
         lines: Vec<LineQuantityBody>,
         /// Carrier.
         #[serde(default)]
         carrier: Option<String>,
+        /// Tracking number.
+        #[serde(default)]
+        tracking_number: Option<String>,
     },
-    /// Preview a delivery.
+    /// `POST /orders/{id}/shipments/{shipment_id}/deliver`.
     Deliver {
         /// The shipment.
         shipment_id: Uuid,
     },
-    /// Preview completion.
+    /// `POST /orders/{id}/complete`.
     Complete,
-    /// Preview a return request.
+    /// `POST /orders/{id}/cancel`.
+    Cancel {
+        /// Why.
+        reason: String,
+    },
+    /// `POST /orders/{id}/returns`.
     RequestReturn {
         /// What.
         lines: Vec<LineQuantityBody>,
         /// Why.
         reason: String,
     },
-    /// Preview the start of a payment.
-    StartPayment,
+    /// `POST /orders/{id}/returns/{return_id}/receive`.
+    ReceiveReturn {
+        /// The return.
+        return_id: Uuid,
+        /// Refund its share.
+        #[serde(default)]
+        refund: bool,
+    },
+    /// `POST /orders/{id}/refunds`.
+    Refund {
+        /// The amount, a decimal string in the order's currency.
+        amount: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl DryRunRequestBody {
+    /// The operation, for an order in `currency`.
+    ///
+    /// # Errors
+    /// 422 naming the first invalid field, as the operation's own route.
+    pub fn try_into_domain(self, currency: Currency) -> Result<order_core::Operation, ApiError> {
+        use order_core::{LineEdit, Operation};
+        Ok(match self {
+            Self::AddItem {
+                product_id,
+                variant_id,
+                quantity,
+            } => Operation::EditLines(vec![LineEdit::Add {
+                product_id: at("product_id", ProductId::new(product_id))?,
+                variant_id: variant_id
+                    .map(|v| at("variant_id", VariantId::new(v)))
+                    .transpose()?,
+                quantity: at("quantity", Quantity::new(quantity))?,
+            }]),
+            Self::UpdateItem { line_id, quantity } => {
+                Operation::EditLines(vec![LineEdit::SetQuantity {
+                    line_id: at("line_id", order_core::LineId::new(line_id))?,
+                    quantity: at("quantity", Quantity::new(quantity))?,
+                }])
+            }
+            Self::RemoveItem { line_id } => Operation::EditLines(vec![LineEdit::Remove {
+                line_id: at("line_id", order_core::LineId::new(line_id))?,
+            }]),
+            Self::UpdateDetails { change } => {
+                Operation::UpdateDetails(Box::new(change.try_into_domain()?))
+            }
+            Self::Pay => Operation::Pay,
+            Self::StartProcessing => Operation::StartProcessing,
+            Self::Ship {
+                lines,
+                carrier,
+                tracking_number,
+            } => {
+                let (lines, carrier, tracking_number) = CreateShipmentRequestBody {
+                    lines,
+                    carrier,
+                    tracking_number,
+                }
+                .try_into_domain()?;
+                Operation::Ship {
+                    lines,
+                    carrier,
+                    tracking_number,
+                }
+            }
+            Self::Deliver { shipment_id } => Operation::Deliver {
+                shipment_id: at("shipment_id", order_core::ShipmentId::new(shipment_id))?,
+            },
+            Self::Complete => Operation::Complete,
+            Self::Cancel { reason } => Operation::Cancel {
+                reason: at("reason", order_core::Reason::parse(&reason))?,
+            },
+            Self::RequestReturn { lines, reason } => {
+                let (lines, reason) =
+                    CreateReturnRequestBody { lines, reason }.try_into_domain()?;
+                Operation::RequestReturn { lines, reason }
+            }
+            Self::ReceiveReturn { return_id, refund } => Operation::ReceiveReturn {
+                return_id: at("return_id", order_core::ReturnId::new(return_id))?,
+                refund,
+            },
+            Self::Refund { amount, reason } => {
+                let (amount, reason) =
+                    RefundRequestBody { amount, reason }.try_into_domain(currency)?;
+                Operation::Refund { amount, reason }
+            }
+        })
+    }
 }
 
 /// The webhook: `payment.processed`, `payment.failed` or `payment.refunded`.
@@ -910,8 +1032,9 @@ pub struct InvoiceBody {
     pub invoice_number: String,
     /// Order id.
     pub order_id: Uuid,
-    /// When the order was placed.
-    pub issued_at: DateTime<Utc>,
+    /// When the invoice was issued: the order's confirmation; `null` for a
+    /// pro-forma invoice of an order not confirmed yet.
+    pub issued_at: Option<DateTime<Utc>>,
     /// Billed to (the billing address, else the shipping address).
     pub bill_to: Option<AddressBody>,
     /// Currency.
@@ -920,10 +1043,32 @@ pub struct InvoiceBody {
     pub lines: Vec<LineBody>,
     /// Totals.
     pub totals: TotalsBody,
-    /// Paid (captured − refunded).
+    /// Captured.
     pub paid: String,
-    /// Still due.
+    /// Refunded out of what was captured.
+    pub refunded: String,
+    /// Paid minus refunded.
+    pub net_paid: String,
+    /// Still owed: the total minus what was captured; 0 once cancelled.
     pub due: String,
+}
+
+impl From<&order_core::Invoice> for InvoiceBody {
+    fn from(invoice: &order_core::Invoice) -> Self {
+        Self {
+            invoice_number: invoice.number.to_string(),
+            order_id: invoice.order_id.as_uuid(),
+            issued_at: invoice.issued_at,
+            bill_to: invoice.bill_to.as_ref().map(AddressBody::from_domain),
+            currency: invoice.currency.to_string(),
+            lines: invoice.lines.iter().map(LineBody::from).collect(),
+            totals: TotalsBody::from(&invoice.totals),
+            paid: amount(&invoice.paid),
+            refunded: amount(&invoice.refunded),
+            net_paid: amount(&invoice.net_paid),
+            due: amount(&invoice.due),
+        }
+    }
 }
 
 /// Where the parcels are.
@@ -948,7 +1093,7 @@ pub struct ProductBody {
     pub sku: String,
     /// Name.
     pub name: String,
-    /// Price, a decimal string.
+    /// Price, a decimal string: greater than zero, at most 1000000000000.
     pub unit_price: String,
     /// Currency.
     pub currency: String,
@@ -966,7 +1111,8 @@ fn yes() -> bool {
 }
 
 impl ProductBody {
-    /// The domain product.
+    /// The domain product, checked against the engine's bounds
+    /// (`Product::check`: a price greater than zero, at most 10^12).
     ///
     /// # Errors
     /// 422 naming the first invalid field.
@@ -983,7 +1129,7 @@ impl ProductBody {
                 .into());
             }
         };
-        Ok(Product {
+        let product = Product {
             product_id: at("product_id", ProductId::new(self.product_id))?,
             variant_id: self.variant_id.map(VariantId::new).transpose()?,
             sku: order_core::Sku::parse(&self.sku)?,
@@ -992,7 +1138,9 @@ impl ProductBody {
             tax_class: order_core::TaxClass::parse(&self.tax_class)?,
             kind,
             active: self.active,
-        })
+        };
+        product.check()?;
+        Ok(product)
     }
 }
 
@@ -1016,7 +1164,8 @@ impl From<&Product> for ProductBody {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StockRequestBody {
-    /// Units on hand.
+    /// Units on hand, at most 2147483647.
+    #[schema(maximum = 2147483647)]
     pub on_hand: u32,
 }
 
@@ -1040,9 +1189,13 @@ pub struct CurrencyFiguresBody {
     pub currency: String,
     /// Orders that took money.
     pub paid_orders: u64,
+    /// Σ the totals of the paid orders.
+    pub gross_sales: String,
+    /// Σ their refunds.
+    pub refunded: String,
     /// Captured minus refunded.
     pub revenue: String,
-    /// Revenue per paid order.
+    /// Gross sales per paid order.
     pub average_order_value: String,
 }
 
@@ -1087,6 +1240,8 @@ impl From<&Report> for ReportBody {
                 .map(|(c, f)| CurrencyFiguresBody {
                     currency: c.to_string(),
                     paid_orders: f.paid_orders,
+                    gross_sales: amount(&f.gross_sales),
+                    refunded: amount(&f.refunded),
                     revenue: amount(&f.revenue),
                     average_order_value: amount(&f.average_order_value),
                 })

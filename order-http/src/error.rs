@@ -1,11 +1,13 @@
 //! [`ApiError`]: every error the API returns, as RFC 9457
 //! `application/problem+json`. The mapping from `OrderError` to a status is
 //! one exhaustive match, so a new domain error forces a decision here.
-//! Server errors are logged with their cause and answered generically.
+//! Server errors are logged with their cause (the whole source chain) and
+//! answered generically: no text of a dependency's error — a database's, a
+//! payment service's — reaches a response body.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use order_core::{OrderError, RuleViolation, StoreError, ValidationError};
+use order_core::{OrderError, PortError, RuleViolation, StoreError, ValidationError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -80,6 +82,12 @@ pub enum ApiError {
     /// The body is not JSON.
     #[error("the request body must be application/json")]
     UnsupportedMediaType,
+    /// The body did not arrive within the body read time limit.
+    #[error("the request body did not arrive within {} s", limit.as_secs_f64())]
+    RequestTimeout {
+        /// The limit.
+        limit: std::time::Duration,
+    },
     /// No or bad credentials.
     #[error("{0}")]
     Unauthorized(String),
@@ -252,6 +260,11 @@ impl ApiError {
                 "payload_too_large",
                 "The request body is too large",
             ),
+            Self::RequestTimeout { .. } => kind(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "The request body did not arrive in time",
+            ),
             Self::UnsupportedMediaType => kind(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
@@ -286,6 +299,32 @@ impl ApiError {
         self.kind().status
     }
 
+    /// What a 5xx says: which dependency failed, never its error's text
+    /// (that is logged) — but a refusal, whose text is the port's answer to
+    /// the caller ("refunds are made by the payment service…").
+    fn server_detail(&self) -> String {
+        match self {
+            Self::Order(OrderError::Unavailable {
+                source: PortError::Refused(_),
+                ..
+            }) => self.to_string(),
+            Self::Order(OrderError::Unavailable { port, .. }) if *port == TIME_LIMIT => {
+                "the request did not finish within the time limit; try again later".to_owned()
+            }
+            Self::Order(OrderError::Unavailable {
+                port,
+                source: PortError::Timeout,
+            }) => format!("{port} did not answer in time; try again later"),
+            Self::Order(OrderError::Unavailable { port, .. }) => {
+                format!("{port} is unavailable; try again later")
+            }
+            Self::Order(OrderError::Store(StoreError::Unavailable(_))) => {
+                "the store is unavailable; try again later".to_owned()
+            }
+            _ => "the server failed; the cause is logged".to_owned(),
+        }
+    }
+
     /// The problem document for this error.
     pub fn problem(&self) -> Problem {
         let Kind {
@@ -293,9 +332,8 @@ impl ApiError {
             code,
             title,
         } = self.kind();
-        let server_error = status.is_server_error();
-        let detail = if server_error && status != StatusCode::SERVICE_UNAVAILABLE {
-            "the server failed; the cause is logged".to_owned()
+        let detail = if status.is_server_error() {
+            self.server_detail()
         } else {
             self.to_string()
         };
@@ -329,16 +367,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         if status.is_server_error() {
-            let mut cause = String::new();
-            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&self);
-            while let Some(err) = source {
-                if !cause.is_empty() {
-                    cause.push_str(": ");
-                }
-                cause.push_str(&err.to_string());
-                source = err.source();
-            }
-            tracing::error!(status = status.as_u16(), cause = %cause, "request failed");
+            tracing::error!(
+                status = status.as_u16(),
+                cause = %cause_chain(&self),
+                "request failed"
+            );
         }
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
         let mut response = (status, body).into_response();
@@ -348,6 +381,25 @@ impl IntoResponse for ApiError {
         );
         response
     }
+}
+
+/// The port name of the request time limit's `OrderError::Unavailable`.
+pub(crate) const TIME_LIMIT: &str = "request";
+
+/// `err` and its sources, `: `-separated, each once (a wrapper that repeats
+/// its source's text adds nothing).
+pub(crate) fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err.to_string();
+    let mut source = err.source();
+    while let Some(err) = source {
+        let text = err.to_string();
+        if !cause.ends_with(&text) {
+            cause.push_str(": ");
+            cause.push_str(&text);
+        }
+        source = err.source();
+    }
+    cause
 }
 
 /// A handler's result.

@@ -1,15 +1,29 @@
 //! The `order-http` binary: parse settings, start logging (and OTLP span
 //! export when configured), compose the service, serve until SIGTERM or
-//! Ctrl-C, then finish in-flight requests.
+//! Ctrl-C, then finish in-flight requests within the grace period and exit,
+//! whatever the clients still connected do.
+//!
+//! Connections are served by hyper's HTTP/1 server with a header read
+//! timeout (a client that never finishes its headers, or an idle keep-alive
+//! connection, is closed); the router bounds the time a body may take
+//! (408) and the time a request may take (503).
 
+use std::future::Future;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use axum::Router;
 use clap::Parser;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use order_http::auth::Role;
 use order_http::compose::{self, Database, Plan};
 use order_http::config::{Config, Tool};
 use order_http::{background, telemetry};
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+use tower::ServiceExt as _;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -60,7 +74,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
-    let listener = tokio::net::TcpListener::bind(config.listen)
+    let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let address = listener.local_addr()?;
@@ -74,19 +88,81 @@ async fn main() -> anyhow::Result<()> {
         Duration::from_secs(config.sweep_interval_secs.max(1)),
         stopped,
     ));
-    let router = order_http::router(app.state);
-    let grace = Duration::from_secs(config.shutdown_grace_secs);
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down: finishing in-flight requests");
+    let metrics = app.state.metrics.clone();
+    let upkeep = tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            metrics.run_upkeep();
+        }
     });
-    let serving = tokio::spawn(async move { server.await });
-    let result = serving.await;
+    let router = order_http::router(app.state);
+    let header_read_timeout = Duration::from_secs(config.header_read_timeout_secs.max(1));
+    let connections = serve(listener, router, header_read_timeout, shutdown_signal()).await;
+
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let deadline = Instant::now() + grace;
+    tracing::info!(
+        connections = connections.count(),
+        grace_secs = grace.as_secs(),
+        "shutting down: finishing in-flight requests"
+    );
     let _ = stop.send(true);
-    let _ = tokio::time::timeout(grace, sweeper).await;
-    result.context("server task")?.context("server")?;
+    let drained = tokio::time::timeout_at(deadline, async {
+        connections.shutdown().await;
+        let _ = sweeper.await;
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "the grace period is over: exiting with connections or the sweep unfinished"
+        );
+    }
+    upkeep.abort();
     tracing::info!("stopped");
+    // Returning drops the runtime, and with it every connection still open.
     Ok(())
+}
+
+/// Serves `router` on `listener`, each connection with `header_read_timeout`,
+/// until `signal`; then stops accepting and hands back the open connections.
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    header_read_timeout: Duration,
+    signal: impl Future<Output = ()>,
+) -> GracefulShutdown {
+    let connections = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    tokio::pin!(signal);
+    loop {
+        let stream = tokio::select! {
+            () = &mut signal => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(err) => {
+                    // Out of file descriptors, say: wait instead of spinning.
+                    tracing::warn!(error = %err, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+            router.clone().oneshot(request)
+        });
+        let connection = connections.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "connection closed with an error");
+            }
+        });
+    }
+    connections
 }
 
 async fn shutdown_signal() {

@@ -1,8 +1,12 @@
-//! Decorators that time the ports for the metrics: the store
-//! (`database_query_duration_seconds`) and the external services — payment
-//! gateway, catalog, inventory (`external_service_requests_total`,
+//! Decorators that feed the metrics from the ports: the store times every
+//! operation (`database_query_duration_seconds`) and, for each change it
+//! committed, counts the orders created (`orders_created_total`), the
+//! status changes (`orders_status_total`) and observes the time from
+//! placement to confirmation (`order_processing_duration_seconds`); the
+//! external services — payment gateway, catalog, inventory — are counted
+//! and timed (`external_service_requests_total`,
 //! `external_service_duration_seconds`). They only measure; behaviour is
-//! the wrapped adapter's.
+//! the wrapped adapter's. [`meter`] wraps a service's ports in them.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -16,8 +20,8 @@ use order_core::ports::{
     OrderStore, PaymentGateway, PaymentRequest, Product, ProductKey, StockItem,
 };
 use order_core::{
-    EventRecord, GatewayReference, InventoryError, Money, Order, OrderId, OrderNumber,
-    PaymentError, PortError, StoreError, StoredEvent,
+    EventRecord, GatewayReference, InventoryError, Money, Order, OrderEvent, OrderId, OrderNumber,
+    PaymentError, PortError, Ports, StoreError, StoredEvent,
 };
 
 use crate::metrics::Metrics;
@@ -41,10 +45,58 @@ impl MeteredStore {
         Self { inner, metrics }
     }
 
-    async fn run<T>(&self, operation: &str, work: impl Future<Output = T>) -> T {
+    async fn run<T>(&self, operation: &'static str, work: impl Future<Output = T>) -> T {
         let (out, took) = timed(work).await;
         self.metrics.database_query(operation, took);
         out
+    }
+
+    /// What a committed change did to the order metrics: only committed
+    /// events count, so a replay or a lost race counts nothing.
+    fn committed(&self, change: &Change<'_>) {
+        let order = change.order;
+        for record in change.events {
+            match record.event {
+                OrderEvent::Placed(_) => self.metrics.order_created(),
+                OrderEvent::Confirmed => {
+                    let took = record.occurred_at - order.created_at();
+                    self.metrics
+                        .order_processed(took.to_std().unwrap_or_default());
+                }
+                _ => {}
+            }
+        }
+        for status in order
+            .history()
+            .iter()
+            .filter(|c| c.sequence > change.expected_version)
+        {
+            self.metrics.order_status(status.to);
+        }
+    }
+}
+
+/// `ports` with the store, catalog, inventory and payment gateway metered
+/// into `metrics`.
+pub fn meter(ports: Ports, metrics: &Arc<Metrics>) -> Ports {
+    Ports {
+        store: Arc::new(MeteredStore::new(ports.store, metrics.clone())),
+        catalog: Arc::new(MeteredService::new(
+            ports.catalog,
+            "catalog",
+            metrics.clone(),
+        )),
+        inventory: Arc::new(MeteredService::new(
+            ports.inventory,
+            "inventory",
+            metrics.clone(),
+        )),
+        payments: Arc::new(MeteredService::new(
+            ports.payments,
+            "payment_gateway",
+            metrics.clone(),
+        )),
+        ..ports
     }
 }
 
@@ -58,7 +110,10 @@ impl OrderStore for MeteredStore {
             .await
     }
     async fn commit(&self, change: Change<'_>) -> Result<(), StoreError> {
-        self.run("commit", self.inner.commit(change)).await
+        // `Change` is `Copy`: the copy is read once the commit succeeded.
+        self.run("commit", self.inner.commit(change)).await?;
+        self.committed(&change);
+        Ok(())
     }
     async fn list(&self, query: &OrderQuery) -> Result<OrderPage, StoreError> {
         self.run("list", self.inner.list(query)).await

@@ -1,191 +1,183 @@
-//! [`Metrics`]: counters and histograms in the Prometheus text format, with
-//! the seeds' metric names: `http_request_duration_seconds`,
-//! `http_requests_total`, `orders_created_total`, `orders_status_total`,
-//! `order_processing_duration_seconds`, `external_service_requests_total`,
-//! `external_service_duration_seconds`, `database_query_duration_seconds`.
+//! [`Metrics`]: the service's Prometheus metrics, recorded with the
+//! `metrics` crate into a Prometheus recorder of the app's own and rendered
+//! by `/metrics`. The names are the seeds':
+//!
+//! | metric | type | labels | what is counted or observed |
+//! |---|---|---|---|
+//! | `http_requests_total` | counter | `method`, `route`, `status` | every answered request, by route template |
+//! | `http_request_duration_seconds` | histogram | `method`, `route` | the time to answer it |
+//! | `orders_created_total` | counter | — | orders a placement created (an idempotent replay creates none) |
+//! | `orders_status_total` | counter | `status` | status changes committed, by the status reached (`pending` at placement) |
+//! | `order_processing_duration_seconds` | histogram | — | per order, from placement to confirmation (paid, stock committed), in the engine's clock |
+//! | `external_service_requests_total` | counter | `service`, `outcome` | calls to the payment gateway, catalog and inventory |
+//! | `external_service_duration_seconds` | histogram | `service` | their latency |
+//! | `database_query_duration_seconds` | histogram | `operation` | store operations' latency |
+//!
+//! The order metrics are taken where a change is committed (`metered`), so
+//! they count what was written: a replay, a refused command or a lost race
+//! counts nothing, and changes made by the background sweeps count too.
+//!
+//! Each [`Metrics`] has a recorder of its own, never the process-global
+//! one, so that apps built side by side (as the tests build them) count
+//! apart. Every recording runs with it as the thread's local recorder.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::time::Duration;
 
-/// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: [f64; 12] = [
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+use metrics::{counter, describe_counter, describe_histogram, histogram};
+use metrics_exporter_prometheus::{
+    BuildError, Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
+use order_core::OrderStatus;
+
+/// `http_requests_total`.
+pub const HTTP_REQUESTS: &str = "http_requests_total";
+/// `http_request_duration_seconds`.
+pub const HTTP_REQUEST_DURATION: &str = "http_request_duration_seconds";
+/// `orders_created_total`.
+pub const ORDERS_CREATED: &str = "orders_created_total";
+/// `orders_status_total`.
+pub const ORDERS_STATUS: &str = "orders_status_total";
+/// `order_processing_duration_seconds`.
+pub const ORDER_PROCESSING_DURATION: &str = "order_processing_duration_seconds";
+/// `external_service_requests_total`.
+pub const EXTERNAL_REQUESTS: &str = "external_service_requests_total";
+/// `external_service_duration_seconds`.
+pub const EXTERNAL_DURATION: &str = "external_service_duration_seconds";
+/// `database_query_duration_seconds`.
+pub const DATABASE_QUERY_DURATION: &str = "database_query_duration_seconds";
+
+/// Upper bounds of the latency buckets (requests, external calls, store
+/// operations), in seconds.
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-#[derive(Debug, Default, Clone)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    sum: f64,
-    count: u64,
+/// Upper bounds of the placement-to-confirmation buckets, in seconds: an
+/// immediate checkout takes seconds, an external payment minutes, and an
+/// unpaid order expires after the pending TTL (30 minutes by default).
+const PROCESSING_BUCKETS: [f64; 11] = [
+    1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0,
+];
+
+fn builder() -> Result<PrometheusBuilder, BuildError> {
+    PrometheusBuilder::new()
+        .set_buckets(&LATENCY_BUCKETS)?
+        .set_buckets_for_metric(
+            Matcher::Full(ORDER_PROCESSING_DURATION.to_owned()),
+            &PROCESSING_BUCKETS,
+        )
 }
 
-impl Histogram {
-    fn observe(&mut self, seconds: f64) {
-        for (bound, count) in BUCKETS.iter().zip(self.counts.iter_mut()) {
-            if seconds <= *bound {
-                *count += 1;
-            }
-        }
-        self.sum += seconds;
-        self.count += 1;
-    }
-
-    fn render(&self, out: &mut String, name: &str, labels: &str) {
-        let sep = if labels.is_empty() { "" } else { "," };
-        for (bound, count) in BUCKETS.iter().zip(self.counts) {
-            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {count}");
-        }
-        let _ = writeln!(
-            out,
-            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}",
-            self.count
-        );
-        let braces = if labels.is_empty() {
-            String::new()
-        } else {
-            format!("{{{labels}}}")
-        };
-        let _ = writeln!(out, "{name}_sum{braces} {}", self.sum);
-        let _ = writeln!(out, "{name}_count{braces} {}", self.count);
-    }
-}
-
-#[derive(Debug, Default)]
-struct Families {
-    http_requests: BTreeMap<(String, String, u16), u64>,
-    http_durations: BTreeMap<(String, String), Histogram>,
-    orders_created: u64,
-    orders_status: BTreeMap<String, u64>,
-    processing: BTreeMap<String, Histogram>,
-    external_requests: BTreeMap<(String, String), u64>,
-    external_durations: BTreeMap<String, Histogram>,
-    database: BTreeMap<String, Histogram>,
-}
-
-/// The service's metrics.
-#[derive(Debug, Default)]
+/// The service's metrics: a Prometheus recorder and its handle.
+#[derive(Debug)]
 pub struct Metrics {
-    /// A std mutex: never held across an `.await`, and each update is a map
-    /// lookup and an add.
-    families: Mutex<Families>,
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
 }
 
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Metrics {
-    fn with<R>(&self, f: impl FnOnce(&mut Families) -> R) -> R {
-        f(&mut self.families.lock().unwrap_or_else(|e| e.into_inner()))
+    /// A recorder of its own, with every metric described and
+    /// `orders_created_total` at 0.
+    pub fn new() -> Self {
+        // The buckets are constants; the fallback (summaries) is unreachable.
+        let recorder = builder()
+            .unwrap_or_else(|_| PrometheusBuilder::new())
+            .build_recorder();
+        let handle = recorder.handle();
+        let metrics = Self { recorder, handle };
+        metrics.record(|| {
+            describe_counter!(HTTP_REQUESTS, "HTTP requests by method, route and status.");
+            describe_histogram!(HTTP_REQUEST_DURATION, "HTTP request latency.");
+            describe_counter!(
+                ORDERS_CREATED,
+                "Orders created by a placement (idempotent replays excluded)."
+            );
+            describe_counter!(
+                ORDERS_STATUS,
+                "Status changes committed, by the status reached."
+            );
+            describe_histogram!(
+                ORDER_PROCESSING_DURATION,
+                "Time from an order's placement to its confirmation (paid, stock committed)."
+            );
+            describe_counter!(EXTERNAL_REQUESTS, "Calls to external services.");
+            describe_histogram!(EXTERNAL_DURATION, "External service latency.");
+            describe_histogram!(DATABASE_QUERY_DURATION, "Store operation latency.");
+            counter!(ORDERS_CREATED).absolute(0);
+        });
+        metrics
+    }
+
+    /// Runs `f` with this app's recorder as the thread's recorder: the
+    /// `metrics` macros inside record here.
+    fn record<T>(&self, f: impl FnOnce() -> T) -> T {
+        metrics::with_local_recorder(&self.recorder, f)
     }
 
     /// One HTTP request: its method, matched route and status, and how long.
     pub fn http_request(&self, method: &str, route: &str, status: u16, took: Duration) {
-        self.with(|f| {
-            *f.http_requests
-                .entry((method.to_owned(), route.to_owned(), status))
-                .or_default() += 1;
-            f.http_durations
-                .entry((method.to_owned(), route.to_owned()))
-                .or_default()
-                .observe(took.as_secs_f64());
+        self.record(|| {
+            counter!(
+                HTTP_REQUESTS,
+                "method" => method.to_owned(),
+                "route" => route.to_owned(),
+                "status" => status.to_string()
+            )
+            .increment(1);
+            histogram!(
+                HTTP_REQUEST_DURATION,
+                "method" => method.to_owned(),
+                "route" => route.to_owned()
+            )
+            .record(took);
         });
     }
 
-    /// An order was placed.
+    /// A placement created an order.
     pub fn order_created(&self) {
-        self.with(|f| f.orders_created += 1);
+        self.record(|| counter!(ORDERS_CREATED).increment(1));
     }
 
-    /// An order reached `status`.
-    pub fn order_status(&self, status: &str) {
-        self.with(|f| *f.orders_status.entry(status.to_owned()).or_default() += 1);
+    /// An order's status changed to `status`.
+    pub fn order_status(&self, status: OrderStatus) {
+        self.record(|| counter!(ORDERS_STATUS, "status" => status.as_str()).increment(1));
     }
 
-    /// An engine operation (`place`, `pay`, …) took `took`.
-    pub fn order_processing(&self, operation: &str, took: Duration) {
-        self.with(|f| {
-            f.processing
-                .entry(operation.to_owned())
-                .or_default()
-                .observe(took.as_secs_f64())
-        });
+    /// An order was confirmed `took` after it was placed.
+    pub fn order_processed(&self, took: Duration) {
+        self.record(|| histogram!(ORDER_PROCESSING_DURATION).record(took));
     }
 
-    /// A call to an external service (`payment_gateway`, `catalog`, …).
-    pub fn external_call(&self, service: &str, outcome: &str, took: Duration) {
-        self.with(|f| {
-            *f.external_requests
-                .entry((service.to_owned(), outcome.to_owned()))
-                .or_default() += 1;
-            f.external_durations
-                .entry(service.to_owned())
-                .or_default()
-                .observe(took.as_secs_f64());
+    /// A call to an external service (`payment_gateway`, `catalog`, …) and
+    /// its outcome (`ok`, `error`).
+    pub fn external_call(&self, service: &'static str, outcome: &'static str, took: Duration) {
+        self.record(|| {
+            counter!(EXTERNAL_REQUESTS, "service" => service, "outcome" => outcome).increment(1);
+            histogram!(EXTERNAL_DURATION, "service" => service).record(took);
         });
     }
 
     /// A store operation (`get`, `commit`, …).
-    pub fn database_query(&self, operation: &str, took: Duration) {
-        self.with(|f| {
-            f.database
-                .entry(operation.to_owned())
-                .or_default()
-                .observe(took.as_secs_f64())
-        });
+    pub fn database_query(&self, operation: &'static str, took: Duration) {
+        self.record(|| histogram!(DATABASE_QUERY_DURATION, "operation" => operation).record(took));
+    }
+
+    /// Folds the recorded histogram samples into their buckets; without it,
+    /// samples wait for the next render. The binary calls it every few
+    /// seconds.
+    pub fn run_upkeep(&self) {
+        self.handle.run_upkeep();
     }
 
     /// Everything, in the Prometheus text exposition format.
     pub fn render(&self) -> String {
-        self.with(|f| {
-            let mut out = String::new();
-            out.push_str("# HELP http_requests_total HTTP requests by method, route and status.\n# TYPE http_requests_total counter\n");
-            for ((method, route, status), n) in &f.http_requests {
-                let _ = writeln!(
-                    out,
-                    "http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {n}",
-                    escape(method),
-                    escape(route)
-                );
-            }
-            out.push_str("# HELP http_request_duration_seconds HTTP request latency.\n# TYPE http_request_duration_seconds histogram\n");
-            for ((method, route), h) in &f.http_durations {
-                h.render(&mut out, "http_request_duration_seconds", &format!("method=\"{}\",route=\"{}\"", escape(method), escape(route)));
-            }
-            out.push_str("# HELP orders_created_total Orders placed.\n# TYPE orders_created_total counter\n");
-            let _ = writeln!(out, "orders_created_total {}", f.orders_created);
-            out.push_str("# HELP orders_status_total Orders reaching a status.\n# TYPE orders_status_total counter\n");
-            for (status, n) in &f.orders_status {
-                let _ = writeln!(out, "orders_status_total{{status=\"{}\"}} {n}", escape(status));
-            }
-            out.push_str("# HELP order_processing_duration_seconds Engine operations.\n# TYPE order_processing_duration_seconds histogram\n");
-            for (operation, h) in &f.processing {
-                h.render(&mut out, "order_processing_duration_seconds", &format!("operation=\"{}\"", escape(operation)));
-            }
-            out.push_str("# HELP external_service_requests_total Calls to external services.\n# TYPE external_service_requests_total counter\n");
-            for ((service, outcome), n) in &f.external_requests {
-                let _ = writeln!(
-                    out,
-                    "external_service_requests_total{{service=\"{}\",outcome=\"{}\"}} {n}",
-                    escape(service),
-                    escape(outcome)
-                );
-            }
-            out.push_str("# HELP external_service_duration_seconds External service latency.\n# TYPE external_service_duration_seconds histogram\n");
-            for (service, h) in &f.external_durations {
-                h.render(&mut out, "external_service_duration_seconds", &format!("service=\"{}\"", escape(service)));
-            }
-            out.push_str("# HELP database_query_duration_seconds Store operation latency.\n# TYPE database_query_duration_seconds histogram\n");
-            for (operation, h) in &f.database {
-                h.render(&mut out, "database_query_duration_seconds", &format!("operation=\"{}\"", escape(operation)));
-            }
-            out
-        })
+        self.handle.render()
     }
 }
 
@@ -194,14 +186,51 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_buckets_are_valid() {
+        assert!(builder().is_ok());
+    }
+
+    #[test]
     fn a_request_is_counted_and_timed() {
         let metrics = Metrics::default();
         metrics.http_request("GET", "/api/v1/orders/{id}", 200, Duration::from_millis(3));
         let text = metrics.render();
-        assert!(text.contains(
-            "http_requests_total{method=\"GET\",route=\"/api/v1/orders/{id}\",status=\"200\"} 1"
-        ));
-        assert!(text.contains("http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/orders/{id}\",le=\"0.005\"} 1"));
-        assert!(text.contains("http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/orders/{id}\",le=\"0.0025\"} 0"));
+        assert!(
+            text.contains(
+                "http_requests_total{method=\"GET\",route=\"/api/v1/orders/{id}\",status=\"200\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/orders/{id}\",le=\"0.005\"} 1"), "{text}");
+        assert!(text.contains("http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/orders/{id}\",le=\"0.0025\"} 0"), "{text}");
+    }
+
+    #[test]
+    fn two_apps_count_apart() {
+        let (one, two) = (Metrics::default(), Metrics::default());
+        one.order_created();
+        one.order_created();
+        two.order_created();
+        assert!(one.render().contains("orders_created_total 2"));
+        assert!(two.render().contains("orders_created_total 1"));
+    }
+
+    #[test]
+    fn the_processing_duration_has_its_own_buckets() {
+        let metrics = Metrics::default();
+        metrics.order_processed(Duration::from_secs(90));
+        let text = metrics.render();
+        assert!(
+            text.contains("order_processing_duration_seconds_bucket{le=\"60\"} 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("order_processing_duration_seconds_bucket{le=\"120\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("order_processing_duration_seconds_sum 90"),
+            "{text}"
+        );
     }
 }

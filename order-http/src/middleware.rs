@@ -1,23 +1,28 @@
 //! The layers around every route: request ids, one structured log line per
 //! request (inside a span carrying the request id, so every line logged
-//! while serving it carries it too), metrics, the request timeout, panic
-//! capture, and the guarantee that every error leaves as a problem
-//! document.
+//! while serving it carries it too), metrics, the request timeout, the body
+//! read deadline (408), panic capture (logged with the panic's message),
+//! and the guarantee that every error leaves as a problem document.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderName, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt as _;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
+use tower_http::timeout::{DeadlineBody, TimeoutError};
 use tracing::Instrument;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, TIME_LIMIT};
 use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -35,18 +40,48 @@ pub(crate) async fn not_found(request: Request) -> ApiError {
 pub(crate) fn wrap(app: Router<AppState>, state: &AppState) -> Router<AppState> {
     app.layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .layer(CatchPanicLayer::custom(
-            |_: Box<dyn std::any::Any + Send>| {
-                ApiError::Internal("a handler panicked".into()).into_response()
+            |panic: Box<dyn std::any::Any + Send>| {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|m| (*m).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".to_owned());
+                ApiError::Internal(format!("a handler panicked: {message}").into()).into_response()
             },
         ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
-/// Times the request against the limit, logs it, counts it, and turns any
-/// plain error response (a rejection from the router itself) into a problem.
+/// The request's body, failing once `limit` has passed since its headers
+/// arrived; `expired` says whether it did.
+fn with_body_deadline(request: Request, limit: Duration, expired: Arc<AtomicBool>) -> Request {
+    request.map(|body| {
+        Body::new(DeadlineBody::new(limit, body).map_err(move |err| {
+            if err.is::<TimeoutError>() {
+                expired.store(true, Ordering::Relaxed);
+            }
+            err
+        }))
+    })
+}
+
+/// 408, and the connection closed: the rest of the body may still come.
+fn body_timeout(limit: Duration) -> Response {
+    let mut response = ApiError::RequestTimeout { limit }.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// Times the request against the limit, bounds the time its body may take
+/// to arrive, logs it, counts it, and turns any plain error response (a
+/// rejection from the router itself) into a problem.
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
+    let expired = Arc::new(AtomicBool::new(false));
+    let request = with_body_deadline(request, state.limits.body_timeout, expired.clone());
     let method = request.method().clone();
     let route = request
         .extensions()
@@ -63,9 +98,10 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     let limit = state.limits.timeout;
     async {
         let response = match tokio::time::timeout(limit, next.run(request)).await {
+            Ok(_) if expired.load(Ordering::Relaxed) => body_timeout(state.limits.body_timeout),
             Ok(response) => problem_if_plain(response, state.limits.body_bytes),
             Err(_) => ApiError::Order(order_core::OrderError::Unavailable {
-                port: "request",
+                port: TIME_LIMIT,
                 source: order_core::PortError::Timeout,
             })
             .into_response(),

@@ -17,6 +17,9 @@ pub struct Limits {
     pub body_bytes: usize,
     /// How long a request may take.
     pub timeout: Duration,
+    /// How long a request's body may take to arrive once its headers have
+    /// (408 after that).
+    pub body_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -24,6 +27,7 @@ impl Default for Limits {
         Self {
             body_bytes: 64 * 1024,
             timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(5),
         }
     }
 }

@@ -55,8 +55,8 @@ impl PgCatalog {
     ///
     /// # Errors
     /// [`StoreError::AlreadyExists`]-like refusal when another product has
-    /// the SKU (reported as `Backend` with the constraint), or a backend
-    /// failure.
+    /// the SKU, or a price outside the bounds of `Product::check` (reported
+    /// as `Backend` with the constraint), or a backend failure.
     pub async fn upsert(&self, product: &Product) -> Result<(), StoreError> {
         sqlx::query(
             "insert into products (product_id, variant_id, sku, name, unit_price, currency, tax_class, kind, active, updated_at)
@@ -110,17 +110,28 @@ impl PgCatalog {
 #[async_trait]
 impl CatalogAdmin for PgCatalog {
     async fn upsert(&self, product: &Product) -> Result<(), PortError> {
-        Self::upsert(self, product).await.map_err(|err| match &err {
-            StoreError::Backend(source)
-                if source
+        product
+            .check()
+            .map_err(|err| PortError::Refused(err.to_string()))?;
+        Self::upsert(self, product).await.map_err(|err| {
+            let constraint = match &err {
+                StoreError::Backend(source) => source
                     .downcast_ref::<sqlx::Error>()
                     .and_then(|e| e.as_database_error())
-                    .and_then(|db| db.constraint())
-                    == Some("products_sku_key") =>
-            {
-                PortError::Refused(format!("sku {} belongs to another product", product.sku))
+                    .and_then(|db| db.constraint()),
+                _ => None,
+            };
+            match constraint {
+                Some("products_sku_key") => {
+                    PortError::Refused(format!("sku {} belongs to another product", product.sku))
+                }
+                // Checked above; the database's CHECK says the same.
+                Some("products_unit_price_bounds") => PortError::Refused(format!(
+                    "unit_price: {} is outside the bounds of a price",
+                    product.unit_price
+                )),
+                _ => PortError::Unavailable(err.to_string()),
             }
-            _ => PortError::Unavailable(err.to_string()),
         })
     }
 
@@ -160,5 +171,67 @@ impl Catalog for PgCatalog {
                     .any(|k| k.product_id == p.product_id && k.variant_id == p.variant_id)
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use order_core::{ProductKind, Sku};
+
+    use super::*;
+
+    fn product(n: u128, price: &str) -> Product {
+        Product {
+            product_id: ProductId::new(Uuid::from_u128(
+                0x0193_e6d2_0000_7000_8000_0000_0000_0000 | n,
+            ))
+            .expect("a v7 id"),
+            variant_id: None,
+            sku: Sku::parse(&format!("SKU-{n}")).expect("a sku"),
+            name: ProductName::parse("Bounded").expect("a name"),
+            unit_price: Money::parse(price, Currency::parse("CLF").expect("CLF")).expect("a price"),
+            tax_class: TaxClass::parse("standard").expect("a class"),
+            kind: ProductKind::Physical,
+            active: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn prices_outside_the_bounds_are_refused_by_the_port_and_by_the_database() {
+        let Some(pool) = crate::testing::fresh_pool().await else {
+            return;
+        };
+        let catalog = PgCatalog::new(pool);
+        for (n, price) in [(1, "-1"), (2, "0"), (3, "1000000000000.0001")] {
+            let bad = product(n, price);
+            let refused = CatalogAdmin::upsert(&catalog, &bad).await;
+            assert!(matches!(refused, Err(PortError::Refused(_))), "{price}");
+            // Past the port, the database's CHECK refuses it too.
+            let raw = PgCatalog::upsert(&catalog, &bad).await;
+            assert!(
+                matches!(
+                    &raw,
+                    Err(StoreError::Backend(source))
+                        if source
+                            .downcast_ref::<sqlx::Error>()
+                            .and_then(|e| e.as_database_error())
+                            .and_then(|db| db.constraint())
+                            == Some("products_unit_price_bounds")
+                ),
+                "{price}: {raw:?}"
+            );
+        }
+        let largest = product(10, "1000000000000");
+        let smallest = product(11, "0.0001");
+        CatalogAdmin::upsert(&catalog, &largest)
+            .await
+            .expect("the largest price");
+        CatalogAdmin::upsert(&catalog, &smallest)
+            .await
+            .expect("the smallest price");
+        assert_eq!(
+            CatalogAdmin::list(&catalog, None, 10).await.expect("list"),
+            vec![largest, smallest]
+        );
     }
 }

@@ -53,3 +53,53 @@ pub(crate) fn translate_write(err: sqlx::Error, change: &Change<'_>) -> StoreErr
 pub(crate) fn is_oversell(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.constraint() == Some("stock_levels_no_oversell"))
 }
+
+#[cfg(test)]
+mod tests {
+    use order_core::ports::OrderStore;
+    use order_core::{Currency, Money, StoreError};
+    use order_testkit::builder::OrderBuilder;
+
+    use crate::PgOrderStore;
+
+    /// order-core refuses such an order before any store is called; should
+    /// one reach the database anyway, its CHECKs (migration 0004) refuse it
+    /// and nothing is written.
+    #[tokio::test]
+    async fn an_order_beyond_the_amount_bounds_is_refused_by_the_database() {
+        let Some(pool) = crate::testing::fresh_pool().await else {
+            return;
+        };
+        let store = PgOrderStore::new(pool);
+        let max_price = Money::new(Money::MAX_UNIT_PRICE, Currency::USD).expect("max price");
+        let (order, record) = OrderBuilder::default()
+            .line("TOO-MUCH", max_price, 101)
+            .build();
+        let refused = store
+            .commit(order_core::ports::Change {
+                order: &order,
+                expected_version: 0,
+                events: std::slice::from_ref(&record),
+                idempotency_key: None,
+                inbound_event: None,
+                stock: &[],
+            })
+            .await;
+        let constraint = match &refused {
+            Err(StoreError::Backend(source)) => source
+                .downcast_ref::<sqlx::Error>()
+                .and_then(|e| e.as_database_error())
+                .and_then(|db| db.constraint())
+                .map(str::to_owned),
+            _ => None,
+        };
+        assert!(
+            matches!(
+                constraint.as_deref(),
+                Some("orders_amount_bounds" | "order_lines_amount_bounds")
+            ),
+            "{refused:?}"
+        );
+        assert_eq!(store.get(order.id()).await.expect("get"), None);
+    }
+}

@@ -79,6 +79,9 @@ impl SqliteCatalog {
 #[async_trait]
 impl CatalogAdmin for SqliteCatalog {
     async fn upsert(&self, product: &Product) -> Result<(), PortError> {
+        product
+            .check()
+            .map_err(|err| PortError::Refused(err.to_string()))?;
         let product_id = product.product_id.to_string();
         let variant_id = product.variant_id.map(|v| v.to_string());
         let mut tx = self
@@ -175,5 +178,99 @@ impl Catalog for SqliteCatalog {
         }
         tx.commit().await.map_err(port)?;
         products_from_rows(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use order_core::ProductId;
+
+    use super::*;
+
+    async fn pool() -> SqlitePool {
+        crate::connect("sqlite::memory:", 1)
+            .await
+            .expect("an in-memory database")
+    }
+
+    /// A v7 id text, distinct per `n`.
+    fn id(n: usize) -> String {
+        format!("0193e6d2-0000-7000-8000-{n:012}")
+    }
+
+    fn product(n: usize, sku: &str, price: &str) -> Product {
+        Product {
+            product_id: id(n).parse::<ProductId>().expect("a v7 id"),
+            variant_id: None,
+            sku: Sku::parse(sku).expect("a sku"),
+            name: ProductName::parse("Bounded").expect("a name"),
+            unit_price: Money::parse(price, Currency::parse("CLF").expect("CLF")).expect("a price"),
+            tax_class: TaxClass::parse("standard").expect("a class"),
+            kind: ProductKind::Physical,
+            active: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_admin_port_refuses_a_price_outside_the_bounds_and_keeps_the_largest() {
+        let catalog = SqliteCatalog::new(pool().await);
+        for (i, price) in ["-1", "0", "1000000000000.0001"].into_iter().enumerate() {
+            let refused = catalog
+                .upsert(&product(i, &format!("BAD-{i}"), price))
+                .await;
+            assert!(matches!(refused, Err(PortError::Refused(_))), "{price}");
+        }
+        let largest = product(10, "LARGEST", "1000000000000");
+        catalog.upsert(&largest).await.expect("the largest price");
+        let smallest = product(11, "SMALLEST", "0.0001");
+        catalog.upsert(&smallest).await.expect("the smallest price");
+        assert_eq!(
+            catalog.list(None, 10).await.expect("list"),
+            vec![largest, smallest]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_database_refuses_a_price_outside_the_bounds() {
+        let pool = pool().await;
+        let insert = |n: usize, price: &'static str| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query(
+                    "insert into products (product_id, variant_id, sku, name, unit_price, currency,
+                       tax_class, kind, active)
+                     values (?, null, ?, 'P', ?, 'CLF', 'standard', 'physical', 1)",
+                )
+                .bind(id(n))
+                .bind(format!("SKU-{n}"))
+                .bind(price)
+                .execute(&pool)
+                .await
+            }
+        };
+        for (i, price) in [
+            "-1",
+            "0",
+            "0.0000",
+            "1000000000000.0001",
+            "99999999999999999999.99",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            assert!(insert(i, price).await.is_err(), "{price}");
+        }
+        for (i, price) in ["0.0001", "19.99", "1000000000000", "1000000000000.0000"]
+            .into_iter()
+            .enumerate()
+        {
+            insert(100 + i, price)
+                .await
+                .unwrap_or_else(|e| panic!("{price}: {e}"));
+        }
+        let raised = sqlx::query("update products set unit_price = '1000000000000.0001'")
+            .execute(&pool)
+            .await;
+        assert!(raised.is_err(), "an update is checked too");
     }
 }

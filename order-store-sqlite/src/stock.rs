@@ -205,12 +205,13 @@ async fn restock(
 }
 
 /// Sets the units on hand of `sku`, tracking it if it was not; refuses
-/// fewer units than are held.
+/// fewer units than are held and more than `StockLevel::MAX_ON_HAND`.
 pub(crate) async fn set_on_hand(
     pool: &SqlitePool,
     sku: &Sku,
     units: u32,
 ) -> Result<StockLevel, PortError> {
+    StockLevel::check_on_hand(units).map_err(|err| PortError::Refused(format!("{sku}: {err}")))?;
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(port)?;
     let reserved: Option<i64> = sqlx::query_scalar("select reserved from stock where sku = ?")
         .bind(sku.as_str())

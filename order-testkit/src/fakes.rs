@@ -117,7 +117,9 @@ pub struct FakeCatalog {
 }
 
 impl FakeCatalog {
-    /// Adds or replaces a product (matched by product and variant id).
+    /// Adds or replaces a product (matched by product and variant id),
+    /// unchecked, so a test can plant a product a real catalog would refuse
+    /// (`CatalogAdmin::upsert` checks it).
     pub fn upsert(&self, product: Product) {
         let mut products = lock(&self.products);
         products.retain(|p| {
@@ -141,6 +143,9 @@ impl FakeCatalog {
 impl CatalogAdmin for FakeCatalog {
     async fn upsert(&self, product: &Product) -> Result<(), PortError> {
         self.faults.check("upsert").await?;
+        product
+            .check()
+            .map_err(|err| PortError::Refused(err.to_string()))?;
         let mut products = lock(&self.products);
         let same =
             |p: &Product| p.product_id == product.product_id && p.variant_id == product.variant_id;
@@ -293,10 +298,31 @@ struct GatewayState {
     by_key: HashMap<String, GatewayOperation>,
     log: Vec<GatewayOperation>,
     counter: u64,
+    keys: KeyHandling,
+}
+
+/// How the fake gateway answers a call whose idempotency key it has seen:
+/// what separates one gateway honouring keys from, say, two processes each
+/// talking to a gateway client of its own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KeyHandling {
+    /// A repeated key gets the first call's answer and moves no money: the
+    /// port's contract. The default.
+    #[default]
+    Deduplicate,
+    /// Every call is a new operation, named after its key: one key, two
+    /// operations, one reference (a client that derives references from
+    /// requests; two such clients in two processes). It cannot tell its
+    /// operations apart by reference, so it checks no limits.
+    NewOperationSameReference,
+    /// Every call is a new operation with a reference of its own (a gateway
+    /// that ignores keys, or two with separate memories).
+    NewOperationNewReference,
 }
 
 /// A payment gateway that honours idempotency keys and refuses to capture
-/// more than authorized or refund more than captured, like a real one.
+/// more than authorized or refund more than captured, like a real one
+/// (unless told to handle keys otherwise, [`KeyHandling`]).
 #[derive(Debug, Default)]
 pub struct FakePaymentGateway {
     state: Mutex<GatewayState>,
@@ -307,6 +333,11 @@ impl FakePaymentGateway {
     /// Its fault plan (operations `authorize`, `capture`, `void`, `refund`).
     pub fn faults(&self) -> &FaultPlan {
         &self.faults
+    }
+
+    /// How it answers a repeated idempotency key from now on.
+    pub fn handle_keys(&self, keys: KeyHandling) {
+        lock(&self.state).keys = keys;
     }
 
     /// Every operation performed, in order (a repeated key appears once).
@@ -346,7 +377,10 @@ impl FakePaymentGateway {
         amount: Money,
         target: Option<&GatewayReference>,
     ) -> Result<GatewayReference, PaymentError> {
-        if let Some(done) = lock(&self.state).by_key.get(key) {
+        let keys = lock(&self.state).keys;
+        if keys == KeyHandling::Deduplicate
+            && let Some(done) = lock(&self.state).by_key.get(key)
+        {
             return Ok(done.reference.clone());
         }
         if let Some(Fault::Decline) = self.faults.check(kind).await? {
@@ -356,6 +390,7 @@ impl FakePaymentGateway {
             });
         }
         let limit_exceeded = match (kind, target) {
+            _ if keys == KeyHandling::NewOperationSameReference => false,
             ("capture", Some(auth)) => {
                 let authorized = self.find(auth).map(|o| o.amount);
                 let captured = self.total("capture", Some(auth));
@@ -381,7 +416,17 @@ impl FakePaymentGateway {
         }
         let mut state = lock(&self.state);
         state.counter += 1;
-        let reference = GatewayReference::parse(&format!("{}_{:06}", &kind[..3], state.counter))
+        let name = match keys {
+            KeyHandling::NewOperationSameReference => {
+                // FNV-1a of the key: the same name for the same key.
+                let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                    (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+                });
+                format!("{}_{hash:016x}", &kind[..3])
+            }
+            _ => format!("{}_{:06}", &kind[..3], state.counter),
+        };
+        let reference = GatewayReference::parse(&name)
             .map_err(|e| PaymentError::Port(PortError::Unavailable(e.to_string())))?;
         let op = GatewayOperation {
             kind,

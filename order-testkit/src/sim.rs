@@ -277,6 +277,9 @@ pub enum Rival {
     Notes,
     /// Cancels the order, through a second `OrderService`.
     Cancel,
+    /// Pays the order, through a second `OrderService` on the same gateway
+    /// (a second process receiving the same checkout).
+    Pay,
 }
 
 /// One call against the engine.
@@ -397,11 +400,15 @@ pub enum Op {
         /// The op.
         op: Box<Self>,
     },
-    /// Runs `op`; its first commit to an existing order is preceded by a
-    /// rival's commit to the same order, so it meets a version conflict.
+    /// Runs `op`; its first commit to an existing order (or, with `late`,
+    /// its second: a checkout's recording, after the start that claims the
+    /// attempt) is preceded by a rival's commit to the same order, so it
+    /// meets a version conflict.
     Raced {
         /// What the rival does.
         rival: Rival,
+        /// Race the op's second commit rather than its first.
+        late: bool,
         /// The op.
         op: Box<Self>,
     },
@@ -641,11 +648,13 @@ fn arb_faulty() -> impl Strategy<Value = Op> {
 
 fn arb_raced() -> impl Strategy<Value = Op> {
     (
-        prop_oneof![Just(Rival::Notes), Just(Rival::Cancel)],
+        prop_oneof![Just(Rival::Notes), Just(Rival::Cancel), Just(Rival::Pay)],
+        any::<bool>(),
         arb_plain_op(),
     )
-        .prop_map(|(rival, op)| Op::Raced {
+        .prop_map(|(rival, late, op)| Op::Raced {
             rival,
+            late,
             op: Box::new(op),
         })
 }
@@ -668,7 +677,7 @@ pub fn arb_progress() -> impl Strategy<Value = Vec<Op>> {
     (
         arb_pick(),
         0usize..12,
-        1usize..=5,
+        1usize..=8,
         any::<bool>(),
         arb_portion(),
         arb_portion(),
@@ -776,7 +785,7 @@ pub fn arb_scenario(max_len: usize) -> impl Strategy<Value = Scenario> {
 #[allow(missing_debug_implementations)]
 pub struct RacingStore {
     inner: Arc<InMemoryOrderStore>,
-    armed: Mutex<Option<Rival>>,
+    armed: Mutex<Option<(Rival, usize)>>,
     rival: Mutex<Option<OrderService>>,
 }
 
@@ -802,7 +811,13 @@ impl RacingStore {
 
     /// The next commit to an existing order is raced by `rival`.
     pub fn arm(&self, rival: Option<Rival>) {
-        *lock(&self.armed) = rival;
+        self.arm_after(rival, 0);
+    }
+
+    /// The commit to an existing order that follows `skip` such commits is
+    /// raced by `rival`.
+    pub fn arm_after(&self, rival: Option<Rival>, skip: usize) {
+        *lock(&self.armed) = rival.map(|r| (r, skip));
     }
 
     async fn race(&self, rival: Rival, id: OrderId) {
@@ -828,6 +843,9 @@ impl RacingStore {
                     let _ = service.cancel(id, None, reason, &actor).await;
                 }
             }
+            Rival::Pay => {
+                let _ = service.pay(id, &actor).await;
+            }
         }
     }
 }
@@ -848,8 +866,18 @@ impl OrderStore for RacingStore {
 
     async fn commit(&self, change: Change<'_>) -> Result<(), StoreError> {
         if change.expected_version > 0 {
-            let armed = lock(&self.armed).take();
-            if let Some(rival) = armed {
+            let due = {
+                let mut armed = lock(&self.armed);
+                match armed.take() {
+                    Some((rival, 0)) => Some(rival),
+                    Some((rival, skip)) => {
+                        *armed = Some((rival, skip - 1));
+                        None
+                    }
+                    None => None,
+                }
+            };
+            if let Some(rival) = due {
                 self.race(rival, change.order.id()).await;
             }
         }
@@ -1187,9 +1215,12 @@ impl Sim {
                     }
                     self.perform(op).await
                 }
-                Op::Raced { rival, op } => {
-                    self.store.arm(Some(*rival));
-                    self.perform(op).await
+                Op::Raced { rival, late, op } => {
+                    self.store.arm_after(Some(*rival), usize::from(*late));
+                    let performed = self.perform(op).await;
+                    // A race the op never reached does not happen later.
+                    self.store.arm(None);
+                    performed
                 }
                 Op::Place {
                     customer: who,

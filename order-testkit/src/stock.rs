@@ -98,13 +98,15 @@ impl StockBook {
         }
         for item in items {
             if let Some(units) = self.on_hand.get_mut(&item.sku) {
-                *units += item.quantity.get();
+                *units = units.saturating_add(item.quantity.get());
             }
         }
     }
 
-    /// Sets the units on hand, refusing fewer than are held.
+    /// Sets the units on hand, refusing fewer than are held and more than
+    /// [`StockLevel::MAX_ON_HAND`].
     pub fn set_on_hand(&mut self, sku: &Sku, units: u32) -> Result<StockLevel, String> {
+        StockLevel::check_on_hand(units).map_err(|err| format!("{sku}: {err}"))?;
         let reserved = self.reserved(sku, None);
         if units < reserved {
             return Err(format!(

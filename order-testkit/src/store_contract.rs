@@ -524,6 +524,94 @@ pub async fn generated_orders_round_trip(store: &dyn OrderStore) {
     }
 }
 
+/// An amount in `currency` from decimal text.
+fn money(text: &str, currency: Currency) -> Money {
+    Money::parse(text, currency).expect("a valid amount")
+}
+
+/// The largest amounts the engine keeps (ADR 0006) round-trip unchanged:
+/// orders whose unit price is `Money::MAX_UNIT_PRICE` and whose totals reach
+/// `Money::MAX_AMOUNT`, in currencies with 0, 2 and 4 decimals, and a
+/// capture and a refund of the whole largest total.
+pub async fn the_largest_amounts_round_trip(store: &dyn OrderStore) {
+    let max_price = |currency| Money::new(Money::MAX_UNIT_PRICE, currency).expect("max price");
+    let clf = Currency::parse("CLF").expect("a known currency");
+    let orders = [
+        // 10^12 × 100 = 10^14, the largest total.
+        OrderBuilder::default()
+            .line("MAX-USD", max_price(Currency::USD), 100)
+            .build(),
+        OrderBuilder::default()
+            .line("MAX-JPY", max_price(Currency::JPY), 100)
+            .build(),
+        // Every decimal of the finest currency, just under the bound:
+        // 999999999999.9999 × 99 + 10^12 = 99999999999999.9901.
+        OrderBuilder::default()
+            .line("MAX-CLF-1", money("999999999999.9999", clf), 99)
+            .line("MAX-CLF-2", max_price(clf), 1)
+            .build(),
+    ];
+    for (order, record) in &orders {
+        let totals = order.totals();
+        assert_eq!(
+            totals.check_bounds(),
+            Ok(()),
+            "the case stays within the bounds"
+        );
+        insert(store, order, record).await;
+        assert_eq!(
+            store.get(order.id()).await.expect("get").as_ref(),
+            Some(order)
+        );
+    }
+    assert_eq!(orders[0].0.totals().total.amount(), Money::MAX_AMOUNT);
+    assert_eq!(
+        orders[2].0.totals().total,
+        money("99999999999999.9901", clf)
+    );
+
+    // The largest total captured, then refunded in full.
+    let (placed, _) = &orders[0];
+    let total = placed.totals().total;
+    let entry = |kind, n: u32| order_core::PaymentEntry {
+        id: order_core::PaymentEntryId::new(uuid::Uuid::from_u128(
+            0x0190_0000_0000_7000_8000_0000_0000_0000 | u128::from(n),
+        ))
+        .expect("a v7 id"),
+        kind,
+        amount: total,
+        reference: Some(order_core::GatewayReference::parse(&format!("max_{n}")).expect("ref")),
+        idempotency_key: format!("max-{n}"),
+        reason: None,
+        return_id: None,
+        at: t0(),
+    };
+    let mut order = placed.clone();
+    for command in [
+        Command::StartPayment {
+            reservation_expires_at: None,
+        },
+        Command::RecordCapture {
+            entry: entry(order_core::PaymentKind::Capture, 1),
+        },
+        Command::Refund {
+            entry: entry(order_core::PaymentKind::Refund, 2),
+        },
+    ] {
+        let events = order.decide(&command, t0()).expect("the command applies");
+        let (after, records) = follow(&order, events, t0());
+        update(store, &order, &after, &records)
+            .await
+            .expect("the change commits");
+        order = after;
+    }
+    assert_eq!(order.payments().captured(), total);
+    assert_eq!(order.payments().refunded(), total);
+    let events = store.events(order.id()).await.expect("events");
+    assert_eq!(Order::from_events(&events).as_ref(), Some(&order));
+    assert_eq!(store.get(order.id()).await.expect("get"), Some(order));
+}
+
 /// A store that keeps stock: it applies a change's stock effects and
 /// administers levels.
 pub trait StockedStore: OrderStore + StockLevels {}
@@ -685,6 +773,48 @@ pub async fn stock_levels_refuse_fewer_than_held(store: &dyn StockedStore) {
     );
 }
 
+/// The most units on hand the engine allows round-trip; one more is
+/// refused and changes nothing (ADR 0006).
+pub async fn the_largest_stock_level_round_trips(store: &dyn StockedStore) {
+    let sku = order_core::Sku::parse("STOCK-MAX").expect("valid sku");
+    let max = StockLevel::MAX_ON_HAND;
+    assert_eq!(
+        store
+            .set_on_hand(&sku, max)
+            .await
+            .expect("set the largest level"),
+        StockLevel {
+            on_hand: max,
+            reserved: 0
+        }
+    );
+    assert_eq!(store.level(&sku).await.expect("level"), level(max, 0));
+    assert!(
+        store.set_on_hand(&sku, max + 1).await.is_err(),
+        "more than the largest level is refused"
+    );
+    let other = order_core::Sku::parse("STOCK-OVER").expect("valid sku");
+    assert!(store.set_on_hand(&other, u32::MAX).await.is_err());
+    assert_eq!(store.level(&sku).await.expect("level"), level(max, 0));
+    assert_eq!(store.level(&other).await.expect("level"), None);
+
+    // A reservation of the largest quantity against the largest level.
+    let (order, record) = OrderBuilder::default()
+        .line("STOCK-MAX", usd(100), order_core::Quantity::MAX)
+        .build();
+    let reserve = [StockEffect::Reserve {
+        items: items("STOCK-MAX", order_core::Quantity::MAX),
+        expires_at: t0(),
+    }];
+    change_with_stock(store, 0, &order, std::slice::from_ref(&record), &reserve)
+        .await
+        .expect("insert with a reservation");
+    assert_eq!(
+        store.level(&sku).await.expect("level"),
+        level(max, order_core::Quantity::MAX)
+    );
+}
+
 /// Stamps one test per clause of the store contract.
 ///
 /// ```text
@@ -720,7 +850,9 @@ macro_rules! store_contract {
             a_short_reservation_writes_nothing,
             committed_stock_leaves_and_restocks_once,
             untracked_skus_never_run_out,
-            stock_levels_refuse_fewer_than_held
+            stock_levels_refuse_fewer_than_held,
+            the_largest_amounts_round_trip,
+            the_largest_stock_level_round_trips
         );
     };
     (#[$attr:meta] || $make:expr) => {

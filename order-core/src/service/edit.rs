@@ -203,7 +203,10 @@ impl OrderService {
                 before.payment_status(),
                 PaymentStatus::Unpaid | PaymentStatus::Failed
             );
-        let totals = if editable {
+        let touches_price = change.shipping_address.is_some()
+            || change.billing_address.is_some()
+            || change.shipping_method.is_some();
+        let totals = if touches_price {
             let drafts: Vec<LineDraft> = before
                 .lines()
                 .iter()
@@ -230,6 +233,17 @@ impl OrderService {
                     before.lines(),
                 )
                 .await?;
+            let reprices = lines != before.lines() || totals != *before.totals();
+            if reprices && !editable {
+                // Once money has moved the price is fixed: a new destination
+                // whose tax or shipping differs would leave the payment
+                // short or over. The customer cancels and orders again.
+                return Err(RuleViolation::FieldFrozen {
+                    field: Self::repricing_field(&before, &change),
+                    status: before.status(),
+                }
+                .into());
+            }
             if lines != before.lines() {
                 // Tax moved with the destination: the lines change too.
                 let now = self.now();
@@ -259,5 +273,20 @@ impl OrderService {
         let events = before.decide(&Command::UpdateDetails { change, totals }, now)?;
         self.commit(&before, events, actor, now, Extras::default())
             .await
+    }
+
+    /// The field to blame when a change would re-price a paid order.
+    fn repricing_field(before: &Order, change: &DetailsChange) -> &'static str {
+        if change
+            .shipping_method
+            .as_ref()
+            .is_some_and(|m| Some(m) != before.shipping_method())
+        {
+            "shipping_method"
+        } else if change.shipping_address.is_some() {
+            "shipping_address"
+        } else {
+            "billing_address"
+        }
     }
 }

@@ -1,11 +1,41 @@
 //! Money: checkout (authorize, capture, confirm), failures and their
 //! compensation, payment webhooks, and refunds.
 //!
-//! Gateway idempotency keys are derived from the order, the attempt and the
-//! amount, so a retried call never moves money twice, and an attempt whose
-//! amount changed never replays an old operation.
+//! **Attempts are claimed before money moves.** Checkout first commits
+//! `order.payment_started` (attempt n, with the stock held again after a
+//! failure) compare-and-set on the version it read, and only the caller
+//! whose start committed calls the gateway. Of two callers paying one order
+//! at once (two processes, a double click), the other is refused before it
+//! reaches the gateway: it takes no money, so the race cannot leave a
+//! capture nobody records, whatever references the gateway returns.
+//!
+//! Gateway idempotency keys are derived from the order, the claimed attempt
+//! and the amount, so a retried call never moves money twice. An attempt
+//! whose caller died after claiming it stays `pending`; once it is older
+//! than [`ServiceConfig::idempotency_lease`](super::ServiceConfig) a new
+//! checkout resumes it with the same keys, and the gateway answers with the
+//! operations it already made.
+//!
+//! **A lost recording gives the money back.** If recording what the gateway
+//! answered still loses a race (to a cancellation, a webhook, a resumed
+//! attempt), the money this call took is voided or refunded unless the
+//! order provably holds it already: an entry of the same kind with the same
+//! gateway reference, taken under the same idempotency key (the gateway
+//! answered that key with that one operation: it deduplicated) or reported
+//! by the payment provider's own event (the provider names its own
+//! operation). A matching reference alone proves nothing, since two gateway
+//! clients may name two operations alike. When the order cannot even be read
+//! back, nothing is undone blindly: the step goes to the compensation log
+//! and the attempt stays resumable.
+//!
+//! **Inbound events apply once**, by event id and by gateway reference: a
+//! `payment.processed` or `payment.refunded` whose reference the order's
+//! ledger already holds for that kind (the echo of the engine's own capture
+//! or refund) changes nothing. A `payment.failed` for an order whose payment
+//! never started records the provider's attempt as started and failed, as a
+//! `payment.processed` records it as started and captured.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use super::stock::StockChange;
 use super::{
@@ -30,6 +60,45 @@ struct Receipts {
     authorization: Option<PaymentEntry>,
     capture: Option<PaymentEntry>,
     confirm_on_authorization: bool,
+}
+
+/// True when `order` already holds the money `receipts` took (the capture,
+/// or the authorization when nothing was captured): an entry of the same
+/// kind with the same gateway reference that was either taken under the same
+/// idempotency key — the gateway answered that key with that one operation —
+/// or reported by the payment provider (its key is the provider's event id,
+/// not one of the engine's keys, which all start with the order id). Only
+/// then may a caller that lost the race keep quiet about its money.
+fn holds_payment(order: &Order, receipts: &Receipts) -> bool {
+    let Some(ours) = receipts
+        .capture
+        .as_ref()
+        .or(receipts.authorization.as_ref())
+    else {
+        return false;
+    };
+    let Some(reference) = &ours.reference else {
+        // A free order's capture moved no money.
+        return false;
+    };
+    let engine_keys = format!("{}:", order.id());
+    order.payments().entries().iter().any(|entry| {
+        entry.kind == ours.kind
+            && entry.reference.as_ref() == Some(reference)
+            && (entry.idempotency_key == ours.idempotency_key
+                || !entry.idempotency_key.starts_with(&engine_keys))
+    })
+}
+
+/// True when `order`'s ledger already holds an entry of `kind` with
+/// `reference`: a provider's event about it is an echo of what the order
+/// records.
+fn records_reference(order: &Order, kind: PaymentKind, reference: &GatewayReference) -> bool {
+    order
+        .payments()
+        .entries()
+        .iter()
+        .any(|entry| entry.kind == kind && entry.reference.as_ref() == Some(reference))
 }
 
 pub(super) fn gateway_error(order_id: OrderId, err: PaymentError) -> OrderError {
@@ -137,75 +206,87 @@ impl OrderService {
         {
             return Ok(before);
         }
-        let now = self.now();
-        let until =
-            (before.reservation() == Reservation::Released).then(|| now + self.config.pending_ttl);
-        let start = before.decide(
-            &Command::StartPayment {
-                reservation_expires_at: until,
-            },
-            now,
-        )?;
-        let Some(until) = until else {
-            return self
-                .commit(&before, start, actor, now, Extras::default())
-                .await;
-        };
-        let (after, hold) = self.hold_before_charging(before, until, actor, now).await?;
-        let Some(reserved) = hold else {
-            // The store keeps the stock: the start and the hold committed together.
-            return Ok(after);
-        };
-        let extras = Extras {
-            stock: Some(reserved),
-            ..Extras::default()
-        };
-        let committed = self.commit(&after, start, actor, now, extras).await;
-        if committed.is_err() {
-            self.align_stock(id).await;
-        }
-        committed
+        self.start_attempt(before, actor).await
     }
 
-    /// Checkout. With [`PaymentFlow::Gateway`]: reserve again if an earlier
-    /// attempt failed, authorize and (by the capture mode) capture the amount
-    /// due, confirm and commit the stock. With [`PaymentFlow::External`]: only
-    /// record that payment started (payment status `pending`); a payment
-    /// event settles it. A decline leaves the order pending with payment failed and its
-    /// stock released; a capture failure voids the authorization. If another
+    /// Checkout. With [`PaymentFlow::Gateway`]: claim the attempt (commit
+    /// its start, reserving again if an earlier attempt failed), authorize
+    /// and (by the capture mode) capture the amount due, confirm and commit
+    /// the stock. With [`PaymentFlow::External`]: only record that payment
+    /// started (payment status `pending`); a payment event settles it. A
+    /// decline leaves the order pending with payment failed and its stock
+    /// released; a capture failure voids the authorization. If another
     /// writer changed the order meanwhile, the payment is recorded on the
-    /// fresh state when it still applies, and given back when it does not.
+    /// fresh state when it still applies, and given back when it does not
+    /// (see the module docs for when the order already holds it).
     ///
     /// # Errors
     /// [`OrderError::PaymentDeclined`] after persisting the failure;
-    /// [`OrderError::Transition`] unless pending and unpaid or failed;
+    /// [`OrderError::Transition`] unless pending and unpaid or failed (or
+    /// with an attempt abandoned for longer than the idempotency lease),
+    /// which is what a second caller racing for the same order meets;
     /// [`OrderError::OutOfStock`] when a retry cannot reserve again;
     /// [`OrderError::Unavailable`] when the gateway cannot answer.
     pub async fn pay(&self, id: OrderId, actor: &Actor) -> Result<Order, OrderError> {
         if self.config.payments == PaymentFlow::External {
             return self.start_external_payment(id, actor).await;
         }
-        let mut before = self.get(id).await?;
-        let now = self.now();
-        let until =
-            (before.reservation() == Reservation::Released).then(|| now + self.config.pending_ttl);
-        // Refuse early, before any port is called.
-        before.decide(
-            &Command::StartPayment {
-                reservation_expires_at: until,
-            },
-            now,
-        )?;
-        let mut hold = None;
-        if let Some(until) = until {
-            (before, hold) = self.hold_before_charging(before, until, actor, now).await?;
+        let before = self.get(id).await?;
+        let started = if self.abandoned_attempt(&before) {
+            before
+        } else {
+            self.start_attempt(before, actor).await?
+        };
+        self.charge(started, actor).await
+    }
+
+    /// True for a checkout attempt that started and was never settled for
+    /// longer than the idempotency lease: its caller died between claiming
+    /// it and recording what the gateway answered, so it may be resumed.
+    fn abandoned_attempt(&self, order: &Order) -> bool {
+        let lease = Duration::from_std(self.config.idempotency_lease).unwrap_or(Duration::MAX);
+        order.status() == OrderStatus::Pending
+            && order.payment_status() == PaymentStatus::Pending
+            && self.now() - order.updated_at() >= lease
+    }
+
+    /// Claims the next payment attempt: commits `order.payment_started`
+    /// (holding the stock again when an earlier failure released it) on the
+    /// version it read, so that of two callers only one owns the attempt.
+    /// When another writer won the race the start is decided again on the
+    /// fresh order, which refuses it if that writer started or settled a
+    /// payment.
+    async fn start_attempt(&self, mut before: Order, actor: &Actor) -> Result<Order, OrderError> {
+        let id = before.id();
+        let mut tries = 0;
+        loop {
+            let now = self.now();
+            let until = (before.reservation() == Reservation::Released)
+                .then(|| now + self.config.pending_ttl);
+            // Refuse before any port is called.
+            let start = before.decide(
+                &Command::StartPayment {
+                    reservation_expires_at: until,
+                },
+                now,
+            )?;
+            let mut extras = Extras::default();
+            if let Some(until) = until {
+                extras.stock = Some(self.hold(id, Self::active_items(&before), until).await?);
+            }
+            let held = extras.stock.is_some();
+            let committed = self.commit(&before, start, actor, now, extras).await;
+            if committed.is_err() && held {
+                self.align_stock(id).await;
+            }
+            match committed {
+                Err(OrderError::VersionConflict { .. }) if tries < CONFLICT_RETRIES => {
+                    tries += 1;
+                    before = self.get(id).await?;
+                }
+                other => return other,
+            }
         }
-        let held = hold.is_some();
-        let charged = self.charge(before, until, hold, actor, now).await;
-        if charged.is_err() && held {
-            self.align_stock(id).await;
-        }
-        charged
     }
 
     /// Holds the order's stock again before money moves. With the store
@@ -241,21 +322,13 @@ impl OrderService {
         }
     }
 
-    async fn charge(
-        &self,
-        mut before: Order,
-        until: Option<DateTime<Utc>>,
-        mut hold: Option<StockChange>,
-        actor: &Actor,
-        now: DateTime<Utc>,
-    ) -> Result<Order, OrderError> {
+    /// Runs the attempt `before` has claimed (payment `pending`) through
+    /// the gateway and records the outcome.
+    async fn charge(&self, mut before: Order, actor: &Actor) -> Result<Order, OrderError> {
         let id = before.id();
+        let now = self.now();
         let due = before.amount_due();
-        let attempt = match before.payment_status() {
-            PaymentStatus::Pending => before.payment_attempts(),
-            _ => before.payment_attempts() + 1,
-        };
-        let key = format!("{id}:{attempt}:{}", due.minor());
+        let key = format!("{id}:{}:{}", before.payment_attempts(), due.minor());
         let mut receipts = Receipts {
             authorization: None,
             capture: None,
@@ -284,11 +357,7 @@ impl OrderService {
             let authorization = match with_retry(retry, timer, || gateway.authorize(&request)).await
             {
                 Ok(reference) => reference,
-                Err(err) => {
-                    return self
-                        .fail_payment(&before, until, hold, err, None, actor, now)
-                        .await;
-                }
+                Err(err) => return self.fail_payment(&before, err, None, actor, now).await,
             };
             receipts.authorization = Some(self.payment_entry(
                 PaymentKind::Authorize,
@@ -319,8 +388,6 @@ impl OrderService {
                         return self
                             .fail_payment(
                                 &before,
-                                until,
-                                hold,
                                 err,
                                 Some((&authorization, &receipts)),
                                 actor,
@@ -334,56 +401,54 @@ impl OrderService {
 
         let mut tries = 0;
         loop {
-            let events = self.payment_events(&before, until, &receipts, actor, now)?;
-            let extras = Extras {
-                stock: hold.take(),
-                ..Extras::default()
-            };
-            match self.commit(&before, events, actor, now, extras).await {
-                Ok(after) => return Ok(after),
-                Err(err @ OrderError::VersionConflict { .. }) if tries < CONFLICT_RETRIES => {
-                    tries += 1;
-                    let current = self.get(id).await?;
-                    let recorded =
-                        receipts
-                            .authorization
-                            .iter()
-                            .chain(&receipts.capture)
-                            .any(|ours| {
-                                current
-                                    .payments()
-                                    .entries()
-                                    .iter()
-                                    .any(|e| e.reference.is_some() && e.reference == ours.reference)
-                            });
-                    if recorded {
-                        // A concurrent retry of this very attempt won.
-                        return Ok(current);
-                    }
-                    let still_applies = current.status() == before.status()
-                        && current.payment_status() == before.payment_status()
-                        && current.amount_due() == due
-                        && current.reservation() == before.reservation();
-                    if !still_applies {
-                        self.give_back(id, &receipts, due).await;
-                        return Err(err);
-                    }
-                    // An unrelated change won (notes, an address): record the
-                    // same payment on the fresh state. With an inventory
-                    // service our hold is in place, so the plan starts from it.
-                    if until.is_some() && self.config.stock == StockKeeping::Inventory {
-                        hold = Some(StockChange::Reserve {
-                            items: Self::active_items(&current),
-                            until: until.unwrap_or(now),
-                        });
-                    }
-                    before = current;
+            let recorded = match self.payment_events(&before, None, &receipts, actor, now) {
+                Ok(events) => {
+                    self.commit(&before, events, actor, now, Extras::default())
+                        .await
                 }
-                Err(err) => {
-                    self.give_back(id, &receipts, due).await;
+                Err(err) => Err(err),
+            };
+            let err = match recorded {
+                Ok(after) => return Ok(after),
+                Err(err) => err,
+            };
+            // The money moved but was not recorded by this call (or a store
+            // failure leaves it unknown whether it was): read the order back.
+            let current = match self.get(id).await {
+                Ok(current) => current,
+                Err(lookup) => {
+                    // Undoing blindly could refund money the order records;
+                    // keeping it could leave it unrecorded. An operator
+                    // decides, and resuming the attempt replays these very
+                    // operations.
+                    self.compensate(
+                        id,
+                        "record a payment the gateway made",
+                        Some(due),
+                        format!("{err}; the order could not be read back: {lookup}"),
+                    )
+                    .await;
                     return Err(err);
                 }
+            };
+            if holds_payment(&current, &receipts) {
+                // A resumption of this very attempt, or the provider's event
+                // for this very operation, recorded it first.
+                return Ok(current);
             }
+            let still_applies = current.status() == before.status()
+                && current.payment_status() == before.payment_status()
+                && current.payment_attempts() == before.payment_attempts()
+                && current.amount_due() == due
+                && current.reservation() == before.reservation();
+            if !still_applies || tries >= CONFLICT_RETRIES {
+                self.give_back(id, &receipts, due).await;
+                return Err(err);
+            }
+            // An unrelated change won (notes, an address): record the same
+            // payment on the fresh state.
+            tries += 1;
+            before = current;
         }
     }
 
@@ -423,12 +488,9 @@ impl OrderService {
 
     /// Records a failed attempt: the failure, the void of an authorization
     /// that cannot be captured, and the release of the stock.
-    #[allow(clippy::too_many_arguments)]
     async fn fail_payment(
         &self,
         before: &Order,
-        until: Option<DateTime<Utc>>,
-        hold: Option<StockChange>,
         err: PaymentError,
         authorized: Option<(&GatewayReference, &Receipts)>,
         actor: &Actor,
@@ -497,7 +559,7 @@ impl OrderService {
             )
             .await;
         }
-        let mut events = self.payment_events(before, until, &receipts, actor, now)?;
+        let mut events = self.payment_events(before, None, &receipts, actor, now)?;
         let mut working = self.preview_apply(before, &events, actor, now)?;
         let failure = working.decide(&Command::RecordPaymentFailure { code, reason }, now)?;
         working = self.preview_apply(&working, &failure, actor, now)?;
@@ -505,25 +567,20 @@ impl OrderService {
         if let Some(entry) = void {
             events.extend(working.decide(&Command::RecordVoid { entry }, now)?);
         }
-        self.commit(
-            before,
-            events,
-            actor,
-            now,
-            Extras {
-                stock: hold,
-                ..Extras::default()
-            },
-        )
-        .await?;
+        self.commit(before, events, actor, now, Extras::default())
+            .await?;
         Err(gateway_error(before.id(), err))
     }
 
-    /// Applies a payment provider's notification, once per event id: a
-    /// capture confirms a pending order (or is refunded at once if the order
-    /// was cancelled meanwhile); a failure releases the stock; an external
-    /// refund is recorded within what was captured. A notification the order
-    /// refuses changes nothing, stock included.
+    /// Applies a payment provider's notification, once per event id and
+    /// once per gateway reference: a capture confirms a pending order (or is
+    /// refunded at once if the order was cancelled meanwhile); a failure
+    /// releases the stock (for an order whose payment never started, it
+    /// records the provider's attempt as started and failed); an external
+    /// refund is recorded within what was captured. A capture or refund
+    /// whose reference the ledger already holds for that kind (the echo of
+    /// the engine's own capture or refund) answers the order as it is. A
+    /// notification the order refuses changes nothing, stock included.
     ///
     /// # Errors
     /// Rule errors when the event contradicts the order (wrong amount, refund
@@ -539,6 +596,18 @@ impl OrderService {
             return self.get(event.order_id).await;
         }
         let mut before = self.get(event.order_id).await?;
+        let echoed = match &event.kind {
+            PaymentEventKind::Processed { reference, .. } => {
+                records_reference(&before, PaymentKind::Capture, reference)
+            }
+            PaymentEventKind::Refunded { reference, .. } => {
+                records_reference(&before, PaymentKind::Refund, reference)
+            }
+            PaymentEventKind::Failed { .. } => false,
+        };
+        if echoed {
+            return Ok(before);
+        }
         let now = self.now();
         let id = before.id();
         let mut hold = None;
@@ -601,13 +670,30 @@ impl OrderService {
                 }
             }
             PaymentEventKind::Failed { code, reason } => {
-                events = before.decide(
-                    &Command::RecordPaymentFailure {
-                        code: code.clone(),
-                        reason: reason.clone(),
-                    },
-                    now,
-                )?;
+                let failure = Command::RecordPaymentFailure {
+                    code: code.clone(),
+                    reason: reason.clone(),
+                };
+                events = if before.status() == OrderStatus::Pending
+                    && before.payment_status() == PaymentStatus::Unpaid
+                {
+                    // The provider reports an attempt the engine never
+                    // started (a checkout outside it): record it as started
+                    // and failed, as a capture it reports is recorded as
+                    // started and captured. The attempt counts, so the next
+                    // checkout uses fresh gateway keys.
+                    let mut events = before.decide(
+                        &Command::StartPayment {
+                            reservation_expires_at: None,
+                        },
+                        now,
+                    )?;
+                    let started = self.preview_apply(&before, &events, actor, now)?;
+                    events.extend(started.decide(&failure, now)?);
+                    events
+                } else {
+                    before.decide(&failure, now)?
+                };
             }
             PaymentEventKind::Refunded { amount, reference } => {
                 let entry = self.payment_entry(
@@ -761,6 +847,13 @@ impl OrderService {
                 Err(OrderError::VersionConflict { .. }) if tries < CONFLICT_RETRIES => {
                     tries += 1;
                     before = self.get(id).await?;
+                    if let Some(reference) = &entry.reference
+                        && records_reference(&before, PaymentKind::Refund, reference)
+                    {
+                        // The provider's `payment.refunded` for this very
+                        // refund was applied first.
+                        return Ok(before);
+                    }
                 }
                 Err(err) => {
                     self.compensate(

@@ -4,7 +4,7 @@
 use super::pricing::{LineDraft, sellable};
 use super::stock::StockChange;
 use super::{OrderService, PlaceOrder, StockKeeping};
-use crate::error::{OrderError, OrderRef, RuleViolation, ValidationError};
+use crate::error::{OrderError, OrderRef, PortError, RuleViolation, StoreError, ValidationError};
 use crate::event::{EventRecord, OrderEvent, Placed};
 use crate::id::{EventId, LineId, OrderId};
 use crate::money::Money;
@@ -17,7 +17,18 @@ impl OrderService {
     /// Places an order: validate → catalog → customer → price → reserve →
     /// persist. With an idempotency key, a retry of the same request returns
     /// the first answer (the order as it was placed); the key with another
-    /// request is refused.
+    /// request is refused. Keys are scoped to the ordering customer
+    /// ([`IdempotencyKey::scoped_to`]): another customer's use of the same
+    /// key is another request, with its own order.
+    ///
+    /// A placement that fails before its commit wrote nothing, so its key is
+    /// released at once and a retry runs again. When the commit itself fails
+    /// in a way that may or may not have written (the store unreachable, an
+    /// opaque backend error), the key is looked up: completed means the order
+    /// was placed, and it is the answer; still ours and in flight means
+    /// nothing was written (the key completes in the same transaction as the
+    /// order), and it is released; no answer at all leaves the key held, so a
+    /// retry waits for the lease rather than risk placing the order twice.
     ///
     /// # Errors
     /// Validation and rule errors naming the field; [`OrderError::OutOfStock`]
@@ -34,13 +45,19 @@ impl OrderService {
         let Some(key) = idempotency_key else {
             return self.place_claimed(&request, None, actor).await;
         };
+        let scoped = key.scoped_to(request.customer_id);
         let store = &self.ports.store;
         let fingerprint = request.fingerprint();
         let mut waited = std::time::Duration::ZERO;
         let mut pause = std::time::Duration::from_millis(5);
         loop {
             match store
-                .claim_idempotency_key(key, &fingerprint, self.now(), self.config.idempotency_lease)
+                .claim_idempotency_key(
+                    &scoped,
+                    &fingerprint,
+                    self.now(),
+                    self.config.idempotency_lease,
+                )
                 .await?
             {
                 IdempotencyClaim::Claimed => break,
@@ -66,12 +83,53 @@ impl OrderService {
                 }
             }
         }
-        let placed = self.place_claimed(&request, Some(key), actor).await;
-        if placed.is_err() {
-            // Nothing was placed, so a retry must be free to run again.
-            let _ = store.release_idempotency_key(key).await;
+        let err = match self.place_claimed(&request, Some(&scoped), actor).await {
+            Ok(order) => return Ok(order),
+            Err(err) => err,
+        };
+        let may_have_written = matches!(
+            err,
+            OrderError::Store(StoreError::Unavailable(_) | StoreError::Backend(_))
+        );
+        if may_have_written {
+            // Only the commit reaches the store with an order: ask the key
+            // what became of it.
+            match store
+                .claim_idempotency_key(
+                    &scoped,
+                    &fingerprint,
+                    self.now(),
+                    self.config.idempotency_lease,
+                )
+                .await
+            {
+                Ok(IdempotencyClaim::Completed { order_id }) => {
+                    return self.first_answer(order_id).await;
+                }
+                Ok(IdempotencyClaim::InFlight | IdempotencyClaim::Claimed) => {}
+                // Unknown (or no longer ours): leave the key to its lease.
+                Ok(IdempotencyClaim::Mismatch) | Err(_) => return Err(err),
+            }
         }
-        placed
+        self.release_key(&scoped).await;
+        Err(err)
+    }
+
+    /// Gives up a claim that wrote nothing, so a retry may run at once;
+    /// retried like a port call, and left to its lease if the store cannot
+    /// be reached.
+    async fn release_key(&self, key: &IdempotencyKey) {
+        let store = &self.ports.store;
+        let _ = with_retry(&self.config.retry, self.ports.timer.as_ref(), || async {
+            store
+                .release_idempotency_key(key)
+                .await
+                .map_err(|err| match err {
+                    StoreError::Unavailable(source) => PortError::Unavailable(source.to_string()),
+                    other => PortError::Refused(other.to_string()),
+                })
+        })
+        .await;
     }
 
     /// The order as its first event made it.

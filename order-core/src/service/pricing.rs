@@ -46,7 +46,9 @@ impl LineDraft {
 ///
 /// # Errors
 /// [`RuleViolation::UnknownProduct`], [`RuleViolation::ProductInactive`],
-/// [`ValidationError::MixedCurrencies`].
+/// [`ValidationError::MixedCurrencies`], and [`ValidationError::Money`]
+/// naming `lines[index].unit_price` when the catalog's price breaks the
+/// bounds of [`Product::check`] (zero, negative, or too large).
 pub(super) fn sellable(
     products: &[Product],
     index: usize,
@@ -76,6 +78,9 @@ pub(super) fn sellable(
         }
         .into());
     }
+    product
+        .check()
+        .map_err(|err| err.at(&format!("lines[{index}]")))?;
     Ok(product)
 }
 
@@ -150,6 +155,8 @@ impl OrderService {
             })
             .collect();
         let priced = price_lines(currency, &price_input, discount.map(|d| &d.value), policy)?;
+        // Every amount the order keeps must fit every store (ADR 0006).
+        priced.check_bounds()?;
         let needs_shipping = drafts
             .iter()
             .any(|d| d.product.kind == ProductKind::Physical);
@@ -174,6 +181,7 @@ impl OrderService {
             (true, Some(_), None) => return Err(ValidationError::ShippingAddressRequired.into()),
         };
         let totals = priced.with_shipping(shipping)?;
+        totals.check_bounds()?;
         let lines = drafts
             .iter()
             .zip(rates)

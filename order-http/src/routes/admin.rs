@@ -134,9 +134,10 @@ pub(crate) async fn set_stock(
 ) -> ApiResult<(StatusCode, axum::Json<StockBody>)> {
     caller.require(&[Role::Admin])?;
     let sku = id("sku", &raw, order_core::Sku::parse)?;
+    let units = order_core::ports::StockLevel::check_on_hand(body.on_hand)?;
     let level = state
         .stock
-        .set_on_hand(&sku, body.on_hand)
+        .set_on_hand(&sku, units)
         .await
         .map_err(unavailable)?;
     Ok((StatusCode::OK, axum::Json(stock_body(&sku, level))))

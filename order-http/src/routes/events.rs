@@ -164,7 +164,6 @@ pub(crate) async fn payment_event(
             &actor,
         )
         .await?;
-    state.metrics.order_status(applied.status().as_str());
     Ok(axum::response::IntoResponse::into_response(axum::Json(
         OrderResponseBody::from(&applied),
     )))

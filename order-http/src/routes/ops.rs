@@ -1,5 +1,7 @@
 //! Operations: `/health`, `/health/live`, `/health/ready` (ready only while
-//! the store answers) and `/metrics`.
+//! the store answers, within [`READINESS_TIMEOUT`]) and `/metrics`.
+
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -10,8 +12,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::Role;
-use crate::error::ApiResult;
+use crate::error::{ApiResult, cause_chain};
 use crate::state::AppState;
+
+/// How long readiness waits for the store. A probe must see "not ready"
+/// while the database is down, not time out itself (Kubernetes waits one
+/// second by default), however long the pool would wait for a connection.
+pub(crate) const READINESS_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// The operations routes.
 pub(crate) fn routes() -> Router<AppState> {
@@ -50,24 +57,30 @@ pub(crate) async fn live() -> axum::Json<HealthBody> {
 #[utoipa::path(get, path = "/health/ready", tag = "operations", responses((status = 200, body = HealthBody), (status = 503, body = HealthBody)))]
 /// Ready to serve: the store answers.
 pub(crate) async fn ready(State(state): State<AppState>) -> Response {
-    match state.orders.ping().await {
-        Ok(()) => axum::Json(HealthBody {
-            status: "ok",
-            store: Some("ok"),
-        })
-        .into_response(),
-        Err(err) => {
-            tracing::warn!(error = %err, "readiness probe failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(HealthBody {
-                    status: "unavailable",
-                    store: Some("unavailable"),
-                }),
-            )
-                .into_response()
+    // Within `READINESS_TIMEOUT`: a probe sees "not ready", never a timeout.
+    let failure = match tokio::time::timeout(READINESS_TIMEOUT, state.orders.ping()).await {
+        Ok(Ok(())) => {
+            return axum::Json(HealthBody {
+                status: "ok",
+                store: Some("ok"),
+            })
+            .into_response();
         }
-    }
+        Ok(Err(err)) => cause_chain(&err),
+        Err(_) => format!(
+            "the store did not answer within {} ms",
+            READINESS_TIMEOUT.as_millis()
+        ),
+    };
+    tracing::warn!(status = 503, cause = %failure, "readiness probe failed");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(HealthBody {
+            status: "unavailable",
+            store: Some("unavailable"),
+        }),
+    )
+        .into_response()
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]

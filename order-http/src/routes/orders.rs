@@ -12,8 +12,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use order_core::ports::{Cursor, OrderQuery, SortOrder};
 use order_core::{
-    Command, LineEdit, LineId, Order, OrderError, OrderId, OrderNumber, OrderStatus, PaymentStatus,
-    Quantity, ReturnId, ShipmentId,
+    LineEdit, LineId, Operation, Order, OrderError, OrderId, OrderNumber, OrderStatus,
+    PaymentStatus, Quantity, ReturnId, ShipmentId,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -137,7 +137,6 @@ pub(crate) async fn create_order(
         .orders
         .place(request, key.as_ref(), &caller.actor())
         .await?;
-    state.metrics.order_created();
     Ok(order_response(StatusCode::CREATED, &order))
 }
 
@@ -392,7 +391,6 @@ pub(crate) async fn pay(
 ) -> ApiResult<Response> {
     let id = visible(&state, &caller, order_id(&raw)?).await?.id();
     let order = state.orders.pay(id, &caller.actor()).await?;
-    state.metrics.order_status(order.status().as_str());
     let status = if order.payment_status() == PaymentStatus::Pending {
         StatusCode::ACCEPTED
     } else {
@@ -421,7 +419,6 @@ pub(crate) async fn cancel(
         .cancel(id, expected, reason, &caller.actor())
         .await
         .map_err(precondition(expected))?;
-    state.metrics.order_status(order.status().as_str());
     Ok(order_response(StatusCode::OK, &order))
 }
 
@@ -442,7 +439,6 @@ pub(crate) async fn start_processing(
         .start_processing(order_id(&raw)?, expected, &caller.actor())
         .await
         .map_err(precondition(expected))?;
-    state.metrics.order_status(order.status().as_str());
     Ok(order_response(StatusCode::OK, &order))
 }
 
@@ -473,7 +469,6 @@ pub(crate) async fn create_shipment(
         )
         .await
         .map_err(precondition(expected))?;
-    state.metrics.order_status(order.status().as_str());
     Ok(order_response(StatusCode::CREATED, &order))
 }
 
@@ -495,7 +490,6 @@ pub(crate) async fn deliver(
         .deliver(order_id(&raw)?, expected, shipment, &caller.actor())
         .await
         .map_err(precondition(expected))?;
-    state.metrics.order_status(order.status().as_str());
     Ok(order_response(StatusCode::OK, &order))
 }
 
@@ -516,7 +510,6 @@ pub(crate) async fn complete(
         .complete(order_id(&raw)?, expected, &caller.actor())
         .await
         .map_err(precondition(expected))?;
-    state.metrics.order_status(order.status().as_str());
     Ok(order_response(StatusCode::OK, &order))
 }
 
@@ -562,7 +555,6 @@ pub(crate) async fn receive_return(
         .receive_return(order_id(&raw)?, expected, ret, body.refund, &caller.actor())
         .await
         .map_err(precondition(expected))?;
-    state.metrics.order_status(order.status().as_str());
     Ok(order_response(StatusCode::OK, &order))
 }
 
@@ -606,30 +598,16 @@ pub(crate) async fn history(
 #[utoipa::path(get, path = "/api/v1/orders/{id}/invoice", tag = "orders",
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, body = InvoiceBody)), security(("bearer" = [])))]
-/// The invoice.
+/// The invoice: final once the order is confirmed (issued at confirmation),
+/// pro forma before.
 pub(crate) async fn invoice(
     State(state): State<AppState>,
     caller: Caller,
     Path(raw): Path<String>,
 ) -> ApiResult<axum::Json<InvoiceBody>> {
     let order = visible(&state, &caller, order_id(&raw)?).await?;
-    let body = OrderResponseBody::from(&order);
-    let paid = order
-        .payments()
-        .refundable()
-        .map(|m| amount(&m))
-        .unwrap_or_default();
-    Ok(axum::Json(InvoiceBody {
-        invoice_number: order.number().to_string(),
-        order_id: order.id().as_uuid(),
-        issued_at: order.created_at(),
-        bill_to: body.billing_address.or(body.shipping_address),
-        currency: body.currency,
-        lines: body.lines,
-        totals: body.totals,
-        paid,
-        due: amount(&order.amount_due()),
-    }))
+    let invoice = order_core::Invoice::of(&order).map_err(OrderError::from)?;
+    Ok(axum::Json(InvoiceBody::from(&invoice)))
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}/tracking", tag = "orders",
@@ -650,8 +628,12 @@ pub(crate) async fn tracking(
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/dry-run", tag = "orders",
     params(("id" = String, Path, description = "Order id")), request_body = DryRunRequestBody,
-    responses((status = 200, body = DryRunResponseBody), (status = 409, body = Problem)), security(("bearer" = [])))]
-/// What a command would do, without doing it.
+    responses((status = 200, body = DryRunResponseBody), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+/// What an operation would do, without doing it: the engine runs the
+/// operation's own use case with nothing stored, no money moved and no stock
+/// held (the payment gateway assumed to approve). The caller needs the role
+/// the operation's own route needs.
 pub(crate) async fn dry_run(
     State(state): State<AppState>,
     caller: Caller,
@@ -659,46 +641,12 @@ pub(crate) async fn dry_run(
     AppJson(body): AppJson<DryRunRequestBody>,
 ) -> ApiResult<axum::Json<DryRunResponseBody>> {
     let order = visible(&state, &caller, order_id(&raw)?).await?;
-    let config = state.orders.config();
-    let command = match body {
-        DryRunRequestBody::Cancel { reason } => Command::Cancel {
-            reason: order_core::Reason::parse(&reason)?,
-        },
-        DryRunRequestBody::StartProcessing => Command::StartProcessing,
-        DryRunRequestBody::Ship { lines, carrier } => {
-            let (lines, carrier, tracking) = CreateShipmentRequestBody {
-                lines,
-                carrier,
-                tracking_number: None,
-            }
-            .try_into_domain()?;
-            Command::Ship {
-                shipment_id: state.orders.new_shipment_id()?,
-                lines,
-                carrier,
-                tracking_number: tracking,
-            }
-        }
-        DryRunRequestBody::Deliver { shipment_id } => Command::Deliver {
-            shipment_id: id("shipment_id", &shipment_id.to_string(), |s| s.parse())?,
-        },
-        DryRunRequestBody::Complete => Command::Complete {
-            return_window: config.return_window,
-        },
-        DryRunRequestBody::RequestReturn { lines, reason } => {
-            let (lines, reason) = CreateReturnRequestBody { lines, reason }.try_into_domain()?;
-            Command::RequestReturn {
-                return_id: state.orders.new_return_id()?,
-                lines,
-                reason,
-                return_window: config.return_window,
-            }
-        }
-        DryRunRequestBody::StartPayment => Command::StartPayment {
-            reservation_expires_at: None,
-        },
-    };
-    let preview = state.orders.dry_run(order.id(), &command).await?;
+    let operation = body.try_into_domain(order.currency())?;
+    caller.require(roles_for(&operation))?;
+    let preview = state
+        .orders
+        .preview(order.id(), operation, &caller.actor())
+        .await?;
     Ok(axum::Json(DryRunResponseBody {
         events: preview
             .events
@@ -707,4 +655,21 @@ pub(crate) async fn dry_run(
             .collect(),
         order: OrderResponseBody::from(&preview.order),
     }))
+}
+
+/// Who may perform (and so preview) an operation: the roles its own route
+/// requires.
+fn roles_for(operation: &Operation) -> &'static [Role] {
+    match operation {
+        Operation::EditLines(_)
+        | Operation::UpdateDetails(_)
+        | Operation::Pay
+        | Operation::Cancel { .. }
+        | Operation::RequestReturn { .. } => ANYONE,
+        Operation::StartProcessing
+        | Operation::Ship { .. }
+        | Operation::Deliver { .. }
+        | Operation::ReceiveReturn { .. } => FULFILMENT,
+        Operation::Complete | Operation::Refund { .. } => STAFF,
+    }
 }

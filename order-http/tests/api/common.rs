@@ -11,9 +11,10 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use order_core::ports::{OrderStore, PaymentGateway};
+use order_core::ports::{Catalog, OrderStore, PaymentGateway};
 use order_core::{OrderService, ServiceConfig, Sku, StockKeeping};
 use order_http::auth::{AuthConfig, Role};
+use order_http::metered::meter;
 use order_http::metrics::Metrics;
 use order_http::{AppState, Limits, router};
 use order_store_postgres::TokioTimer;
@@ -39,6 +40,8 @@ pub(crate) struct Setup {
     pub(crate) body_limit: usize,
     /// The request time limit.
     pub(crate) timeout: Duration,
+    /// The time a body may take to arrive.
+    pub(crate) body_timeout: Duration,
     /// Whether `/metrics` is open.
     pub(crate) open_metrics: bool,
     /// The engine's policies (stock is always kept by the store, as in the
@@ -49,6 +52,9 @@ pub(crate) struct Setup {
     /// A payment gateway to use instead of the harness's fake; it runs on
     /// Tokio's timer, so a call may take real time.
     pub(crate) gateway: Option<Arc<dyn PaymentGateway>>,
+    /// A catalog to use for pricing instead of the harness's fake (the
+    /// catalog administration stays the fake).
+    pub(crate) catalog: Option<Arc<dyn Catalog>>,
 }
 
 impl Default for Setup {
@@ -57,10 +63,12 @@ impl Default for Setup {
             auth: AuthConfig::hs256(SECRET).with_webhook_secret(WEBHOOK_SECRET.to_vec()),
             body_limit: 64 * 1024,
             timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(5),
             open_metrics: true,
             config: ServiceConfig::default(),
             store: None,
             gateway: None,
+            catalog: None,
         }
     }
 }
@@ -168,6 +176,13 @@ impl TestApp {
             ports.payments = gateway;
             ports.timer = Arc::new(TokioTimer);
         }
+        if let Some(catalog) = setup.catalog {
+            ports.catalog = catalog;
+        }
+        // Metered as the binary meters them.
+        let metrics = Arc::new(Metrics::new());
+        let ports = meter(ports, &metrics);
+        let store = ports.store.clone();
         let orders = OrderService::new(
             ports,
             ServiceConfig {
@@ -181,10 +196,11 @@ impl TestApp {
             catalog: harness.catalog.clone(),
             stock: memory.clone(),
             auth: Arc::new(setup.auth),
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             limits: Limits {
                 body_bytes: setup.body_limit,
                 timeout: setup.timeout,
+                body_timeout: setup.body_timeout,
             },
             open_metrics: setup.open_metrics,
         };

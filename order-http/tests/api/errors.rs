@@ -1,6 +1,7 @@
 //! Every error class answers an RFC 9457 problem document with the right
 //! status and code, and no client mistake yields a 5xx.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -12,8 +13,8 @@ use order_core::order::Compensation;
 use order_core::ports::{
     Change, IdempotencyClaim, IdempotencyKey, OrderPage, OrderQuery, OrderStore,
 };
-use order_core::{EventRecord, Order, OrderId, OrderNumber, StoreError, StoredEvent};
-use order_testkit::mock::MockOrderStore;
+use order_core::{EventRecord, Order, OrderId, OrderNumber, PortError, StoreError, StoredEvent};
+use order_testkit::mock::{MockCatalog, MockOrderStore};
 use order_testkit::{Fault, InMemoryOrderStore};
 use serde_json::{Value, json};
 
@@ -632,6 +633,157 @@ async fn a_failing_store_is_a_500_that_does_not_leak_the_cause() {
             "a request id to find the log line"
         );
     }
+}
+
+/// Log output, captured.
+#[derive(Clone, Default)]
+pub(crate) struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Logs {
+    /// Runs `work` with a JSON log subscriber writing here; its output and
+    /// what was logged while it ran.
+    pub(crate) async fn capture<F: std::future::Future>(work: F) -> (F::Output, String) {
+        use tracing::instrument::WithSubscriber as _;
+        let logs = Self::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(move || writer.clone())
+            .finish();
+        let out = work.with_subscriber(subscriber).await;
+        let text =
+            String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+        (out, text)
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_database_failure_never_reaches_a_body_and_every_5xx_logs_its_cause() {
+    const MARKER: &str = "db-marker-5c1e: FATAL: terminating connection at db-secret.internal";
+    // The store and the catalog (in the binary, the same database) fail
+    // with the database's text; the store has no answer for listing, so
+    // listing panics.
+    let mut store = MockOrderStore::new();
+    store
+        .expect_get()
+        .returning(|_| Err(StoreError::Unavailable(MARKER.into())));
+    let mut catalog = MockCatalog::new();
+    catalog
+        .expect_products()
+        .returning(|_| Err(PortError::Unavailable(MARKER.into())));
+    let app = TestApp::with(Setup {
+        store: Some(Arc::new(store)),
+        catalog: Some(Arc::new(catalog)),
+        ..Setup::default()
+    });
+    let (admin, alice) = (app.admin(), app.alice());
+    let body = app.order_body(&[("MUG", 1)]);
+    let (replies, logs) = Logs::capture(async {
+        let get = app
+            .send_raw(build(
+                Method::GET,
+                "/api/v1/orders/0190aaaa-0000-7000-8000-000000000001",
+                Some(&admin),
+                None,
+                &[],
+            ))
+            .await;
+        let place = app
+            .send_raw(build(
+                Method::POST,
+                "/api/v1/orders",
+                Some(&alice),
+                Some(&body),
+                &[],
+            ))
+            .await;
+        let ready = app
+            .send_raw(build(Method::GET, "/health/ready", None, None, &[]))
+            .await;
+        let list = app
+            .send_raw(build(
+                Method::GET,
+                "/api/v1/orders",
+                Some(&admin),
+                None,
+                &[],
+            ))
+            .await;
+        [get, place, ready, list]
+    })
+    .await;
+    let [get, place, ready, list] = &replies;
+    get.problem(503, "store_unavailable");
+    place.problem(503, "dependency_unavailable");
+    assert_eq!(ready.status, 503);
+    list.problem(500, "internal");
+    for reply in &replies {
+        assert!(
+            !reply.text.contains("db-marker") && !reply.text.contains("db-secret"),
+            "the database's text leaked: {}",
+            reply.text
+        );
+    }
+    let failures: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("\"status\":503") || l.contains("\"status\":500"))
+        .filter(|l| !l.contains("request served"))
+        .collect();
+    assert_eq!(failures.len(), 4, "one failure line per 5xx:\n{logs}");
+    for line in &failures[..3] {
+        assert!(
+            line.contains("db-marker-5c1e"),
+            "the cause is logged: {line}"
+        );
+    }
+    assert!(
+        failures[3].contains("MockOrderStore::list"),
+        "the panic's message is logged: {}",
+        failures[3]
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_stops_arriving_is_a_408_problem_closing_the_connection() {
+    let app = TestApp::with(Setup {
+        body_timeout: Duration::from_millis(200),
+        ..Setup::default()
+    });
+    // Part of the body, then nothing: the sender stays, so the rest never
+    // comes and never ends.
+    let (mut sender, body) = http_body_util::channel::Channel::<bytes::Bytes, Infallible>::new(1);
+    sender
+        .send_data(bytes::Bytes::from_static(b"{\"currency\": "))
+        .await
+        .expect("the first part is taken");
+    let started = std::time::Instant::now();
+    let reply = app
+        .send(raw(
+            Method::POST,
+            "/api/v1/orders",
+            Some(&app.alice()),
+            Some("application/json"),
+            axum::body::Body::new(body),
+        ))
+        .await;
+    let took = started.elapsed();
+    reply.problem(408, "request_timeout");
+    assert_eq!(reply.header("connection"), Some("close"));
+    assert!(took < Duration::from_secs(2), "answered after {took:?}");
+    drop(sender);
 }
 
 #[tokio::test]

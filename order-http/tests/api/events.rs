@@ -237,17 +237,87 @@ async fn a_webhook_event_that_does_not_fit_is_a_client_error() {
         .await
         .problem(400, "malformed_request");
 
-    let failed_unpaid =
-        json!({"id": "evt_failed_unpaid", "type": "payment.failed", "order_id": order["id"]});
-    let problem = app.post(WEBHOOK, &service, &failed_unpaid).await;
-    let problem = problem.problem(409, "invalid_transition");
-    assert_eq!(problem["payment_status"], "unpaid");
-
     // None of these changed the order; the right event still applies.
     assert_eq!(app.fetch(&order).await["version"], order["version"]);
     app.post(WEBHOOK, &service, &processed(&order, "evt_amount"))
         .await
         .expect(200);
+}
+
+/// `payment.failed` for an order whose payment never started is recorded
+/// like `payment.processed` for it would be: as the provider's attempt, here
+/// a failed one. (Before: 409 for the failure, 200 for the capture.)
+#[tokio::test]
+async fn a_payment_failed_event_for_an_unpaid_order_records_the_failure() {
+    let app = TestApp::new();
+    let order = app.place().await;
+    let failed = json!({
+        "id": "evt_failed_unpaid", "type": "payment.failed", "order_id": order["id"],
+        "code": "card_declined", "reason": "declined by the issuer",
+    });
+    let reply = app.post(WEBHOOK, &app.service(), &failed).await;
+    let recorded = reply.expect(200);
+    assert_eq!(recorded["status"], "pending");
+    assert_eq!(recorded["payment_status"], "failed");
+    let again = app.post(WEBHOOK, &app.service(), &failed).await;
+    assert_eq!(again.expect(200)["version"], recorded["version"]);
+
+    let paid = app
+        .post(&pay_path(&order), &app.alice(), &Value::Null)
+        .await;
+    assert_eq!(paid.expect(200)["payment_status"], "paid");
+}
+
+/// `payment.refunded` echoing a refund the engine made (the same gateway
+/// reference, another event id) books nothing. (Before: refunded 8.00 for
+/// one 4.00 refund.)
+#[tokio::test]
+async fn a_refund_event_echoing_the_engines_own_refund_books_nothing() {
+    let app = TestApp::new();
+    let order = app.paid().await;
+    let refunded = app
+        .post(
+            &path(&order, "refunds"),
+            &app.admin(),
+            &json!({"amount": "4.00", "reason": "goodwill"}),
+        )
+        .await;
+    let refunded = refunded.expect(201).clone();
+    assert_eq!(refunded["payments"]["refunded"], "4.00");
+    let reference = refunded["payments"]["entries"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["kind"] == "refund"))
+        .map(|e| e["reference"].clone())
+        .expect("the refund's reference");
+    let echo = json!({
+        "id": "evt_refund_echo", "type": "payment.refunded", "order_id": order["id"],
+        "amount": "4.00", "reference": reference,
+    });
+    let reply = app.post(WEBHOOK, &app.service(), &echo).await;
+    let answered = reply.expect(200);
+    assert_eq!(answered["payments"]["refunded"], "4.00", "{answered}");
+    assert_eq!(answered["version"], refunded["version"]);
+}
+
+/// `payment.processed` echoing the engine's own capture of a paid order
+/// answers the order. (Before: 409.)
+#[tokio::test]
+async fn a_processed_event_echoing_the_engines_own_capture_answers_the_order() {
+    let app = TestApp::new();
+    let order = app.paid().await;
+    let capture = order["payments"]["entries"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["kind"] == "capture"))
+        .map(|e| e["reference"].clone())
+        .expect("the capture's reference");
+    let echo = json!({
+        "id": "evt_capture_echo", "type": "payment.processed", "order_id": order["id"],
+        "amount": order["totals"]["total"], "reference": capture,
+    });
+    let reply = app.post(WEBHOOK, &app.service(), &echo).await;
+    let answered = reply.expect(200);
+    assert_eq!(answered["version"], order["version"]);
+    assert_eq!(answered["payments"]["captured"], order["totals"]["total"]);
 }
 
 /// A gateway whose authorizations can be held until released.

@@ -6,9 +6,11 @@
 
 mod admin;
 mod auth;
+mod bounds;
 mod common;
 mod composed;
 mod errors;
 mod events;
 mod ops;
 mod orders;
+mod preview;

@@ -1,13 +1,20 @@
 //! Health, metrics, the OpenAPI document, the docs and request ids.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use axum::http::Method;
-use order_core::StoreError;
+use chrono::{DateTime, Utc};
+use order_core::order::Compensation;
+use order_core::ports::{
+    Change, IdempotencyClaim, IdempotencyKey, OrderPage, OrderQuery, OrderStore,
+};
+use order_core::{EventRecord, Order, OrderId, OrderNumber, StoreError, StoredEvent};
 use order_testkit::mock::MockOrderStore;
 use serde_json::{Value, json};
 
-use crate::common::{Setup, TestApp, build};
+use crate::common::{Setup, TestApp, build, path, pay_path};
 
 async fn open(app: &TestApp, uri: &str) -> crate::common::Reply {
     app.send(build(Method::GET, uri, None, None, &[])).await
@@ -45,6 +52,90 @@ async fn readiness_fails_while_the_store_does_not_answer_but_liveness_holds() {
     }
     let live = open(&app, "/health/live").await;
     assert_eq!(live.expect(200)["status"], "ok");
+}
+
+/// A store whose every call waits forever, as a pool does while the
+/// database is down and its acquire timeout has not fired yet.
+struct HangingStore;
+
+async fn hang<T>() -> T {
+    std::future::pending().await
+}
+
+#[async_trait]
+impl OrderStore for HangingStore {
+    async fn get(&self, _: OrderId) -> Result<Option<Order>, StoreError> {
+        hang().await
+    }
+    async fn get_by_number(&self, _: &OrderNumber) -> Result<Option<Order>, StoreError> {
+        hang().await
+    }
+    async fn commit(&self, _: Change<'_>) -> Result<(), StoreError> {
+        hang().await
+    }
+    async fn list(&self, _: &OrderQuery) -> Result<OrderPage, StoreError> {
+        hang().await
+    }
+    async fn events(&self, _: OrderId) -> Result<Vec<EventRecord>, StoreError> {
+        hang().await
+    }
+    async fn feed(&self, _: u64, _: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        hang().await
+    }
+    async fn unpublished(&self, _: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        hang().await
+    }
+    async fn mark_published(&self, _: &[u64]) -> Result<(), StoreError> {
+        hang().await
+    }
+    async fn claim_idempotency_key(
+        &self,
+        _: &IdempotencyKey,
+        _: &str,
+        _: DateTime<Utc>,
+        _: Duration,
+    ) -> Result<IdempotencyClaim, StoreError> {
+        hang().await
+    }
+    async fn release_idempotency_key(&self, _: &IdempotencyKey) -> Result<(), StoreError> {
+        hang().await
+    }
+    async fn inbound_event_processed(&self, _: &str) -> Result<bool, StoreError> {
+        hang().await
+    }
+    async fn record_compensation(&self, _: &Compensation) -> Result<(), StoreError> {
+        hang().await
+    }
+    async fn compensations(&self) -> Result<Vec<Compensation>, StoreError> {
+        hang().await
+    }
+}
+
+#[tokio::test]
+async fn readiness_answers_503_within_a_second_while_the_store_hangs() {
+    let app = TestApp::with(Setup {
+        store: Some(Arc::new(HangingStore)),
+        ..Setup::default()
+    });
+    for uri in ["/health/ready", "/health"] {
+        let started = Instant::now();
+        let reply = tokio::time::timeout(
+            Duration::from_secs(3),
+            app.send_raw(build(Method::GET, uri, None, None, &[])),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{uri} did not answer within 3 s"));
+        let took = started.elapsed();
+        assert_eq!(reply.status, 503, "{uri}: {}", reply.text);
+        assert_eq!(
+            reply.body,
+            json!({"status": "unavailable", "store": "unavailable"})
+        );
+        assert!(
+            took < Duration::from_secs(1),
+            "{uri} answered after {took:?}"
+        );
+    }
 }
 
 const METRICS: [&str; 8] = [
@@ -108,6 +199,136 @@ async fn metrics_are_served_in_the_prometheus_format_with_every_metric_name() {
         text.contains("http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/v1/orders\",le=\"+Inf\"} 1"),
         "{text}"
     );
+}
+
+/// The value of the series `series` (name and labels, as rendered).
+#[track_caller]
+fn value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{series} is not a number in\n{text}"))
+}
+
+#[tokio::test]
+async fn each_seed_metric_counts_exactly_what_happened() {
+    let app = TestApp::new();
+    let (alice, admin) = (app.alice(), app.admin());
+    let body = app.order_body(&[("TSHIRT", 1)]);
+    let keyed = || {
+        build(
+            Method::POST,
+            "/api/v1/orders",
+            Some(&alice),
+            Some(&body),
+            &[("idempotency-key", "metrics-1")],
+        )
+    };
+    // A placed with a key, and replayed: one order.
+    let a = app.send(keyed()).await.expect(201).clone();
+    app.send(keyed()).await.expect(201);
+    // A paid 90 s (engine time) after placement; paying again is refused.
+    app.harness.clock.advance(chrono::Duration::seconds(90));
+    app.post(&pay_path(&a), &alice, &Value::Null)
+        .await
+        .expect(200);
+    app.post(&pay_path(&a), &alice, &Value::Null)
+        .await
+        .problem(409, "invalid_transition");
+    // B placed and paid at once, then cancelled (refunded).
+    let b = app.place_with(&alice, &body).await;
+    app.post(&pay_path(&b), &alice, &Value::Null)
+        .await
+        .expect(200);
+    app.post(
+        &path(&b, "cancel"),
+        &admin,
+        &json!({"reason": "changed mind"}),
+    )
+    .await
+    .expect(200);
+    // C placed, then edited: a change without a status change.
+    let c = app.place_with(&alice, &body).await;
+    app.post(
+        &path(&c, "items"),
+        &alice,
+        &json!({"product_id": app.product_id("MUG"), "quantity": 1}),
+    )
+    .await
+    .expect(200);
+
+    let text = open(&app, "/metrics").await.text;
+    let expected = [
+        // A, B, C; the replay created nothing.
+        ("orders_created_total", 3.0),
+        ("orders_status_total{status=\"pending\"}", 3.0),
+        // A and B; the refused second payment confirmed nothing.
+        ("orders_status_total{status=\"confirmed\"}", 2.0),
+        ("orders_status_total{status=\"cancelled\"}", 1.0),
+        // Placement to confirmation: 90 s for A, 0 s for B.
+        ("order_processing_duration_seconds_count", 2.0),
+        ("order_processing_duration_seconds_sum", 90.0),
+        ("order_processing_duration_seconds_bucket{le=\"1\"}", 1.0),
+        ("order_processing_duration_seconds_bucket{le=\"60\"}", 1.0),
+        ("order_processing_duration_seconds_bucket{le=\"120\"}", 2.0),
+        (
+            "http_requests_total{method=\"POST\",route=\"/api/v1/orders\",status=\"201\"}",
+            4.0,
+        ),
+        (
+            "http_requests_total{method=\"POST\",route=\"/api/v1/orders/{id}/pay\",status=\"200\"}",
+            2.0,
+        ),
+        (
+            "http_requests_total{method=\"POST\",route=\"/api/v1/orders/{id}/pay\",status=\"409\"}",
+            1.0,
+        ),
+        (
+            "http_request_duration_seconds_count{method=\"POST\",route=\"/api/v1/orders\"}",
+            4.0,
+        ),
+        (
+            "http_request_duration_seconds_count{method=\"POST\",route=\"/api/v1/orders/{id}/pay\"}",
+            3.0,
+        ),
+        // Authorize and capture for A and B, the refund for B.
+        (
+            "external_service_requests_total{service=\"payment_gateway\",outcome=\"ok\"}",
+            5.0,
+        ),
+        (
+            "external_service_duration_seconds_count{service=\"payment_gateway\"}",
+            5.0,
+        ),
+        // Pricing the three placements and C's edit.
+        (
+            "external_service_requests_total{service=\"catalog\",outcome=\"ok\"}",
+            4.0,
+        ),
+        // Three placements, two per checkout (its start, then the
+        // confirmation), the cancellation and the edit.
+        (
+            "database_query_duration_seconds_count{operation=\"commit\"}",
+            9.0,
+        ),
+    ];
+    for (series, expected) in expected {
+        assert_eq!(value(&text, series), expected, "{series} in\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn apps_side_by_side_count_apart() {
+    let (one, two) = (TestApp::new(), TestApp::new());
+    one.place().await;
+    one.place().await;
+    two.place().await;
+    let text = open(&one, "/metrics").await.text;
+    assert_eq!(value(&text, "orders_created_total"), 2.0);
+    let text = open(&two, "/metrics").await.text;
+    assert_eq!(value(&text, "orders_created_total"), 1.0);
 }
 
 #[tokio::test]

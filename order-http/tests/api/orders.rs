@@ -120,6 +120,81 @@ async fn replaying_a_placement_with_the_same_idempotency_key_returns_the_first_o
     assert_eq!(later.body["version"], 1);
 }
 
+/// Idempotency keys are each customer's own: another customer sending the
+/// same key places an order of its own. (Before: 422, which let one
+/// customer probe or squat another's keys.)
+#[tokio::test]
+async fn two_customers_sending_the_same_idempotency_key_each_place_their_own_order() {
+    let app = TestApp::new();
+    let key = [("idempotency-key", "checkout-shared")];
+    let body = app.order_body(&[("TSHIRT", 1)]);
+    let alice = app
+        .send(build(
+            Method::POST,
+            "/api/v1/orders",
+            Some(&app.alice()),
+            Some(&body),
+            &key,
+        ))
+        .await;
+    let bob = app
+        .send(build(
+            Method::POST,
+            "/api/v1/orders",
+            Some(&app.bob()),
+            Some(&body),
+            &key,
+        ))
+        .await;
+    assert_eq!(alice.expect(201)["customer_id"], ALICE);
+    assert_eq!(bob.expect(201)["customer_id"], BOB);
+    assert_ne!(alice.body["id"], bob.body["id"]);
+    let bob_again = app
+        .send(build(
+            Method::POST,
+            "/api/v1/orders",
+            Some(&app.bob()),
+            Some(&body),
+            &key,
+        ))
+        .await;
+    assert_eq!(bob_again.expect(201)["id"], bob.body["id"]);
+}
+
+/// A placement answered 503 because a port was unreachable wrote nothing:
+/// the client's retry with the same key runs at once.
+#[tokio::test]
+async fn a_placement_answered_503_frees_its_idempotency_key_for_the_retry() {
+    let app = TestApp::new();
+    let key = [("idempotency-key", "checkout-503")];
+    let body = app.order_body(&[("TSHIRT", 1)]);
+    app.harness
+        .customers
+        .faults()
+        .always("exists", Some(Fault::Fail));
+    let failed = app
+        .send_raw(build(
+            Method::POST,
+            "/api/v1/orders",
+            Some(&app.alice()),
+            Some(&body),
+            &key,
+        ))
+        .await;
+    failed.problem(503, "dependency_unavailable");
+    app.harness.customers.faults().clear();
+    let retried = app
+        .send(build(
+            Method::POST,
+            "/api/v1/orders",
+            Some(&app.alice()),
+            Some(&body),
+            &key,
+        ))
+        .await;
+    retried.expect(201);
+}
+
 #[tokio::test]
 async fn an_order_is_found_by_id_and_by_number() {
     let app = TestApp::new();

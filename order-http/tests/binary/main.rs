@@ -1,9 +1,11 @@
 //! The real `order-http` binary, started as a user starts it: the README's
 //! walkthrough, an order surviving SIGTERM and a restart on the default
-//! SQLite file, and the start-up refusals of a misconfigured service.
+//! SQLite file, the start-up refusals of a misconfigured service, and
+//! clients that never finish their requests.
 
 mod process;
 mod restart;
 mod settings;
+mod slow_clients;
 mod startup;
 mod walkthrough;

@@ -127,6 +127,34 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Sends SIGTERM and waits at most `limit` for a clean exit; how long it
+    /// took. Past `limit` the process is killed and the test fails.
+    pub(crate) fn stop_within(mut self, limit: Duration) -> Duration {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        let sent = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                assert!(
+                    status.success(),
+                    "the binary exited with {status} after SIGTERM"
+                );
+                return sent.elapsed();
+            }
+            if sent.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("the binary was still running {limit:?} after SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
 /// Runs the binary with `env` until it exits by itself (a refused start).
 pub(crate) fn run_to_exit(env: &[(&str, &str)]) -> Output {
     let mut child = command(env)
