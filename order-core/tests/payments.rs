@@ -26,6 +26,7 @@ use order_testkit::fakes::{FakePaymentGateway, KeyHandling};
 use order_testkit::{Harness, InMemoryOrderStore};
 
 type RivalCall = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+type RepeatedCall = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// The in-memory store, where a rival call may run just before a chosen
 /// commit to an existing order goes through (so that commit meets a real
@@ -34,6 +35,7 @@ type RivalCall = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + 
 struct Interleaved {
     inner: Arc<InMemoryOrderStore>,
     rival: Mutex<Option<(usize, RivalCall)>>,
+    repeated: Mutex<Option<(usize, usize, RepeatedCall)>>,
 }
 
 impl Interleaved {
@@ -46,6 +48,34 @@ impl Interleaved {
     {
         let call: RivalCall = Box::new(move || Box::pin(rival()));
         *self.rival.lock().unwrap() = Some((skip, call));
+    }
+
+    /// Runs `rival` before each of the `times` commits that follow `skip`
+    /// commits to existing orders.
+    fn before_commits<F, Fut>(&self, skip: usize, times: usize, rival: F)
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let call: RepeatedCall = Arc::new(move || Box::pin(rival()));
+        *self.repeated.lock().unwrap() = Some((skip, times, call));
+    }
+
+    fn repeated_due(&self) -> Option<RepeatedCall> {
+        let mut armed = self.repeated.lock().unwrap();
+        match armed.take() {
+            Some((0, times, call)) => {
+                if times > 1 {
+                    *armed = Some((0, times - 1, call.clone()));
+                }
+                Some(call)
+            }
+            Some((skip, times, call)) => {
+                *armed = Some((skip - 1, times, call));
+                None
+            }
+            None => None,
+        }
     }
 
     fn due(&self) -> Option<RivalCall> {
@@ -70,10 +100,13 @@ impl OrderStore for Interleaved {
         self.inner.get_by_number(number).await
     }
     async fn commit(&self, change: Change<'_>) -> Result<(), StoreError> {
-        if change.expected_version > 0
-            && let Some(rival) = self.due()
-        {
-            rival().await;
+        if change.expected_version > 0 {
+            if let Some(rival) = self.due() {
+                rival().await;
+            }
+            if let Some(rival) = self.repeated_due() {
+                rival().await;
+            }
         }
         self.inner.commit(change).await
     }
@@ -369,6 +402,46 @@ async fn a_capture_whose_recording_loses_to_a_cancellation_is_refunded() {
     assert!(stored.payments().captured().is_zero());
     assert_eq!(world.gateway_captures(), 0, "the capture was refunded");
     assert!(world.compensations().await.is_empty());
+}
+
+/// Every try to record the payment loses to an unrelated change (the notes,
+/// four times in a row): the capture is refunded and the attempt is closed
+/// as failed, so the next checkout is a new attempt with new gateway keys,
+/// never a replay of the capture just refunded.
+#[tokio::test]
+async fn a_checkout_that_keeps_losing_gives_back_and_closes_its_attempt() {
+    let world = World::new();
+    let order = world.place().await;
+    let id = order.id();
+    let rival = world.rival();
+    world.store.before_commits(1, 4, move || {
+        let rival = rival.clone();
+        async move {
+            let notes = order_core::Notes::parse("changed concurrently").unwrap();
+            let change = order_core::DetailsChange {
+                notes: Some(Some(notes)),
+                ..order_core::DetailsChange::default()
+            };
+            rival
+                .update_details(id, None, change, &Actor::parse("rival").unwrap())
+                .await
+                .unwrap();
+        }
+    });
+    let lost = world.service.pay(id, &actor()).await;
+    assert!(
+        matches!(lost, Err(OrderError::VersionConflict { .. })),
+        "{lost:?}"
+    );
+    let closed = world.service.get(id).await.unwrap();
+    assert_eq!(closed.payment_status(), PaymentStatus::Failed);
+    assert_eq!(world.gateway_captures(), 0, "the capture was refunded");
+
+    world.h.clock.advance(chrono::Duration::seconds(61));
+    let paid = world.service.pay(id, &actor()).await.unwrap();
+    assert_eq!(paid.payment_status(), PaymentStatus::Paid);
+    assert_eq!(paid.payment_attempts(), 2);
+    assert_eq!(world.gateway_captures(), 1, "a new capture, not a replay");
 }
 
 /// A resumption of the same attempt (another process, after the lease)

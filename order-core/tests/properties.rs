@@ -512,11 +512,18 @@ fn check_versions(trace: &Trace) -> Checked {
         if step.outcome.is_refused() {
             // A refused call writes nothing, except the claim a checkout
             // commits before any money moves: when recording what the
-            // gateway answered then loses a race, the money is given back
-            // and the claimed attempt stays.
+            // gateway answered then loses a race, the money is given back,
+            // and the claimed attempt stays (or is closed as failed, so that
+            // no later checkout resumes it).
             let written = step
                 .own_events()
-                .filter(|r| !(is_checkout(&step.op) && r.event_type() == "order.payment_started"))
+                .filter(|r| {
+                    !(is_checkout(&step.op)
+                        && matches!(
+                            r.event_type(),
+                            "order.payment_started" | "order.payment_failed"
+                        ))
+                })
                 .count();
             prop_assert_eq!(written, 0, "{}: a refused step added events", at(i, step));
         }

@@ -443,12 +443,39 @@ impl OrderService {
                 && current.reservation() == before.reservation();
             if !still_applies || tries >= CONFLICT_RETRIES {
                 self.give_back(id, &receipts, due).await;
+                self.close_given_back_attempt(&current, before.payment_attempts(), actor)
+                    .await;
                 return Err(err);
             }
             // An unrelated change won (notes, an address): record the same
             // payment on the fresh state.
             tries += 1;
             before = current;
+        }
+    }
+
+    /// After an attempt's money was given back: if the order still shows
+    /// that attempt in flight, records it as failed, so that no later
+    /// checkout resumes it and has the gateway replay the operations just
+    /// undone. Best effort: if this write loses a race too, the attempt
+    /// stays pending.
+    async fn close_given_back_attempt(&self, current: &Order, attempt: u32, actor: &Actor) {
+        if current.status() != OrderStatus::Pending
+            || current.payment_status() != PaymentStatus::Pending
+            || current.payment_attempts() != attempt
+        {
+            return;
+        }
+        let now = self.now();
+        let failure = Command::RecordPaymentFailure {
+            code: "superseded".to_owned(),
+            reason: "the order changed while the payment was being recorded; it was given back"
+                .to_owned(),
+        };
+        if let Ok(events) = current.decide(&failure, now) {
+            let _ = self
+                .commit(current, events, actor, now, Extras::default())
+                .await;
         }
     }
 
