@@ -133,10 +133,14 @@ pub(crate) async fn create_order(
         }
     };
     let request = body.try_into_domain(customer)?;
-    let order = state
-        .orders
-        .place(request, key.as_ref(), &caller.actor())
-        .await?;
+    // The placement runs on a task of its own: when the request times out,
+    // it still finishes, so its idempotency key is completed or released
+    // at once rather than held in flight for the whole lease.
+    let orders = state.orders.clone();
+    let actor = caller.actor();
+    let order = tokio::spawn(async move { orders.place(request, key.as_ref(), &actor).await })
+        .await
+        .map_err(|failure| ApiError::Internal(Box::new(failure)))??;
     Ok(order_response(StatusCode::CREATED, &order))
 }
 

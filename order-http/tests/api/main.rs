@@ -14,3 +14,4 @@ mod events;
 mod ops;
 mod orders;
 mod preview;
+mod timeouts;
