@@ -14,6 +14,7 @@ use crate::money::Money;
 use crate::order::{
     LineQuantity, Order, ProductKind, Reservation, Return, Shipment, totals_identity_holds,
 };
+use crate::quantity::Quantity;
 use crate::status::{Action, OrderStatus, PaymentStatus, order_targets, payment_targets};
 
 impl Order {
@@ -93,6 +94,7 @@ impl Order {
                 let mut events = vec![OrderEvent::PaymentCaptured(entry.clone())];
                 if self.status() == OrderStatus::Pending {
                     events.push(OrderEvent::Confirmed);
+                    events.extend(self.digital_delivery());
                 }
                 Ok(events)
             }
@@ -251,6 +253,9 @@ impl Order {
                     let line = self
                         .line(part.line_id)
                         .ok_or(RuleViolation::UnknownLine(part.line_id))?;
+                    if line.kind == ProductKind::Digital {
+                        return Err(RuleViolation::DigitalNotReturnable { line: line.id }.into());
+                    }
                     let returnable = line.quantities.returnable();
                     if part.quantity.get() > returnable {
                         return Err(RuleViolation::ReturnsMoreThanShipped {
@@ -356,6 +361,29 @@ impl Order {
             return Err(RuleViolation::BadLineSelection { what });
         }
         Ok(())
+    }
+
+    /// A digital-only order that becomes paid and confirmed has nothing to
+    /// ship: its goods are handed over in the same decision (SPEC: digital
+    /// lines need no shipment). A mixed order ships its digital lines with
+    /// its parcels, as before.
+    fn digital_delivery(&self) -> Option<OrderEvent> {
+        let digital_only = !self.needs_shipping();
+        let allowed = !order_targets(OrderStatus::Confirmed, Action::DeliverDigital).is_empty();
+        (digital_only && allowed).then(|| OrderEvent::DeliveredDigitally {
+            lines: self
+                .lines()
+                .iter()
+                .filter_map(|line| {
+                    Quantity::new(line.quantities.to_ship())
+                        .ok()
+                        .map(|quantity| LineQuantity {
+                            line_id: line.id,
+                            quantity,
+                        })
+                })
+                .collect(),
+        })
     }
 
     fn decide_details(

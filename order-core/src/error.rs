@@ -281,6 +281,12 @@ pub enum RuleViolation {
         /// Units returnable.
         returnable: u32,
     },
+    /// A digital line was asked back: nothing was shipped to return.
+    #[error("line {line} is digital: it cannot be returned; refund it instead")]
+    DigitalNotReturnable {
+        /// The line.
+        line: LineId,
+    },
     /// A shipment or return lists no lines, or a line twice.
     #[error("{what}: list each line once, with at least one line")]
     BadLineSelection {

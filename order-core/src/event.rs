@@ -10,7 +10,7 @@ use crate::address::Address;
 use crate::id::{CustomerId, EventId, OrderId, ReturnId, ShipmentId};
 use crate::ledger::PaymentEntry;
 use crate::money::{Currency, Money};
-use crate::order::{OrderLine, Return, Shipment};
+use crate::order::{LineQuantity, OrderLine, Return, Shipment};
 use crate::order_number::OrderNumber;
 use crate::pricing::{Discount, PricingPolicy, Totals};
 use crate::text::{Actor, CouponCode, Notes, Reason, ShippingMethod};
@@ -114,6 +114,12 @@ pub enum OrderEvent {
         /// The shipment.
         shipment_id: ShipmentId,
     },
+    /// A paid digital-only order's goods were handed over, with nothing to
+    /// ship (`order.delivered`).
+    DeliveredDigitally {
+        /// Every line, with its units.
+        lines: Vec<LineQuantity>,
+    },
     /// The return window passed (`order.completed`).
     Completed,
     /// The order was cancelled; its stock released or restocked
@@ -148,7 +154,7 @@ impl OrderEvent {
             Self::Confirmed => "order.confirmed",
             Self::ProcessingStarted => "order.processing",
             Self::Shipped(_) => "order.shipped",
-            Self::ShipmentDelivered { .. } => "order.delivered",
+            Self::ShipmentDelivered { .. } | Self::DeliveredDigitally { .. } => "order.delivered",
             Self::Completed => "order.completed",
             Self::Cancelled { .. } => "order.cancelled",
             Self::ReturnRequested(_) => "order.return_requested",

@@ -414,6 +414,18 @@ impl Order {
                     self.delivered_at = Some(at);
                 }
             }
+            OrderEvent::DeliveredDigitally { lines } => {
+                for part in lines {
+                    if let Some(line) = self.line_mut(part.line_id) {
+                        line.quantities.shipped += part.quantity.get();
+                        line.quantities.delivered += part.quantity.get();
+                    }
+                }
+                self.status = self.fulfilment_status();
+                if self.status == OrderStatus::Delivered {
+                    self.delivered_at = Some(at);
+                }
+            }
             OrderEvent::Completed => {
                 self.status = OrderStatus::Completed;
                 self.completed_at = Some(at);

@@ -117,6 +117,8 @@ named_enum!(
         Ship => "ship",
         /// Mark a shipment delivered.
         Deliver => "deliver",
+        /// Hand over a paid digital-only order's goods: nothing to ship.
+        DeliverDigital => "deliver_digital",
         /// Close the order after its return window.
         Complete => "complete",
         /// Cancel the order.
@@ -176,6 +178,7 @@ pub const fn order_targets(from: OrderStatus, action: Action) -> &'static [Order
         (S::Processing | S::PartiallyShipped, A::Ship) => &[S::PartiallyShipped, S::Shipped],
         (S::PartiallyShipped, A::Deliver) => &[S::PartiallyShipped],
         (S::Shipped, A::Deliver) => &[S::Shipped, S::Delivered],
+        (S::Confirmed, A::DeliverDigital) => &[S::Delivered],
         (S::Delivered, A::Complete) => &[S::Completed],
         (S::Pending | S::Confirmed | S::Processing, A::Cancel) => &[S::Cancelled],
         (S::Pending, A::Expire) => &[S::Cancelled],

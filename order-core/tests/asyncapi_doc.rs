@@ -39,6 +39,7 @@ fn data_schema(event: &OrderEvent) -> &'static str {
         OrderEvent::ProcessingStarted => "ProcessingStarted",
         OrderEvent::Shipped(_) => "Shipped",
         OrderEvent::ShipmentDelivered { .. } => "ShipmentDelivered",
+        OrderEvent::DeliveredDigitally { .. } => "DeliveredDigitally",
         OrderEvent::Completed => "Completed",
         OrderEvent::Cancelled { .. } => "Cancelled",
         OrderEvent::ReturnRequested(_) => "ReturnRequested",
@@ -47,7 +48,7 @@ fn data_schema(event: &OrderEvent) -> &'static str {
 }
 
 /// Every value [`data_schema`] returns.
-const ALL_DATA_SCHEMAS: [&str; 17] = [
+const ALL_DATA_SCHEMAS: [&str; 18] = [
     "Placed",
     "LinesChanged",
     "DetailsChanged",
@@ -61,6 +62,7 @@ const ALL_DATA_SCHEMAS: [&str; 17] = [
     "ProcessingStarted",
     "Shipped",
     "ShipmentDelivered",
+    "DeliveredDigitally",
     "Completed",
     "Cancelled",
     "ReturnRequested",
@@ -234,6 +236,22 @@ async fn every_kind_of_event() -> Vec<EventRecord> {
     immediate.pay(voided.id(), &actor()).await.unwrap_err();
     h.gateway.faults().always("capture", None);
     all.extend(events(&immediate, voided.id()).await);
+
+    // A digital-only order is handed over when it is paid.
+    let ebook = immediate
+        .place(
+            PlaceOrderBuilder::new(customer(5))
+                .line(&h.product("EBOOK"), 1)
+                .ship_to(None)
+                .method(None)
+                .build(),
+            None,
+            &actor(),
+        )
+        .await
+        .unwrap();
+    immediate.pay(ebook.id(), &actor()).await.unwrap();
+    all.extend(events(&immediate, ebook.id()).await);
 
     all
 }

@@ -709,3 +709,60 @@ async fn a_failure_report_for_an_unpaid_order_records_the_failed_attempt() {
     assert_eq!(paid.payment_attempts(), 2);
     assert!(world.h.inventory.committed(order.id()));
 }
+
+fn capture_on_processing() -> ServiceConfig {
+    ServiceConfig {
+        capture: order_core::CaptureMode::OnProcessing,
+        ..ServiceConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn a_processing_capture_that_loses_to_an_unrelated_change_is_recorded_on_the_fresh_order() {
+    let world = World::build(false, capture_on_processing());
+    let service = world.h.service_with(capture_on_processing());
+    let order = world.place().await;
+    let id = order.id();
+    service.pay(id, &actor()).await.unwrap();
+    let rival = world.rival();
+    world.store.before_commit(0, move || async move {
+        let change = order_core::DetailsChange {
+            notes: Some(Some(order_core::Notes::parse("leave at the door").unwrap())),
+            ..order_core::DetailsChange::default()
+        };
+        rival
+            .update_details(id, None, change, &Actor::parse("rival").unwrap())
+            .await
+            .unwrap();
+    });
+    let processing = service.start_processing(id, None, &actor()).await.unwrap();
+    assert_eq!(processing.status(), OrderStatus::Processing);
+    assert_eq!(processing.payments().captured(), order.totals().total);
+    assert_eq!(
+        processing.notes().map(|n| n.as_str()),
+        Some("leave at the door")
+    );
+    assert_eq!(world.gateway_captures(), 1);
+}
+
+#[tokio::test]
+async fn a_processing_capture_that_loses_to_a_cancellation_is_refunded() {
+    let world = World::build(false, capture_on_processing());
+    let service = world.h.service_with(capture_on_processing());
+    let order = world.place().await;
+    let id = order.id();
+    service.pay(id, &actor()).await.unwrap();
+    let rival = world.rival();
+    world.store.before_commit(0, move || async move {
+        let reason = Reason::parse("changed my mind").unwrap();
+        rival
+            .cancel(id, None, reason, &Actor::parse("rival").unwrap())
+            .await
+            .unwrap();
+    });
+    let lost = service.start_processing(id, None, &actor()).await;
+    assert!(lost.is_err(), "{lost:?}");
+    let stored = service.get(id).await.unwrap();
+    assert_eq!(stored.status(), OrderStatus::Cancelled);
+    assert_eq!(world.gateway_captures(), 0, "the capture was refunded");
+}

@@ -93,6 +93,7 @@ fn order_action(event: &OrderEvent) -> Option<Action> {
         OrderEvent::ProcessingStarted => Action::StartProcessing,
         OrderEvent::Shipped(_) => Action::Ship,
         OrderEvent::ShipmentDelivered { .. } => Action::Deliver,
+        OrderEvent::DeliveredDigitally { .. } => Action::DeliverDigital,
         OrderEvent::Completed => Action::Complete,
         OrderEvent::Cancelled { expired: true, .. } => Action::Expire,
         OrderEvent::Cancelled { expired: false, .. } => Action::Cancel,

@@ -154,6 +154,7 @@ fn rule_kind(rule: &RuleViolation) -> Kind {
         ),
         R::ShipsMoreThanOrdered { .. }
         | R::ReturnsMoreThanShipped { .. }
+        | R::DigitalNotReturnable { .. }
         | R::BadLineSelection { .. }
         | R::LastLine => kind(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -295,6 +295,9 @@ fn describe(event: &OrderEvent, order: &Order) -> String {
         OrderEvent::ShipmentDelivered { shipment_id } => {
             format!("shipment {}", shipment_no(order, *shipment_id))
         }
+        OrderEvent::DeliveredDigitally { lines } => {
+            format!("{} handed over digitally", parts(order, lines))
+        }
         OrderEvent::ReturnRequested(r) => format!(
             "{} ({}), refund due {}",
             parts(order, &r.lines),

@@ -2,7 +2,7 @@
 //! processing), shipments, delivery, completion, cancellation, expiry and
 //! returns.
 
-use super::payment::gateway_error;
+use super::payment::{Receipts, gateway_error, holds_payment};
 use super::stock::StockChange;
 use super::{CONFLICT_RETRIES, Extras, OrderService};
 use crate::command::Command;
@@ -21,47 +21,98 @@ impl OrderService {
     ///
     /// # Errors
     /// [`OrderError::Transition`] unless confirmed; gateway errors for the
-    /// capture (nothing persisted).
+    /// capture (nothing persisted). A capture that cannot be recorded (the
+    /// order changed meanwhile so that it no longer applies) is refunded.
     pub async fn start_processing(
         &self,
         id: OrderId,
         expected_version: Option<u64>,
         actor: &Actor,
     ) -> Result<Order, OrderError> {
-        let before = self.load_at(id, expected_version).await?;
+        let mut before = self.load_at(id, expected_version).await?;
         let now = self.now();
-        let mut events = Vec::new();
-        let mut working = before.clone();
-        if before.payment_status() == PaymentStatus::Authorized {
-            before.decide(&Command::StartProcessing, now)?;
-            let authorization = before
-                .payments()
-                .authorization_reference()
-                .cloned()
-                .ok_or(RuleViolation::NonPositiveAmount)?;
-            let amount = before.payments().capturable()?;
-            let key = format!("{id}:{}:capture", before.payment_attempts());
-            let gateway = &self.ports.payments;
-            let reference = with_retry(&self.config.retry, self.ports.timer.as_ref(), || {
-                gateway.capture(&authorization, amount, &key)
-            })
-            .await
-            .map_err(|err| gateway_error(id, err))?;
-            let entry = self.payment_entry(
-                PaymentKind::Capture,
-                amount,
-                Some(reference),
-                key,
-                None,
-                now,
-            )?;
-            let capture = before.decide(&Command::RecordCapture { entry }, now)?;
-            working = self.preview_apply(&before, &capture, actor, now)?;
-            events.extend(capture);
+        if before.payment_status() != PaymentStatus::Authorized {
+            let events = before.decide(&Command::StartProcessing, now)?;
+            return self
+                .commit(&before, events, actor, now, Extras::default())
+                .await;
         }
-        events.extend(working.decide(&Command::StartProcessing, now)?);
-        self.commit(&before, events, actor, now, Extras::default())
-            .await
+        before.decide(&Command::StartProcessing, now)?;
+        let authorization = before
+            .payments()
+            .authorization_reference()
+            .cloned()
+            .ok_or(RuleViolation::NonPositiveAmount)?;
+        let amount = before.payments().capturable()?;
+        let key = format!("{id}:{}:capture", before.payment_attempts());
+        let gateway = &self.ports.payments;
+        let reference = with_retry(&self.config.retry, self.ports.timer.as_ref(), || {
+            gateway.capture(&authorization, amount, &key)
+        })
+        .await
+        .map_err(|err| gateway_error(id, err))?;
+        let entry = self.payment_entry(
+            PaymentKind::Capture,
+            amount,
+            Some(reference),
+            key,
+            None,
+            now,
+        )?;
+        let receipts = Receipts::capture(entry.clone());
+        let mut tries = 0;
+        loop {
+            // The money moved: record it with the start of processing, on a
+            // fresh state if an unrelated change won the race.
+            let recorded = match before.decide(
+                &Command::RecordCapture {
+                    entry: entry.clone(),
+                },
+                now,
+            ) {
+                Ok(capture) => {
+                    let working = self.preview_apply(&before, &capture, actor, now)?;
+                    match working.decide(&Command::StartProcessing, now) {
+                        Ok(start) => {
+                            let events = capture.into_iter().chain(start).collect();
+                            self.commit(&before, events, actor, now, Extras::default())
+                                .await
+                        }
+                        Err(err) => Err(err),
+                    }
+                }
+                Err(err) => Err(err),
+            };
+            let err = match recorded {
+                Ok(after) => return Ok(after),
+                Err(err) => err,
+            };
+            let current = match self.get(id).await {
+                Ok(current) => current,
+                Err(lookup) => {
+                    self.compensate(
+                        id,
+                        "record a capture the gateway made",
+                        Some(amount),
+                        format!("{err}; the order could not be read back: {lookup}"),
+                    )
+                    .await;
+                    return Err(err);
+                }
+            };
+            if holds_payment(&current, &receipts) {
+                return Ok(current);
+            }
+            let still_applies = current.status() == OrderStatus::Confirmed
+                && current.payment_status() == PaymentStatus::Authorized
+                && current.payments().capturable().ok() == Some(amount);
+            if !still_applies || expected_version.is_some() || tries >= CONFLICT_RETRIES {
+                self.give_back(id, &receipts, amount).await;
+                return Err(err);
+            }
+            tries += 1;
+            before = current;
+        }
     }
 
     /// Ships units of some lines.

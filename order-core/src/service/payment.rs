@@ -56,10 +56,21 @@ use crate::text::{Actor, GatewayReference, Reason};
 
 /// The gateway's answers for one attempt, to be recorded on the order.
 #[derive(Clone, Debug)]
-struct Receipts {
+pub(super) struct Receipts {
     authorization: Option<PaymentEntry>,
     capture: Option<PaymentEntry>,
     confirm_on_authorization: bool,
+}
+
+impl Receipts {
+    /// A capture of an earlier authorization (processing starts).
+    pub(super) fn capture(entry: PaymentEntry) -> Self {
+        Self {
+            authorization: None,
+            capture: Some(entry),
+            confirm_on_authorization: false,
+        }
+    }
 }
 
 /// True when `order` already holds the money `receipts` took (the capture,
@@ -69,7 +80,7 @@ struct Receipts {
 /// or reported by the payment provider (its key is the provider's event id,
 /// not one of the engine's keys, which all start with the order id). Only
 /// then may a caller that lost the race keep quiet about its money.
-fn holds_payment(order: &Order, receipts: &Receipts) -> bool {
+pub(super) fn holds_payment(order: &Order, receipts: &Receipts) -> bool {
     let Some(ours) = receipts
         .capture
         .as_ref()
@@ -332,7 +343,10 @@ impl OrderService {
         let mut receipts = Receipts {
             authorization: None,
             capture: None,
-            confirm_on_authorization: self.config.capture == CaptureMode::OnProcessing,
+            // Capture waits for processing only where there is something to
+            // process: a digital-only order is handed over when it is paid.
+            confirm_on_authorization: self.config.capture == CaptureMode::OnProcessing
+                && before.needs_shipping(),
         };
         let gateway = &self.ports.payments;
         let timer = self.ports.timer.as_ref();
@@ -480,7 +494,7 @@ impl OrderService {
     }
 
     /// Undoes money taken for a payment that could not be recorded.
-    async fn give_back(&self, id: OrderId, receipts: &Receipts, amount: Money) {
+    pub(super) async fn give_back(&self, id: OrderId, receipts: &Receipts, amount: Money) {
         let gateway = &self.ports.payments;
         let timer = self.ports.timer.as_ref();
         let retry = &self.config.retry;

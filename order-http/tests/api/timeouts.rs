@@ -78,5 +78,8 @@ async fn a_placement_cut_off_by_the_request_timeout_is_found_by_its_retry_at_onc
         "the retry did not wait for the key's lease"
     );
     let orders = app.get("/api/v1/orders", &app.admin()).await;
-    assert_eq!(orders.expect(200)["orders"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        orders.expect(200)["orders"].as_array().map(Vec::len),
+        Some(1)
+    );
 }
