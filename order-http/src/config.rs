@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// When payments are captured.
@@ -130,11 +131,11 @@ pub struct Config {
     /// config/sample.toml unless told otherwise. Without it the service
     /// refuses to start until token keys, a payment mode and a policy file
     /// are configured.
-    #[arg(long, env = "ORDER_DEV")]
+    #[arg(long, env = "ORDER_DEV", value_parser = BoolishValueParser::new())]
     pub dev: bool,
 
     /// Require an admin or service token for `/metrics`.
-    #[arg(long, env = "ORDER_PROTECT_METRICS")]
+    #[arg(long, env = "ORDER_PROTECT_METRICS", value_parser = BoolishValueParser::new())]
     pub protect_metrics: bool,
 
     /// Largest request body, in bytes.

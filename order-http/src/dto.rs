@@ -57,23 +57,31 @@ fn currency(code: &str) -> Result<Currency, ApiError> {
 #[serde(deny_unknown_fields)]
 pub struct AddressBody {
     /// Recipient.
+    #[schema(value_type = crate::openapi::Text200)]
     pub name: String,
     /// First line.
+    #[schema(value_type = crate::openapi::Text200)]
     pub line1: String,
     /// Second line.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::OptionalText200>)]
     pub line2: Option<String>,
     /// City.
+    #[schema(value_type = crate::openapi::Text100)]
     pub city: String,
     /// Region or state.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::OptionalText100>)]
     pub region: Option<String>,
     /// Postal code.
+    #[schema(value_type = crate::openapi::Text20)]
     pub postal_code: String,
     /// ISO 3166-1 alpha-2 country, e.g. `US`.
+    #[schema(value_type = crate::openapi::CountryCode)]
     pub country: String,
     /// Phone.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::Phone>)]
     pub phone: Option<String>,
 }
 
@@ -113,15 +121,20 @@ impl AddressBody {
 #[serde(deny_unknown_fields)]
 pub struct NewLineBody {
     /// The product.
+    #[schema(value_type = crate::openapi::ExternalId)]
     pub product_id: Uuid,
     /// The variant.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::ExternalId>)]
     pub variant_id: Option<Uuid>,
     /// Units, 1 to 10,000.
+    #[schema(minimum = 1, maximum = 10000)]
+    #[serde(deserialize_with = "crate::whole::deserialize")]
     pub quantity: u32,
     /// The unit price the customer saw (decimal string); placement is
     /// refused if the catalog's differs.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::Decimal>)]
     pub expected_unit_price: Option<String>,
 }
 
@@ -131,10 +144,13 @@ pub struct NewLineBody {
 pub struct CreateOrderRequestBody {
     /// The customer; customers may omit it (their token names them).
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::ExternalId>)]
     pub customer_id: Option<Uuid>,
     /// ISO 4217 currency, e.g. `USD`.
+    #[schema(value_type = crate::openapi::CurrencyCode)]
     pub currency: String,
     /// What to buy.
+    #[schema(min_items = 1, max_items = 100)]
     pub lines: Vec<NewLineBody>,
     /// Where physical goods go.
     #[serde(default)]
@@ -144,12 +160,15 @@ pub struct CreateOrderRequestBody {
     pub billing_address: Option<AddressBody>,
     /// `standard`, `express`, …
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::Code64>)]
     pub shipping_method: Option<String>,
     /// A coupon.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::Code64>)]
     pub coupon_code: Option<String>,
     /// Notes.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::Text2000>)]
     pub notes: Option<String>,
 }
 
@@ -216,7 +235,7 @@ impl CreateOrderRequestBody {
 pub struct PatchOrderRequestBody {
     /// New notes, or `null` to clear them.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::openapi::Text2000>)]
     pub notes: Option<Option<String>>,
     /// New shipping address.
     #[serde(default)]
@@ -227,6 +246,7 @@ pub struct PatchOrderRequestBody {
     pub billing_address: Option<Option<AddressBody>>,
     /// New shipping method (re-prices a pending, unpaid order).
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::Code64>)]
     pub shipping_method: Option<String>,
 }
 
@@ -263,11 +283,15 @@ impl PatchOrderRequestBody {
 #[serde(deny_unknown_fields)]
 pub struct AddItemRequestBody {
     /// The product.
+    #[schema(value_type = crate::openapi::ExternalId)]
     pub product_id: Uuid,
     /// The variant.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::ExternalId>)]
     pub variant_id: Option<Uuid>,
     /// Units.
+    #[schema(minimum = 1, maximum = 10000)]
+    #[serde(deserialize_with = "crate::whole::deserialize")]
     pub quantity: u32,
 }
 
@@ -276,6 +300,8 @@ pub struct AddItemRequestBody {
 #[serde(deny_unknown_fields)]
 pub struct UpdateItemRequestBody {
     /// The new quantity.
+    #[schema(minimum = 1, maximum = 10000)]
+    #[serde(deserialize_with = "crate::whole::deserialize")]
     pub quantity: u32,
 }
 
@@ -284,6 +310,7 @@ pub struct UpdateItemRequestBody {
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
     /// Why.
+    #[schema(value_type = crate::openapi::Text500)]
     pub reason: String,
 }
 
@@ -292,8 +319,11 @@ pub struct ReasonBody {
 #[serde(deny_unknown_fields)]
 pub struct LineQuantityBody {
     /// The line.
+    #[schema(value_type = crate::openapi::Uuid7)]
     pub line_id: Uuid,
     /// Units.
+    #[schema(minimum = 1, maximum = 10000)]
+    #[serde(deserialize_with = "crate::whole::deserialize")]
     pub quantity: u32,
 }
 
@@ -324,12 +354,15 @@ pub type ShipmentParts = (
 #[serde(deny_unknown_fields)]
 pub struct CreateShipmentRequestBody {
     /// What is in it.
+    #[schema(min_items = 1)]
     pub lines: Vec<LineQuantityBody>,
     /// The carrier (required for physical goods).
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::Text100>)]
     pub carrier: Option<String>,
     /// The tracking number.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::Code100>)]
     pub tracking_number: Option<String>,
 }
 
@@ -358,8 +391,10 @@ impl CreateShipmentRequestBody {
 #[serde(deny_unknown_fields)]
 pub struct CreateReturnRequestBody {
     /// What comes back.
+    #[schema(min_items = 1)]
     pub lines: Vec<LineQuantityBody>,
     /// Why.
+    #[schema(value_type = crate::openapi::Text500)]
     pub reason: String,
 }
 
@@ -387,8 +422,10 @@ pub struct ReceiveReturnRequestBody {
 #[serde(deny_unknown_fields)]
 pub struct RefundRequestBody {
     /// The amount, a decimal string in the order's currency.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub amount: String,
     /// Why.
+    #[schema(value_type = crate::openapi::Text500)]
     pub reason: String,
 }
 
@@ -416,23 +453,31 @@ pub enum DryRunRequestBody {
     /// `POST /orders/{id}/items`.
     AddItem {
         /// The product.
+        #[schema(value_type = crate::openapi::ExternalId)]
         product_id: Uuid,
         /// The variant.
         #[serde(default)]
+        #[schema(value_type = Option<crate::openapi::ExternalId>)]
         variant_id: Option<Uuid>,
         /// Units.
+        #[schema(minimum = 1, maximum = 10000)]
+        #[serde(deserialize_with = "crate::whole::deserialize")]
         quantity: u32,
     },
     /// `PATCH /orders/{id}/items/{line_id}`.
     UpdateItem {
         /// The line.
+        #[schema(value_type = crate::openapi::Uuid7)]
         line_id: Uuid,
         /// The new quantity.
+        #[schema(minimum = 1, maximum = 10000)]
+        #[serde(deserialize_with = "crate::whole::deserialize")]
         quantity: u32,
     },
     /// `DELETE /orders/{id}/items/{line_id}`.
     RemoveItem {
         /// The line.
+        #[schema(value_type = crate::openapi::Uuid7)]
         line_id: Uuid,
     },
     /// `PATCH /orders/{id}`.
@@ -448,17 +493,21 @@ pub enum DryRunRequestBody {
     /// `POST /orders/{id}/shipments`.
     Ship {
         /// What.
+        #[schema(min_items = 1)]
         lines: Vec<LineQuantityBody>,
         /// Carrier.
         #[serde(default)]
+        #[schema(value_type = Option<crate::openapi::Text100>)]
         carrier: Option<String>,
         /// Tracking number.
         #[serde(default)]
+        #[schema(value_type = Option<crate::openapi::Code100>)]
         tracking_number: Option<String>,
     },
     /// `POST /orders/{id}/shipments/{shipment_id}/deliver`.
     Deliver {
         /// The shipment.
+        #[schema(value_type = crate::openapi::Uuid7)]
         shipment_id: Uuid,
     },
     /// `POST /orders/{id}/complete`.
@@ -466,18 +515,22 @@ pub enum DryRunRequestBody {
     /// `POST /orders/{id}/cancel`.
     Cancel {
         /// Why.
+        #[schema(value_type = crate::openapi::Text500)]
         reason: String,
     },
     /// `POST /orders/{id}/returns`.
     RequestReturn {
         /// What.
+        #[schema(min_items = 1)]
         lines: Vec<LineQuantityBody>,
         /// Why.
+        #[schema(value_type = crate::openapi::Text500)]
         reason: String,
     },
     /// `POST /orders/{id}/returns/{return_id}/receive`.
     ReceiveReturn {
         /// The return.
+        #[schema(value_type = crate::openapi::Uuid7)]
         return_id: Uuid,
         /// Refund its share.
         #[serde(default)]
@@ -486,8 +539,10 @@ pub enum DryRunRequestBody {
     /// `POST /orders/{id}/refunds`.
     Refund {
         /// The amount, a decimal string in the order's currency.
+        #[schema(value_type = crate::openapi::Decimal)]
         amount: String,
         /// Why.
+        #[schema(value_type = crate::openapi::Text500)]
         reason: String,
     },
 }
@@ -572,17 +627,22 @@ impl DryRunRequestBody {
 #[serde(deny_unknown_fields)]
 pub struct PaymentEventRequestBody {
     /// The provider's event id; each is applied once.
+    #[schema(value_type = crate::openapi::ProviderEventId)]
     pub id: String,
     /// `payment.processed`, `payment.failed` or `payment.refunded`.
     #[serde(rename = "type")]
+    #[schema(value_type = crate::openapi::PaymentEventType)]
     pub kind: String,
     /// The order.
+    #[schema(value_type = crate::openapi::Uuid7)]
     pub order_id: Uuid,
     /// The amount (processed, refunded), a decimal string.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::Decimal>)]
     pub amount: Option<String>,
     /// The provider's reference (processed, refunded).
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::Text200>)]
     pub reference: Option<String>,
     /// The failure code (failed).
     #[serde(default)]
@@ -596,14 +656,19 @@ pub struct PaymentEventRequestBody {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TotalsBody {
     /// Σ line subtotals.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub subtotal: String,
     /// Σ line discounts.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub discount: String,
     /// Σ line taxes.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub tax: String,
     /// Shipping.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub shipping: String,
     /// subtotal − discount + tax + shipping.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub total: String,
 }
 
@@ -640,30 +705,41 @@ pub struct QuantitiesBody {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LineBody {
     /// Line id.
+    #[schema(value_type = crate::openapi::Uuid7)]
     pub id: Uuid,
     /// Product.
+    #[schema(value_type = crate::openapi::ExternalId)]
     pub product_id: Uuid,
     /// Variant.
+    #[schema(value_type = Option<crate::openapi::ExternalId>)]
     pub variant_id: Option<Uuid>,
     /// SKU.
+    #[schema(value_type = crate::openapi::Sku)]
     pub sku: String,
     /// Name.
     pub name: String,
     /// `physical` or `digital`.
+    #[schema(value_type = crate::openapi::ProductKind)]
     pub kind: String,
     /// Units.
     pub quantity: u32,
     /// Unit price.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub unit_price: String,
     /// Tax rate, percent.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub tax_rate: String,
     /// Net of tax, before discount.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub subtotal: String,
     /// Discount.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub discount: String,
     /// Tax.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub tax: String,
     /// What the line costs.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub total: String,
     /// The quantity ledger.
     pub quantities: QuantitiesBody,
@@ -708,10 +784,12 @@ impl From<&OrderLine> for LineBody {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PaymentEntryBody {
     /// Entry id.
+    #[schema(value_type = crate::openapi::Uuid7)]
     pub id: Uuid,
     /// `authorize`, `capture`, `void`, `refund`.
     pub kind: String,
     /// Amount.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub amount: String,
     /// Gateway reference.
     pub reference: Option<String>,
@@ -738,12 +816,16 @@ impl From<&PaymentEntry> for PaymentEntryBody {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PaymentsBody {
     /// Σ authorizations.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub authorized: String,
     /// Σ captures.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub captured: String,
     /// Σ refunds.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub refunded: String,
     /// Captured minus refunded.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub refundable: String,
     /// Entries, oldest first.
     pub entries: Vec<PaymentEntryBody>,
@@ -753,6 +835,7 @@ pub struct PaymentsBody {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ShipmentBody {
     /// Shipment id.
+    #[schema(value_type = crate::openapi::Uuid7)]
     pub id: Uuid,
     /// What is in it.
     pub lines: Vec<LineQuantityBody>,
@@ -793,12 +876,14 @@ impl From<&Shipment> for ShipmentBody {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReturnBody {
     /// Return id.
+    #[schema(value_type = crate::openapi::Uuid7)]
     pub id: Uuid,
     /// What comes back.
     pub lines: Vec<LineQuantityBody>,
     /// Why.
     pub reason: String,
     /// The share of the order these units were paid with.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub refund_amount: String,
     /// When asked for.
     pub requested_at: DateTime<Utc>,
@@ -832,16 +917,22 @@ pub struct CancellationBody {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OrderResponseBody {
     /// Order id.
+    #[schema(value_type = crate::openapi::Uuid7)]
     pub id: Uuid,
     /// Order number.
+    #[schema(value_type = crate::openapi::OrderNumber)]
     pub number: String,
     /// Customer.
+    #[schema(value_type = crate::openapi::ExternalId)]
     pub customer_id: Uuid,
     /// Currency of every amount.
+    #[schema(value_type = crate::openapi::CurrencyCode)]
     pub currency: String,
     /// Lifecycle status.
+    #[schema(value_type = crate::openapi::OrderStatus)]
     pub status: String,
     /// Payment status.
+    #[schema(value_type = crate::openapi::PaymentStatus)]
     pub payment_status: String,
     /// Lines.
     pub lines: Vec<LineBody>,
@@ -935,8 +1026,10 @@ pub struct OrderPageBody {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HistoryEntryBody {
     /// From.
+    #[schema(value_type = Option<crate::openapi::OrderStatus>)]
     pub from: Option<String>,
     /// To.
+    #[schema(value_type = crate::openapi::OrderStatus)]
     pub to: String,
     /// Why.
     pub reason: String,
@@ -965,11 +1058,13 @@ pub struct EventBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<u64>,
     /// Event id; consumers deduplicate by it.
+    #[schema(value_type = crate::openapi::Uuid7)]
     pub id: Uuid,
     /// `order.created`, `order.shipped`, …
     #[serde(rename = "type")]
     pub kind: String,
     /// The order.
+    #[schema(value_type = crate::openapi::Uuid7)]
     pub order_id: Uuid,
     /// Per-order sequence.
     pub sequence: u64,
@@ -1029,8 +1124,10 @@ pub struct DryRunResponseBody {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct InvoiceBody {
     /// Invoice number (the order number).
+    #[schema(value_type = crate::openapi::OrderNumber)]
     pub invoice_number: String,
     /// Order id.
+    #[schema(value_type = crate::openapi::Uuid7)]
     pub order_id: Uuid,
     /// When the invoice was issued: the order's confirmation; `null` for a
     /// pro-forma invoice of an order not confirmed yet.
@@ -1038,18 +1135,23 @@ pub struct InvoiceBody {
     /// Billed to (the billing address, else the shipping address).
     pub bill_to: Option<AddressBody>,
     /// Currency.
+    #[schema(value_type = crate::openapi::CurrencyCode)]
     pub currency: String,
     /// Lines.
     pub lines: Vec<LineBody>,
     /// Totals.
     pub totals: TotalsBody,
     /// Captured.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub paid: String,
     /// Refunded out of what was captured.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub refunded: String,
     /// Paid minus refunded.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub net_paid: String,
     /// Still owed: the total minus what was captured; 0 once cancelled.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub due: String,
 }
 
@@ -1075,6 +1177,7 @@ impl From<&order_core::Invoice> for InvoiceBody {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TrackingBody {
     /// Order status.
+    #[schema(value_type = crate::openapi::OrderStatus)]
     pub status: String,
     /// Shipments with carrier and tracking number.
     pub shipments: Vec<ShipmentBody>,
@@ -1085,21 +1188,29 @@ pub struct TrackingBody {
 #[serde(deny_unknown_fields)]
 pub struct ProductBody {
     /// Product id.
+    #[schema(value_type = crate::openapi::ExternalId)]
     pub product_id: Uuid,
     /// Variant id.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::ExternalId>)]
     pub variant_id: Option<Uuid>,
     /// SKU.
+    #[schema(value_type = crate::openapi::Sku)]
     pub sku: String,
     /// Name.
+    #[schema(value_type = crate::openapi::Text200)]
     pub name: String,
     /// Price, a decimal string: greater than zero, at most 1000000000000.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub unit_price: String,
     /// Currency.
+    #[schema(value_type = crate::openapi::CurrencyCode)]
     pub currency: String,
     /// Tax class.
+    #[schema(value_type = crate::openapi::Code64)]
     pub tax_class: String,
     /// `physical` or `digital`.
+    #[schema(value_type = crate::openapi::ProductKind)]
     pub kind: String,
     /// For sale.
     #[serde(default = "yes")]
@@ -1166,6 +1277,7 @@ impl From<&Product> for ProductBody {
 pub struct StockRequestBody {
     /// Units on hand, at most 2147483647.
     #[schema(maximum = 2147483647)]
+    #[serde(deserialize_with = "crate::whole::deserialize")]
     pub on_hand: u32,
 }
 
@@ -1173,6 +1285,7 @@ pub struct StockRequestBody {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StockBody {
     /// SKU.
+    #[schema(value_type = crate::openapi::Sku)]
     pub sku: String,
     /// Units on hand.
     pub on_hand: u32,
@@ -1186,16 +1299,21 @@ pub struct StockBody {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CurrencyFiguresBody {
     /// Currency.
+    #[schema(value_type = crate::openapi::CurrencyCode)]
     pub currency: String,
     /// Orders that took money.
     pub paid_orders: u64,
     /// Σ the totals of the paid orders.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub gross_sales: String,
     /// Σ their refunds.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub refunded: String,
     /// Captured minus refunded.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub revenue: String,
     /// Gross sales per paid order.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub average_order_value: String,
 }
 
@@ -1218,6 +1336,7 @@ pub struct ReportBody {
     /// Failed attempts.
     pub failed_payment_attempts: u64,
     /// Failed per attempt, as a decimal string.
+    #[schema(value_type = crate::openapi::Decimal)]
     pub payment_failure_rate: String,
     /// Mean seconds from confirmation to delivery.
     pub average_seconds_to_fulfilment: Option<i64>,

@@ -18,6 +18,7 @@
 //! - `metrics`, `metered`, `middleware`: Prometheus metrics (and the port
 //!   decorators that feed them), request ids, timeouts, logs
 //! - `openapi`: the generated OpenAPI 3.1 document
+//! - `whole`: whole numbers as JSON Schema counts them (`3` and `3.0`)
 //! - `state`: [`AppState`]
 //! - `config`: the binary's settings; `compose`: the composition root that
 //!   builds every port from them; `policies`: the policy file;
@@ -43,6 +44,7 @@ pub mod policies;
 mod routes;
 pub mod state;
 pub mod telemetry;
+mod whole;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

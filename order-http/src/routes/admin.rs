@@ -13,6 +13,7 @@ use crate::auth::{Caller, Role};
 use crate::dto::{ProductBody, ReportBody, StockBody, StockRequestBody};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{AppJson, AppQuery, id};
+use crate::openapi as doc;
 use crate::state::AppState;
 
 /// The admin routes, relative to `/api/v1`.
@@ -38,8 +39,11 @@ fn unavailable(err: order_core::PortError) -> ApiError {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/products", tag = "admin", request_body = ProductBody,
-    responses((status = 200, body = ProductBody), (status = 422, body = Problem)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/products", tag = "admin",
+    request_body = ProductBody,
+    responses((status = 200, body = ProductBody),
+        (status = 403, response = Problem), (status = 422, response = Problem)),
+    security(("bearer" = [])))]
 /// Adds or replaces a product (admin).
 pub(crate) async fn upsert_product(
     State(state): State<AppState>,
@@ -54,16 +58,23 @@ pub(crate) async fn upsert_product(
 
 /// Page of `GET /api/v1/products`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProductParams {
     /// Start after this SKU.
+    #[param(value_type = Option<doc::Sku>)]
     after: Option<String>,
     /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    #[serde(default, deserialize_with = "crate::whole::text_option")]
     limit: Option<usize>,
 }
 
-#[utoipa::path(get, path = "/api/v1/products", tag = "admin", params(ProductParams),
-    responses((status = 200, body = [ProductBody])), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/products", tag = "admin",
+    params(ProductParams),
+    responses((status = 200, body = [ProductBody]),
+        (status = 422, response = Problem)),
+    security(("bearer" = [])))]
 /// Lists products by SKU (any authenticated caller).
 pub(crate) async fn list_products(
     State(state): State<AppState>,
@@ -103,8 +114,10 @@ fn stock_body(sku: &order_core::Sku, level: order_core::ports::StockLevel) -> St
 }
 
 #[utoipa::path(get, path = "/api/v1/stock/{sku}", tag = "admin",
-    params(("sku" = String, Path, description = "SKU")),
-    responses((status = 200, body = StockBody), (status = 404, body = Problem)), security(("bearer" = [])))]
+    params(("sku" = doc::Sku, Path, description = "SKU")),
+    responses((status = 200, body = StockBody),
+        (status = 403, response = Problem), (status = 404, response = Problem)),
+    security(("bearer" = [])))]
 /// A SKU's stock level (admin).
 pub(crate) async fn get_stock(
     State(state): State<AppState>,
@@ -123,8 +136,11 @@ pub(crate) async fn get_stock(
 }
 
 #[utoipa::path(put, path = "/api/v1/stock/{sku}", tag = "admin",
-    params(("sku" = String, Path, description = "SKU")), request_body = StockRequestBody,
-    responses((status = 200, body = StockBody), (status = 422, body = Problem)), security(("bearer" = [])))]
+    params(("sku" = doc::Sku, Path, description = "SKU")),
+    request_body = StockRequestBody,
+    responses((status = 200, body = StockBody),
+        (status = 403, response = Problem), (status = 422, response = Problem)),
+    security(("bearer" = [])))]
 /// Sets a SKU's units on hand (admin); never below what is held.
 pub(crate) async fn set_stock(
     State(state): State<AppState>,
@@ -145,6 +161,7 @@ pub(crate) async fn set_stock(
 
 /// The period of `GET /api/v1/reports`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReportParams {
     /// Start, inclusive (RFC 3339).
@@ -153,8 +170,11 @@ pub(crate) struct ReportParams {
     to: DateTime<Utc>,
 }
 
-#[utoipa::path(get, path = "/api/v1/reports", tag = "admin", params(ReportParams),
-    responses((status = 200, body = ReportBody), (status = 400, body = Problem)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/reports", tag = "admin",
+    params(ReportParams),
+    responses((status = 200, body = ReportBody),
+        (status = 403, response = Problem), (status = 422, response = Problem)),
+    security(("bearer" = [])))]
 /// Counts by status, revenue, average order value, payment failure rate and
 /// time to fulfilment for orders placed in a period (admin).
 pub(crate) async fn report(

@@ -25,17 +25,24 @@ pub(crate) fn routes() -> Router<AppState> {
 
 /// Page of `GET /api/v1/events`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FeedParams {
     /// Only events after this position (0 for the start).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::text")]
+    #[param(value_type = Option<crate::openapi::FeedPosition>)]
     after: u64,
     /// 1 to 500, default 100.
+    #[param(minimum = 1, maximum = 500)]
+    #[serde(default, deserialize_with = "crate::whole::text_option")]
     limit: Option<usize>,
 }
 
-#[utoipa::path(get, path = "/api/v1/events", tag = "events", params(FeedParams),
-    responses((status = 200, body = EventPageBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/events", tag = "events",
+    params(FeedParams),
+    responses((status = 200, body = EventPageBody),
+        (status = 403, response = Problem), (status = 422, response = Problem)),
+    security(("bearer" = [])))]
 /// The event feed, in commit order (admin, service).
 pub(crate) async fn feed(
     State(state): State<AppState>,
@@ -78,8 +85,9 @@ fn required<'a>(field: &str, value: Option<&'a str>) -> ApiResult<&'a str> {
 }
 
 #[utoipa::path(post, path = "/api/v1/payments/events", tag = "events", request_body = PaymentEventRequestBody,
-    params(("X-Signature" = Option<String>, Header, description = "sha256=<hex HMAC of the body>, instead of a service token")),
-    responses((status = 200, body = OrderResponseBody), (status = 401, body = Problem), (status = 422, body = Problem)),
+    params(("X-Signature" = Option<String>, Header, nullable = false, description = "sha256=<hex HMAC of the body>, instead of a service token")),
+    responses((status = 200, body = OrderResponseBody),
+        (status = 403, response = Problem), (status = 404, response = Problem), (status = 409, response = Problem), (status = 422, response = Problem)),
     security(("bearer" = [])))]
 /// The payment provider's webhook: `payment.processed`, `payment.failed`,
 /// `payment.refunded`; each event id is applied once. Takes a service token

@@ -83,7 +83,10 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
+        (status = 401, response = crate::error::Problem), (status = 403, response = crate::error::Problem)),
+    security((), ("bearer" = [])))]
 /// Prometheus metrics; open, or for admin and service tokens when
 /// configured so.
 pub(crate) async fn metrics(

@@ -22,6 +22,7 @@ use crate::auth::{Caller, Role};
 use crate::dto::*;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{AppJson, AppQuery, id, idempotency_key, if_match};
+use crate::openapi as doc;
 use crate::state::AppState;
 
 /// The order routes, relative to `/api/v1`.
@@ -103,9 +104,10 @@ fn precondition(expected: Option<u64>) -> impl FnOnce(OrderError) -> ApiError {
 }
 
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first answer")),
+    params(("Idempotency-Key" = Option<doc::IdempotencyKey>, Header, nullable = false, description = "Retries with the same key return the first answer")),
     request_body = CreateOrderRequestBody,
-    responses((status = 201, body = OrderResponseBody), (status = 409, body = Problem), (status = 422, body = Problem)),
+    responses((status = 201, body = OrderResponseBody),
+        (status = 403, response = Problem), (status = 409, response = Problem), (status = 422, response = Problem)),
     security(("bearer" = [])))]
 /// Places an order. Prices come from the catalog; stock is reserved.
 pub(crate) async fn create_order(
@@ -145,8 +147,9 @@ pub(crate) async fn create_order(
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders",
-    params(("id" = String, Path, description = "Order id")),
-    responses((status = 200, body = OrderResponseBody), (status = 404, body = Problem)),
+    params(("id" = doc::Uuid7, Path, description = "Order id")),
+    responses((status = 200, body = OrderResponseBody),
+        (status = 404, response = Problem)),
     security(("bearer" = [])))]
 /// An order.
 pub(crate) async fn get_order(
@@ -159,8 +162,9 @@ pub(crate) async fn get_order(
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/by-number/{number}", tag = "orders",
-    params(("number" = String, Path, description = "Order number, e.g. ORD-2026-000001")),
-    responses((status = 200, body = OrderResponseBody), (status = 404, body = Problem)),
+    params(("number" = doc::OrderNumber, Path, description = "Order number, e.g. ORD-2026-000001")),
+    responses((status = 200, body = OrderResponseBody),
+        (status = 404, response = Problem)),
     security(("bearer" = [])))]
 /// An order by its number.
 pub(crate) async fn get_order_by_number(
@@ -180,21 +184,27 @@ pub(crate) async fn get_order_by_number(
 
 /// Filters and page of `GET /api/v1/orders`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListParams {
     /// Only this customer's orders (customers always see only their own).
+    #[param(value_type = Option<doc::ExternalId>)]
     customer_id: Option<String>,
     /// Only orders in this status.
+    #[param(value_type = Option<doc::OrderStatus>)]
     status: Option<String>,
     /// Created at or after (RFC 3339).
     created_from: Option<DateTime<Utc>>,
     /// Created before (RFC 3339).
     created_to: Option<DateTime<Utc>>,
     /// `newest` (default) or `oldest`.
+    #[param(value_type = Option<doc::ListOrder>)]
     sort: Option<String>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
     /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    #[serde(default, deserialize_with = "crate::whole::text_option")]
     limit: Option<usize>,
 }
 
@@ -218,8 +228,10 @@ fn decode_cursor(text: &str) -> ApiResult<Cursor> {
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(ListParams),
-    responses((status = 200, body = OrderPageBody), (status = 400, body = Problem)),
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders",
+    params(ListParams),
+    responses((status = 200, body = OrderPageBody),
+        (status = 422, response = Problem)),
     security(("bearer" = [])))]
 /// Lists orders, newest first, in keyset pages.
 pub(crate) async fn list_orders(
@@ -267,9 +279,10 @@ pub(crate) async fn list_orders(
 }
 
 #[utoipa::path(patch, path = "/api/v1/orders/{id}", tag = "orders",
-    params(("id" = String, Path, description = "Order id"), ("If-Match" = Option<String>, Header, description = "The version the change is based on")),
+    params(("id" = doc::Uuid7, Path, description = "Order id"), ("If-Match" = Option<doc::EntityTag>, Header, nullable = false, description = "The order version the change is based on (its `ETag`); another version is refused with 412")),
     request_body = PatchOrderRequestBody,
-    responses((status = 200, body = OrderResponseBody), (status = 412, body = Problem), (status = 409, body = Problem)),
+    responses((status = 200, body = OrderResponseBody),
+        (status = 404, response = Problem), (status = 409, response = Problem), (status = 412, response = Problem), (status = 422, response = Problem)),
     security(("bearer" = [])))]
 /// Changes notes, addresses or the shipping method while allowed.
 pub(crate) async fn patch_order(
@@ -290,8 +303,10 @@ pub(crate) async fn patch_order(
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}/items", tag = "items",
-    params(("id" = String, Path, description = "Order id")),
-    responses((status = 200, body = [LineBody])), security(("bearer" = [])))]
+    params(("id" = doc::Uuid7, Path, description = "Order id")),
+    responses((status = 200, body = [LineBody]),
+        (status = 404, response = Problem)),
+    security(("bearer" = [])))]
 /// The order's lines.
 pub(crate) async fn list_items(
     State(state): State<AppState>,
@@ -322,8 +337,11 @@ async fn edit(
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/items", tag = "items",
-    params(("id" = String, Path, description = "Order id")), request_body = AddItemRequestBody,
-    responses((status = 200, body = OrderResponseBody), (status = 409, body = Problem)), security(("bearer" = [])))]
+    params(("id" = doc::Uuid7, Path, description = "Order id"), ("If-Match" = Option<doc::EntityTag>, Header, nullable = false, description = "The order version the change is based on (its `ETag`); another version is refused with 412")),
+    request_body = AddItemRequestBody,
+    responses((status = 200, body = OrderResponseBody),
+        (status = 404, response = Problem), (status = 409, response = Problem), (status = 412, response = Problem), (status = 422, response = Problem)),
+    security(("bearer" = [])))]
 /// Adds a product to a pending, unpaid order.
 pub(crate) async fn add_item(
     State(state): State<AppState>,
@@ -344,9 +362,11 @@ pub(crate) async fn add_item(
 }
 
 #[utoipa::path(patch, path = "/api/v1/orders/{id}/items/{line_id}", tag = "items",
-    params(("id" = String, Path, description = "Order id"), ("line_id" = String, Path, description = "Line id")),
+    params(("id" = doc::Uuid7, Path, description = "Order id"), ("line_id" = doc::Uuid7, Path, description = "Line id"), ("If-Match" = Option<doc::EntityTag>, Header, nullable = false, description = "The order version the change is based on (its `ETag`); another version is refused with 412")),
     request_body = UpdateItemRequestBody,
-    responses((status = 200, body = OrderResponseBody)), security(("bearer" = [])))]
+    responses((status = 200, body = OrderResponseBody),
+        (status = 404, response = Problem), (status = 409, response = Problem), (status = 412, response = Problem), (status = 422, response = Problem)),
+    security(("bearer" = [])))]
 /// Changes a line's quantity.
 pub(crate) async fn update_item(
     State(state): State<AppState>,
@@ -363,8 +383,10 @@ pub(crate) async fn update_item(
 }
 
 #[utoipa::path(delete, path = "/api/v1/orders/{id}/items/{line_id}", tag = "items",
-    params(("id" = String, Path, description = "Order id"), ("line_id" = String, Path, description = "Line id")),
-    responses((status = 200, body = OrderResponseBody)), security(("bearer" = [])))]
+    params(("id" = doc::Uuid7, Path, description = "Order id"), ("line_id" = doc::Uuid7, Path, description = "Line id"), ("If-Match" = Option<doc::EntityTag>, Header, nullable = false, description = "The order version the change is based on (its `ETag`); another version is refused with 412")),
+    responses((status = 200, body = OrderResponseBody),
+        (status = 404, response = Problem), (status = 409, response = Problem), (status = 412, response = Problem), (status = 422, response = Problem)),
+    security(("bearer" = [])))]
 /// Removes a line.
 pub(crate) async fn remove_item(
     State(state): State<AppState>,
@@ -379,11 +401,10 @@ pub(crate) async fn remove_item(
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/pay", tag = "lifecycle",
-    params(("id" = String, Path, description = "Order id")),
-    responses(
-        (status = 200, description = "Paid (or authorized): the order as it is now", body = OrderResponseBody),
+    params(("id" = doc::Uuid7, Path, description = "Order id")),
+    responses((status = 200, description = "Paid (or authorized): the order as it is now", body = OrderResponseBody),
         (status = 202, description = "Payment started: an external payment service charges the customer, and a payment event settles the order", body = OrderResponseBody),
-        (status = 402, body = Problem), (status = 409, body = Problem)),
+        (status = 402, response = Problem), (status = 404, response = Problem), (status = 409, response = Problem), (status = 422, response = Problem)),
     security(("bearer" = [])))]
 /// Checkout: authorizes and captures the amount due through the payment
 /// gateway (200), or, with an external payment service, records that
@@ -404,9 +425,11 @@ pub(crate) async fn pay(
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "lifecycle",
-    params(("id" = String, Path, description = "Order id"), ("If-Match" = Option<String>, Header, description = "Expected version")),
+    params(("id" = doc::Uuid7, Path, description = "Order id"), ("If-Match" = Option<doc::EntityTag>, Header, nullable = false, description = "The order version the change is based on (its `ETag`); another version is refused with 412")),
     request_body = ReasonBody,
-    responses((status = 200, body = OrderResponseBody), (status = 409, body = Problem)), security(("bearer" = [])))]
+    responses((status = 200, body = OrderResponseBody),
+        (status = 402, response = Problem), (status = 404, response = Problem), (status = 409, response = Problem), (status = 412, response = Problem), (status = 422, response = Problem)),
+    security(("bearer" = [])))]
 /// Cancels an order that has not shipped; voids or refunds, releases stock.
 pub(crate) async fn cancel(
     State(state): State<AppState>,
@@ -427,8 +450,10 @@ pub(crate) async fn cancel(
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/processing", tag = "lifecycle",
-    params(("id" = String, Path, description = "Order id")),
-    responses((status = 200, body = OrderResponseBody), (status = 409, body = Problem)), security(("bearer" = [])))]
+    params(("id" = doc::Uuid7, Path, description = "Order id"), ("If-Match" = Option<doc::EntityTag>, Header, nullable = false, description = "The order version the change is based on (its `ETag`); another version is refused with 412")),
+    responses((status = 200, body = OrderResponseBody),
+        (status = 402, response = Problem), (status = 403, response = Problem), (status = 404, response = Problem), (status = 409, response = Problem), (status = 412, response = Problem), (status = 422, response = Problem)),
+    security(("bearer" = [])))]
 /// Starts picking and packing (admin, service).
 pub(crate) async fn start_processing(
     State(state): State<AppState>,
@@ -447,8 +472,10 @@ pub(crate) async fn start_processing(
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/shipments", tag = "lifecycle",
-    params(("id" = String, Path, description = "Order id")), request_body = CreateShipmentRequestBody,
-    responses((status = 201, body = OrderResponseBody), (status = 409, body = Problem), (status = 422, body = Problem)),
+    params(("id" = doc::Uuid7, Path, description = "Order id"), ("If-Match" = Option<doc::EntityTag>, Header, nullable = false, description = "The order version the change is based on (its `ETag`); another version is refused with 412")),
+    request_body = CreateShipmentRequestBody,
+    responses((status = 201, body = OrderResponseBody),
+        (status = 403, response = Problem), (status = 404, response = Problem), (status = 409, response = Problem), (status = 412, response = Problem), (status = 422, response = Problem)),
     security(("bearer" = [])))]
 /// Ships units (admin, service); partial shipments allowed.
 pub(crate) async fn create_shipment(
@@ -477,8 +504,10 @@ pub(crate) async fn create_shipment(
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/shipments/{shipment_id}/deliver", tag = "lifecycle",
-    params(("id" = String, Path, description = "Order id"), ("shipment_id" = String, Path, description = "Shipment id")),
-    responses((status = 200, body = OrderResponseBody)), security(("bearer" = [])))]
+    params(("id" = doc::Uuid7, Path, description = "Order id"), ("shipment_id" = doc::Uuid7, Path, description = "Shipment id"), ("If-Match" = Option<doc::EntityTag>, Header, nullable = false, description = "The order version the change is based on (its `ETag`); another version is refused with 412")),
+    responses((status = 200, body = OrderResponseBody),
+        (status = 403, response = Problem), (status = 404, response = Problem), (status = 409, response = Problem), (status = 412, response = Problem)),
+    security(("bearer" = [])))]
 /// Marks a shipment delivered (admin, service).
 pub(crate) async fn deliver(
     State(state): State<AppState>,
@@ -498,8 +527,10 @@ pub(crate) async fn deliver(
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/complete", tag = "lifecycle",
-    params(("id" = String, Path, description = "Order id")),
-    responses((status = 200, body = OrderResponseBody), (status = 409, body = Problem)), security(("bearer" = [])))]
+    params(("id" = doc::Uuid7, Path, description = "Order id"), ("If-Match" = Option<doc::EntityTag>, Header, nullable = false, description = "The order version the change is based on (its `ETag`); another version is refused with 412")),
+    responses((status = 200, body = OrderResponseBody),
+        (status = 403, response = Problem), (status = 404, response = Problem), (status = 409, response = Problem), (status = 412, response = Problem)),
+    security(("bearer" = [])))]
 /// Completes a delivered order after its return window (admin).
 pub(crate) async fn complete(
     State(state): State<AppState>,
@@ -518,8 +549,11 @@ pub(crate) async fn complete(
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/returns", tag = "returns",
-    params(("id" = String, Path, description = "Order id")), request_body = CreateReturnRequestBody,
-    responses((status = 201, body = OrderResponseBody), (status = 409, body = Problem)), security(("bearer" = [])))]
+    params(("id" = doc::Uuid7, Path, description = "Order id"), ("If-Match" = Option<doc::EntityTag>, Header, nullable = false, description = "The order version the change is based on (its `ETag`); another version is refused with 412")),
+    request_body = CreateReturnRequestBody,
+    responses((status = 201, body = OrderResponseBody),
+        (status = 404, response = Problem), (status = 409, response = Problem), (status = 412, response = Problem), (status = 422, response = Problem)),
+    security(("bearer" = [])))]
 /// Asks to return shipped units.
 pub(crate) async fn request_return(
     State(state): State<AppState>,
@@ -540,9 +574,11 @@ pub(crate) async fn request_return(
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/returns/{return_id}/receive", tag = "returns",
-    params(("id" = String, Path, description = "Order id"), ("return_id" = String, Path, description = "Return id")),
+    params(("id" = doc::Uuid7, Path, description = "Order id"), ("return_id" = doc::Uuid7, Path, description = "Return id"), ("If-Match" = Option<doc::EntityTag>, Header, nullable = false, description = "The order version the change is based on (its `ETag`); another version is refused with 412")),
     request_body = ReceiveReturnRequestBody,
-    responses((status = 200, body = OrderResponseBody)), security(("bearer" = [])))]
+    responses((status = 200, body = OrderResponseBody),
+        (status = 402, response = Problem), (status = 403, response = Problem), (status = 404, response = Problem), (status = 409, response = Problem), (status = 412, response = Problem), (status = 422, response = Problem)),
+    security(("bearer" = [])))]
 /// Receives returned units, restocks them, optionally refunds (admin, service).
 pub(crate) async fn receive_return(
     State(state): State<AppState>,
@@ -563,8 +599,11 @@ pub(crate) async fn receive_return(
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/refunds", tag = "returns",
-    params(("id" = String, Path, description = "Order id")), request_body = RefundRequestBody,
-    responses((status = 201, body = OrderResponseBody), (status = 422, body = Problem)), security(("bearer" = [])))]
+    params(("id" = doc::Uuid7, Path, description = "Order id")),
+    request_body = RefundRequestBody,
+    responses((status = 201, body = OrderResponseBody),
+        (status = 402, response = Problem), (status = 403, response = Problem), (status = 404, response = Problem), (status = 409, response = Problem), (status = 422, response = Problem)),
+    security(("bearer" = [])))]
 /// Refunds captured money (admin), never more than captured minus refunded.
 pub(crate) async fn refund(
     State(state): State<AppState>,
@@ -583,8 +622,10 @@ pub(crate) async fn refund(
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}/history", tag = "orders",
-    params(("id" = String, Path, description = "Order id")),
-    responses((status = 200, body = HistoryBody)), security(("bearer" = [])))]
+    params(("id" = doc::Uuid7, Path, description = "Order id")),
+    responses((status = 200, body = HistoryBody),
+        (status = 404, response = Problem)),
+    security(("bearer" = [])))]
 /// The timeline: status changes and every event.
 pub(crate) async fn history(
     State(state): State<AppState>,
@@ -600,8 +641,10 @@ pub(crate) async fn history(
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}/invoice", tag = "orders",
-    params(("id" = String, Path, description = "Order id")),
-    responses((status = 200, body = InvoiceBody)), security(("bearer" = [])))]
+    params(("id" = doc::Uuid7, Path, description = "Order id")),
+    responses((status = 200, body = InvoiceBody),
+        (status = 404, response = Problem)),
+    security(("bearer" = [])))]
 /// The invoice: final once the order is confirmed (issued at confirmation),
 /// pro forma before.
 pub(crate) async fn invoice(
@@ -615,8 +658,10 @@ pub(crate) async fn invoice(
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}/tracking", tag = "orders",
-    params(("id" = String, Path, description = "Order id")),
-    responses((status = 200, body = TrackingBody)), security(("bearer" = [])))]
+    params(("id" = doc::Uuid7, Path, description = "Order id")),
+    responses((status = 200, body = TrackingBody),
+        (status = 404, response = Problem)),
+    security(("bearer" = [])))]
 /// Where the parcels are.
 pub(crate) async fn tracking(
     State(state): State<AppState>,
@@ -631,8 +676,10 @@ pub(crate) async fn tracking(
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/dry-run", tag = "orders",
-    params(("id" = String, Path, description = "Order id")), request_body = DryRunRequestBody,
-    responses((status = 200, body = DryRunResponseBody), (status = 409, body = Problem), (status = 422, body = Problem)),
+    params(("id" = doc::Uuid7, Path, description = "Order id")),
+    request_body = DryRunRequestBody,
+    responses((status = 200, body = DryRunResponseBody),
+        (status = 403, response = Problem), (status = 404, response = Problem), (status = 409, response = Problem), (status = 422, response = Problem)),
     security(("bearer" = [])))]
 /// What an operation would do, without doing it: the engine runs the
 /// operation's own use case with nothing stored, no money moved and no stock
