@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use order_core::pricing::{
-    DiscountValue, Percent, PriceLine, PricedLines, PricingPolicy, price_lines,
+    DiscountValue, Percent, PriceLine, PricedLines, PricingPolicy, Totals, price_lines,
 };
 use order_core::{
     Actor, Command, Currency, EventId, EventRecord, Money, Order, OrderError, OrderService,
@@ -93,6 +93,23 @@ fn ten_lines() -> Vec<PriceLine> {
         .collect()
 }
 
+/// One iteration of `pricing/10_lines_discount_tax`. Never inlined, so that
+/// `callgrind_annotate` can report its instructions per call (see
+/// `docs/benchmarks.md`).
+#[inline(never)]
+fn price_once(
+    lines: &[PriceLine],
+    discount: &DiscountValue,
+    policy: &PricingPolicy,
+    shipping: Money,
+) -> Totals {
+    let priced: PricedLines = price_lines(Currency::USD, lines, Some(discount), policy)
+        .unwrap_or_else(|err| panic!("pricing failed: {err}"));
+    priced
+        .with_shipping(shipping)
+        .unwrap_or_else(|err| panic!("shipping failed: {err}"))
+}
+
 fn pricing(c: &mut Criterion) {
     let lines = ten_lines();
     let discount = DiscountValue::Percentage(percent(Decimal::from(15)));
@@ -110,16 +127,12 @@ fn pricing(c: &mut Criterion) {
     let mut group = c.benchmark_group("pricing");
     group.bench_function("10_lines_discount_tax", |b| {
         b.iter(|| {
-            let priced: PricedLines = price_lines(
-                Currency::USD,
+            price_once(
                 black_box(&lines),
-                Some(black_box(&discount)),
+                black_box(&discount),
                 black_box(&policy),
+                black_box(shipping),
             )
-            .unwrap_or_else(|err| panic!("pricing failed: {err}"));
-            priced
-                .with_shipping(black_box(shipping))
-                .unwrap_or_else(|err| panic!("shipping failed: {err}"))
         });
     });
     group.finish();
@@ -176,6 +189,34 @@ fn confirmed_paid_order() -> (Order, DateTime<Utc>) {
 
 // ---- transition -----------------------------------------------------------
 
+/// One iteration of `transition/decide_apply`: decide `command`, build each
+/// event's record (as `OrderService` does) and apply it. Never inlined, so
+/// that `callgrind_annotate` can report its instructions per call.
+#[inline(never)]
+fn decide_apply_once(
+    mut order: Order,
+    command: &Command,
+    now: DateTime<Utc>,
+    event_id: EventId,
+    actor: &Actor,
+) -> Order {
+    let events = order
+        .decide(command, now)
+        .unwrap_or_else(|err| panic!("decide failed: {err}"));
+    for event in events {
+        let record = EventRecord {
+            id: event_id,
+            order_id: order.id(),
+            sequence: order.version() + 1,
+            occurred_at: now,
+            actor: actor.clone(),
+            event,
+        };
+        order.apply(&record);
+    }
+    order
+}
+
 fn transition(c: &mut Criterion) {
     let (order, now) = confirmed_paid_order();
     let command = Command::StartProcessing;
@@ -188,23 +229,8 @@ fn transition(c: &mut Criterion) {
     let events = fixture(order.decide(&command, now), "decide");
     assert_eq!(events.len(), 1);
 
-    let decide_apply = |mut order: Order| {
-        let events = order
-            .decide(black_box(&command), now)
-            .unwrap_or_else(|err| panic!("decide failed: {err}"));
-        for event in events {
-            let record = EventRecord {
-                id: event_id,
-                order_id: order.id(),
-                sequence: order.version() + 1,
-                occurred_at: now,
-                actor: actor.clone(),
-                event,
-            };
-            order.apply(&record);
-        }
-        order
-    };
+    let decide_apply =
+        |order: Order| decide_apply_once(order, black_box(&command), now, event_id, &actor);
     let after = decide_apply(order.clone());
     assert_eq!(after.status(), OrderStatus::Processing);
 
@@ -227,6 +253,19 @@ fn transition(c: &mut Criterion) {
 
 // ---- service --------------------------------------------------------------
 
+/// One iteration of `service/place_and_pay`. Never inlined, so that
+/// `callgrind_annotate` can report its instructions per call.
+#[inline(never)]
+fn place_and_pay_once(
+    rt: &Runtime,
+    service: &OrderService,
+    request: &PlaceOrder,
+    actor: &Actor,
+) -> Order {
+    rt.block_on(place_and_pay(service, request, actor))
+        .unwrap_or_else(|err| panic!("place and pay failed: {err}"))
+}
+
 fn service(c: &mut Criterion) {
     let rt = current_thread();
     let actor = actor();
@@ -244,10 +283,12 @@ fn service(c: &mut Criterion) {
                 let request = request(&h);
                 let start = Instant::now();
                 for _ in 0..chunk {
-                    let order = rt
-                        .block_on(place_and_pay(&service, black_box(&request), &actor))
-                        .unwrap_or_else(|err| panic!("place and pay failed: {err}"));
-                    black_box(order);
+                    black_box(place_and_pay_once(
+                        &rt,
+                        &service,
+                        black_box(&request),
+                        &actor,
+                    ));
                 }
                 timed += start.elapsed();
                 done += chunk;
