@@ -60,6 +60,192 @@ pub fn allocate(whole: i128, weights: &[Decimal]) -> Vec<i128> {
     parts
 }
 
+/// [`allocate`] for whole-number `weights` (amounts in minor units, unit
+/// counts): the same parts, worked out in integers, which is many times
+/// faster than in decimals.
+///
+/// The parts are exactly [`allocate`]'s, so amounts priced before and after
+/// it was introduced agree to the last unit. `allocate` divides in decimals
+/// (28 digits), and in two cases that is what decides; there the decimal
+/// division runs as before:
+/// - parts of different weights whose remainders are equal fractions compete
+///   for the last left-over unit: the decimal quotients of the two carry
+///   different numbers of digits, so they are not equal, and the larger
+///   one wins, which is not always the earlier part;
+/// - `whole × Σ weights` reaches 10^27, beyond which a quotient's 28 digits
+///   no longer settle every floor and remainder.
+///
+/// ```
+/// # use order_core::allocation::allocate_minor;
+/// assert_eq!(allocate_minor(100, &[1, 1, 1]), vec![34, 33, 33]);
+/// assert_eq!(allocate_minor(-100, &[1, 2]), vec![-33, -67]);
+/// ```
+pub fn allocate_minor(whole: i128, weights: &[i128]) -> Vec<i128> {
+    if weights.is_empty() {
+        return Vec::new();
+    }
+    let split = Split::new(whole.unsigned_abs(), weights);
+    let parts = match split.ranked_as_decimals() {
+        Some((order, left)) => split.finish(&order, left),
+        None if split.fits_decimals() => {
+            let decimals: Vec<Decimal> = split
+                .weights
+                .iter()
+                .map(|w| Decimal::from_i128_with_scale(*w as i128, 0))
+                .collect();
+            return allocate(whole, &decimals);
+        }
+        // Beyond a decimal, where `allocate` cannot divide: the exact split
+        // is the rule it approximates.
+        None => {
+            let (order, left) = split.ranked();
+            split.finish(&order, left)
+        }
+    };
+    // Every part is at most the whole's magnitude.
+    let sign = if whole < 0 { -1 } else { 1 };
+    parts.into_iter().map(|p| sign * p as i128).collect()
+}
+
+/// The largest mantissa of a `Decimal`.
+const MAX_MANTISSA: u128 = (1 << 96) - 1;
+
+/// The bound under which decimal quotients of shares of a whole are close
+/// enough to the exact ones to agree on every floor and on the order of
+/// every two different remainders: a quotient carries 28 significant
+/// digits, two different remainders differ by at least `1 / Σ weights`.
+const DECIMALS_AGREE_BELOW: u128 = 10_u128.pow(27);
+
+/// The floors of the exact shares of a whole and their remainders.
+struct Split {
+    whole: u128,
+    /// Negative weights as zero; all 1 when every weight is zero.
+    weights: Vec<u128>,
+    total: u128,
+    floors: Vec<u128>,
+    /// Each remainder is this numerator over `total`.
+    remainders: Vec<u128>,
+}
+
+impl Split {
+    /// `weights` is not empty.
+    fn new(whole: u128, weights: &[i128]) -> Self {
+        let mut clamped: Vec<u128> = weights.iter().map(|w| (*w).max(0).unsigned_abs()).collect();
+        let mut total: u128 = clamped.iter().sum();
+        if total == 0 {
+            clamped.fill(1);
+            total = clamped.len() as u128;
+        }
+        let (floors, remainders) = clamped
+            .iter()
+            // A weight is at most the total, so a share is at most the whole.
+            .map(|w| mul_div(whole, *w, total))
+            .unzip();
+        Self {
+            whole,
+            weights: clamped,
+            total,
+            floors,
+            remainders,
+        }
+    }
+
+    /// Part indices by remainder, largest first (ties to the earlier part),
+    /// and how many units are left over after the floors: fewer than there
+    /// are parts, as the remainders are fractions below one.
+    fn ranked(&self) -> (Vec<usize>, usize) {
+        let mut order: Vec<usize> = (0..self.weights.len()).collect();
+        // Stable: earlier parts stay first on ties.
+        order.sort_by_key(|i| std::cmp::Reverse(self.remainders[*i]));
+        let assigned: u128 = self.floors.iter().sum();
+        (order, (self.whole - assigned) as usize)
+    }
+
+    /// [`Split::ranked`] when it gives the units to the parts `allocate`'s
+    /// decimal quotients give them to; `None` when only those can tell.
+    fn ranked_as_decimals(&self) -> Option<(Vec<usize>, usize)> {
+        if self
+            .whole
+            .checked_mul(self.total)
+            .is_none_or(|p| p >= DECIMALS_AGREE_BELOW)
+        {
+            return None;
+        }
+        let (order, left) = self.ranked();
+        let last = left.checked_sub(1).map(|i| self.remainders[order[i]]);
+        let next = order.get(left).map(|i| self.remainders[*i]);
+        if let Some(tied) = last.filter(|last| Some(*last) == next) {
+            // A tie for the last unit. Parts of equal weight have equal
+            // decimal quotients, and stay in index order; parts of different
+            // weights have quotients with different numbers of digits.
+            let mut weights = (0..self.weights.len())
+                .filter(|i| self.remainders[*i] == tied)
+                .map(|i| self.weights[i]);
+            let first = weights.next();
+            if weights.any(|w| Some(w) != first) {
+                return None;
+            }
+        }
+        Some((order, left))
+    }
+
+    /// True when `allocate` can divide these shares in decimals.
+    fn fits_decimals(&self) -> bool {
+        let largest = self.weights.iter().copied().max().unwrap_or(0);
+        self.total <= MAX_MANTISSA
+            && self
+                .whole
+                .checked_mul(largest)
+                .is_some_and(|p| p <= MAX_MANTISSA)
+    }
+
+    fn finish(mut self, order: &[usize], left: usize) -> Vec<u128> {
+        for index in &order[..left] {
+            self.floors[*index] += 1;
+        }
+        self.floors
+    }
+}
+
+/// `(a × b / c, a × b mod c)` for `b ≤ c`, so the quotient fits even when the
+/// product does not: that case is worked out in 256 bits, by long division.
+fn mul_div(a: u128, b: u128, c: u128) -> (u128, u128) {
+    if let Some(product) = a.checked_mul(b) {
+        return (product / c, product % c);
+    }
+    let (high, low) = widening_mul(a, b);
+    // `high < c` because the quotient fits 128 bits; shift the low half in
+    // bit by bit. `carry` is the bit that falls off the 128-bit remainder.
+    let (mut quotient, mut remainder) = (0u128, high);
+    for bit in (0..128).rev() {
+        let carry = remainder >> 127;
+        remainder = (remainder << 1) | ((low >> bit) & 1);
+        quotient <<= 1;
+        if carry == 1 || remainder >= c {
+            remainder = remainder.wrapping_sub(c);
+            quotient |= 1;
+        }
+    }
+    (quotient, remainder)
+}
+
+/// The 256-bit product of `a` and `b`, as (high, low) halves.
+fn widening_mul(a: u128, b: u128) -> (u128, u128) {
+    const HALF: u32 = 64;
+    let mask = u128::from(u64::MAX);
+    let (a_high, a_low) = (a >> HALF, a & mask);
+    let (b_high, b_low) = (b >> HALF, b & mask);
+    let low_low = a_low * b_low;
+    let high_low = a_high * b_low;
+    let low_high = a_low * b_high;
+    let high_high = a_high * b_high;
+    // The middle column, with the carries out of the low one.
+    let middle = (low_low >> HALF) + (high_low & mask) + (low_high & mask);
+    let low = (middle << HALF) | (low_low & mask);
+    let high = high_high + (high_low >> HALF) + (low_high >> HALF) + (middle >> HALF);
+    (high, low)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +279,48 @@ mod tests {
     #[test]
     fn a_zero_weight_part_gets_nothing_when_others_weigh() {
         assert_eq!(allocate(10, &[d(0), d(1)]), vec![0, 10]);
+    }
+
+    #[test]
+    fn whole_number_weights_split_like_decimal_ones() {
+        assert_eq!(
+            allocate_minor(1001, &[3, 7, 11]),
+            allocate(1001, &[d(3), d(7), d(11)])
+        );
+        assert_eq!(allocate_minor(100, &[1, 2]), vec![33, 67]);
+        assert_eq!(allocate_minor(5, &[0, 0]), vec![3, 2]);
+        assert_eq!(allocate_minor(10, &[0, 1]), vec![0, 10]);
+        assert_eq!(allocate_minor(10, &[-5, 1]), vec![0, 10]);
+        assert!(allocate_minor(10, &[]).is_empty());
+    }
+
+    #[test]
+    fn equal_remainders_of_parts_of_different_weights_split_as_the_decimals_do() {
+        // Exact shares 8 1/3, 1 1/3 and 1/3: one unit is left for three equal
+        // remainders. The decimal quotient 1.333… carries one more 3 than
+        // 8.333…, so the second part gets it.
+        let d = |n: i64| Decimal::from(n);
+        assert_eq!(allocate(10, &[d(2500), d(400), d(100)]), vec![8, 2, 0]);
+        assert_eq!(allocate_minor(10, &[2500, 400, 100]), vec![8, 2, 0]);
+        // Equal weights tie in index order.
+        assert_eq!(allocate_minor(10, &[1, 1, 1]), vec![4, 3, 3]);
+    }
+
+    #[test]
+    fn shares_too_large_for_a_decimal_are_split_exactly() {
+        let big = (1_i128 << 96) - 1;
+        let parts = allocate_minor(big, &[big, big, 1]);
+        assert_eq!(parts.iter().sum::<i128>(), big);
+        // (2^96 − 1)² / (2^97 − 1) is about 2^95 − 3/4, the last share
+        // about 1/2: the left-over unit goes to the last part.
+        assert_eq!(parts, vec![(1 << 95) - 1, (1 << 95) - 1, 1]);
+    }
+
+    #[test]
+    fn the_wide_product_is_exact() {
+        assert_eq!(widening_mul(u128::MAX, u128::MAX), (u128::MAX - 1, 1));
+        assert_eq!(widening_mul(1 << 64, 1 << 64), (1, 0));
+        assert_eq!(mul_div(u128::MAX, u128::MAX, u128::MAX), (u128::MAX, 0));
+        assert_eq!(mul_div(u128::MAX, 3, 4), (u128::MAX / 4 * 3 + 2, 1));
     }
 }

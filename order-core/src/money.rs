@@ -206,6 +206,38 @@ impl RoundingMode {
     pub fn round(self, value: Decimal, scale: u32) -> Decimal {
         value.round_dp_with_strategy(scale, self.strategy())
     }
+
+    /// `n / d` rounded to a whole number, as [`RoundingMode::round`] rounds
+    /// the exact quotient; `d` is positive.
+    pub(crate) fn div(self, n: i128, d: i128) -> i128 {
+        debug_assert!(d > 0);
+        // Every amount an order carries fits 64 bits, where division is one
+        // instruction rather than a 128-bit library call.
+        let (quotient, remainder) = match (i64::try_from(n), i64::try_from(d)) {
+            (Ok(n), Ok(d)) => (i128::from(n / d), i128::from(n % d)),
+            _ => (n / d, n % d),
+        };
+        if remainder == 0 {
+            return quotient;
+        }
+        // The neighbour away from zero; `quotient` is the one toward zero.
+        let away = quotient + n.signum();
+        let tie_goes_away = match self {
+            Self::Down => return quotient,
+            Self::Up => return away,
+            Self::HalfUp => true,
+            Self::HalfDown => false,
+            Self::HalfEven => quotient % 2 != 0,
+        };
+        // Twice the remainder against the divisor: beyond, short of, or
+        // exactly at the midpoint.
+        match (remainder.unsigned_abs() * 2).cmp(&d.unsigned_abs()) {
+            std::cmp::Ordering::Greater => away,
+            std::cmp::Ordering::Less => quotient,
+            std::cmp::Ordering::Equal if tie_goes_away => away,
+            std::cmp::Ordering::Equal => quotient,
+        }
+    }
 }
 
 /// An exact amount in one currency, always on the currency's minor unit.
@@ -215,12 +247,21 @@ impl RoundingMode {
 /// bounded (ADR 0006): a unit price by [`Money::check_unit_price`], every
 /// line and order amount by [`Money::check_amount`], so every store can hold
 /// every amount.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(try_from = "MoneyRepr")]
 pub struct Money {
-    amount: Decimal,
+    // The amount as a whole number of minor units, which makes arithmetic
+    // integer arithmetic: it is what a `Decimal` on the currency's scale
+    // would hold as its mantissa, so it has at most 96 bits (`MAX_MINOR`).
+    // It is kept as 64 low bits and the signed rest, so a `Money` takes 24
+    // bytes where an `i128` field would align it to 32.
+    low: u64,
+    high: i64,
     currency: Currency,
 }
+
+/// The largest magnitude of [`Money::minor`]: a `Decimal`'s mantissa.
+const MAX_MINOR: i128 = (1 << 96) - 1;
 
 impl Money {
     /// The largest unit price, 10^12 in major units of any currency (ADR
@@ -258,14 +299,7 @@ impl Money {
                 minor_units: currency.minor_units(),
             });
         }
-        let money = Self::on_scale(amount, currency);
-        // A decimal has 28 or so digits: one too large to carry the
-        // currency's decimals stays on a coarser scale, which `minor` would
-        // misread.
-        if money.amount.scale() != currency.minor_units() {
-            return Err(MoneyError::Overflow);
-        }
-        Ok(money)
+        Self::on_scale(amount, currency).ok_or(MoneyError::Overflow)
     }
 
     /// Parses a decimal string ("19.99") in `currency`.
@@ -290,13 +324,25 @@ impl Money {
     }
 
     /// Rounds any decimal onto the currency's minor unit with `mode`.
+    ///
+    /// A value too large to carry the currency's decimals (beyond 10^24 or
+    /// so major units, far past [`Money::MAX_AMOUNT`]) saturates at the
+    /// largest amount of its sign.
     pub fn round(amount: Decimal, currency: Currency, mode: RoundingMode) -> Self {
-        Self::on_scale(mode.round(amount, currency.minor_units()), currency)
+        let rounded = mode.round(amount, currency.minor_units());
+        Self::on_scale(rounded, currency).unwrap_or_else(|| {
+            let limit = if rounded.is_sign_negative() {
+                -MAX_MINOR
+            } else {
+                MAX_MINOR
+            };
+            Self::of_minor(limit, currency)
+        })
     }
 
     /// Zero in `currency`.
     pub fn zero(currency: Currency) -> Self {
-        Self::on_scale(Decimal::ZERO, currency)
+        Self::of_minor(0, currency)
     }
 
     /// An amount given as a count of minor units (cents for USD).
@@ -304,25 +350,59 @@ impl Money {
     /// # Errors
     /// [`MoneyError::Overflow`] when the count does not fit a decimal.
     pub fn from_minor(minor: i128, currency: Currency) -> Result<Self, MoneyError> {
-        let amount = Decimal::try_from_i128_with_scale(minor, currency.minor_units())
-            .map_err(|_| MoneyError::Overflow)?;
-        Ok(Self { amount, currency })
+        if minor.unsigned_abs() > MAX_MINOR.unsigned_abs() {
+            return Err(MoneyError::Overflow);
+        }
+        Ok(Self::of_minor(minor, currency))
     }
 
     /// The amount as a count of minor units.
     pub fn minor(&self) -> i128 {
-        // The amount always has exactly the currency's scale (see `on_scale`).
-        self.amount.mantissa()
+        (i128::from(self.high) << 64) | i128::from(self.low)
     }
 
-    fn on_scale(mut amount: Decimal, currency: Currency) -> Self {
+    /// `minor` must be within `MAX_MINOR`.
+    fn of_minor(minor: i128, currency: Currency) -> Self {
+        debug_assert!(minor.unsigned_abs() <= MAX_MINOR.unsigned_abs());
+        Self {
+            // Truncation is the split: the low 64 bits, then the rest, which
+            // fits 33 bits with the sign.
+            low: minor as u64,
+            high: (minor >> 64) as i64,
+            currency,
+        }
+    }
+
+    /// `amount` on the currency's scale, or `None` when it has too many
+    /// digits to carry the currency's decimals.
+    fn on_scale(mut amount: Decimal, currency: Currency) -> Option<Self> {
         amount.rescale(currency.minor_units());
-        Self { amount, currency }
+        // `rescale` leaves a value too large for the scale on a coarser one.
+        (amount.scale() == currency.minor_units())
+            .then(|| Self::of_minor(amount.mantissa(), currency))
+    }
+
+    /// The checked result of integer arithmetic on minor units.
+    fn checked(minor: Option<i128>, currency: Currency) -> Result<Self, MoneyError> {
+        minor
+            .filter(|m| m.unsigned_abs() <= MAX_MINOR.unsigned_abs())
+            .map(|m| Self::of_minor(m, currency))
+            .ok_or(MoneyError::Overflow)
     }
 
     /// The decimal amount.
     pub fn amount(&self) -> Decimal {
-        self.amount
+        let minor = self.minor();
+        let magnitude = minor.unsigned_abs();
+        // Within `MAX_MINOR`, the magnitude is exactly the three 32-bit words
+        // of a decimal's mantissa.
+        Decimal::from_parts(
+            magnitude as u32,
+            (magnitude >> 32) as u32,
+            (magnitude >> 64) as u32,
+            minor < 0,
+            self.currency.minor_units(),
+        )
     }
 
     /// The currency.
@@ -332,12 +412,12 @@ impl Money {
 
     /// True when the amount is zero.
     pub fn is_zero(&self) -> bool {
-        self.amount.is_zero()
+        self.minor() == 0
     }
 
     /// True when the amount is below zero.
     pub fn is_negative(&self) -> bool {
-        self.amount.is_sign_negative() && !self.amount.is_zero()
+        self.high < 0
     }
 
     /// Checks that this amount may be a unit price: greater than zero and at
@@ -353,9 +433,9 @@ impl Money {
     /// assert!(Money::parse("1000000000000.01", Currency::USD).unwrap().check_unit_price().is_err());
     /// ```
     pub fn check_unit_price(&self) -> Result<(), MoneyError> {
-        if self.amount <= Decimal::ZERO {
+        if self.minor() <= 0 {
             return Err(MoneyError::NotPositive {
-                amount: self.amount,
+                amount: self.amount(),
             });
         }
         self.within(Self::MAX_UNIT_PRICE)
@@ -370,12 +450,15 @@ impl Money {
         self.within(Self::MAX_AMOUNT)
     }
 
+    /// `max` is one of the whole-number bounds above.
     fn within(&self, max: Decimal) -> Result<(), MoneyError> {
-        if self.amount.abs() <= max {
+        // At most 10^14 × 10^4 minor units: no overflow.
+        let limit = max.mantissa() * 10_i128.pow(self.currency.minor_units());
+        if self.minor().unsigned_abs() <= limit.unsigned_abs() {
             Ok(())
         } else {
             Err(MoneyError::TooLarge {
-                amount: self.amount,
+                amount: self.amount(),
                 max,
             })
         }
@@ -398,11 +481,7 @@ impl Money {
     /// [`MoneyError::CurrencyMismatch`] or [`MoneyError::Overflow`].
     pub fn checked_add(&self, other: &Self) -> Result<Self, MoneyError> {
         self.same_currency(other)?;
-        let amount = self
-            .amount
-            .checked_add(other.amount)
-            .ok_or(MoneyError::Overflow)?;
-        Ok(Self::on_scale(amount, self.currency))
+        Self::checked(self.minor().checked_add(other.minor()), self.currency)
     }
 
     /// `self - other`.
@@ -411,11 +490,7 @@ impl Money {
     /// [`MoneyError::CurrencyMismatch`] or [`MoneyError::Overflow`].
     pub fn checked_sub(&self, other: &Self) -> Result<Self, MoneyError> {
         self.same_currency(other)?;
-        let amount = self
-            .amount
-            .checked_sub(other.amount)
-            .ok_or(MoneyError::Overflow)?;
-        Ok(Self::on_scale(amount, self.currency))
+        Self::checked(self.minor().checked_sub(other.minor()), self.currency)
     }
 
     /// `self × n`, exact (multiplying by a whole number needs no rounding).
@@ -423,11 +498,7 @@ impl Money {
     /// # Errors
     /// [`MoneyError::Overflow`].
     pub fn checked_mul(&self, n: u32) -> Result<Self, MoneyError> {
-        let amount = self
-            .amount
-            .checked_mul(Decimal::from(n))
-            .ok_or(MoneyError::Overflow)?;
-        Ok(Self::on_scale(amount, self.currency))
+        Self::checked(self.minor().checked_mul(i128::from(n)), self.currency)
     }
 
     /// Sums amounts that must all be in `currency`.
@@ -449,7 +520,7 @@ impl Money {
     /// [`MoneyError::CurrencyMismatch`].
     pub fn min(&self, other: &Self) -> Result<Self, MoneyError> {
         self.same_currency(other)?;
-        Ok(if self.amount <= other.amount {
+        Ok(if self.minor() <= other.minor() {
             *self
         } else {
             *other
@@ -462,7 +533,28 @@ impl Money {
     /// [`MoneyError::CurrencyMismatch`].
     pub fn cmp_amount(&self, other: &Self) -> Result<std::cmp::Ordering, MoneyError> {
         self.same_currency(other)?;
-        Ok(self.amount.cmp(&other.amount))
+        Ok(self.minor().cmp(&other.minor()))
+    }
+}
+
+// Debug and Serialize show the decimal amount, as they did when `Money` held
+// one: the event payloads are a published contract.
+impl fmt::Debug for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Money")
+            .field("amount", &self.amount())
+            .field("currency", &self.currency)
+            .finish()
+    }
+}
+
+impl Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut money = serializer.serialize_struct("Money", 2)?;
+        money.serialize_field("amount", &self.amount())?;
+        money.serialize_field("currency", &self.currency)?;
+        money.end()
     }
 }
 
@@ -482,7 +574,7 @@ impl TryFrom<MoneyRepr> for Money {
 
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.amount, self.currency)
+        write!(f, "{} {}", self.amount(), self.currency)
     }
 }
 
@@ -635,5 +727,94 @@ mod tests {
         assert!(Money::parse("abc", Currency::USD).is_err());
         assert!(Money::parse("", Currency::USD).is_err());
         assert_eq!(Money::parse("12.30", Currency::USD).unwrap(), usd(1230));
+    }
+
+    #[test]
+    fn minor_units_round_trip_up_to_the_decimal_limit() {
+        for minor in [
+            0,
+            1,
+            -1,
+            (1 << 64) - 1,
+            1 << 64,
+            -(1 << 64),
+            MAX_MINOR,
+            -MAX_MINOR,
+        ] {
+            let money = usd(minor);
+            assert_eq!(money.minor(), minor);
+            assert_eq!(money.amount(), Decimal::from_i128_with_scale(minor, 2));
+            assert_eq!(money.is_negative(), minor < 0);
+        }
+    }
+
+    #[test]
+    fn a_count_beyond_a_decimal_mantissa_is_an_overflow() {
+        assert_eq!(
+            Money::from_minor(MAX_MINOR + 1, Currency::USD),
+            Err(MoneyError::Overflow)
+        );
+        assert_eq!(
+            usd(MAX_MINOR).checked_add(&usd(1)),
+            Err(MoneyError::Overflow)
+        );
+        assert_eq!(
+            usd(-MAX_MINOR).checked_sub(&usd(1)),
+            Err(MoneyError::Overflow)
+        );
+        assert_eq!(usd(MAX_MINOR).checked_mul(2), Err(MoneyError::Overflow));
+        assert_eq!(
+            usd(MAX_MINOR).checked_mul(u32::MAX),
+            Err(MoneyError::Overflow)
+        );
+    }
+
+    #[test]
+    fn debug_and_serde_show_the_decimal_amount() {
+        let price = usd(-1999);
+        assert_eq!(
+            format!("{price:?}"),
+            "Money { amount: -19.99, currency: Currency { code: [85, 83, 68], minor_units: 2 } }"
+        );
+        let json = serde_json::to_string(&price).unwrap();
+        assert_eq!(json, r#"{"amount":"-19.99","currency":"USD"}"#);
+        assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), price);
+    }
+
+    fn any_mode() -> impl proptest::strategy::Strategy<Value = RoundingMode> {
+        proptest::sample::select(vec![
+            RoundingMode::HalfEven,
+            RoundingMode::HalfUp,
+            RoundingMode::HalfDown,
+            RoundingMode::Down,
+            RoundingMode::Up,
+        ])
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn integer_arithmetic_agrees_with_decimal_arithmetic(
+            a in -(1_i128 << 90)..(1_i128 << 90),
+            b in -(1_i128 << 90)..(1_i128 << 90),
+            n in 0u32..=10_000,
+        ) {
+            let (x, y) = (usd(a), usd(b));
+            proptest::prop_assert_eq!(x.checked_add(&y).unwrap().amount(), x.amount() + y.amount());
+            proptest::prop_assert_eq!(x.checked_sub(&y).unwrap().amount(), x.amount() - y.amount());
+            proptest::prop_assert_eq!(x.cmp_amount(&y).unwrap(), x.amount().cmp(&y.amount()));
+            let product = x.amount().checked_mul(Decimal::from(n)).filter(|p| p.scale() == 2);
+            proptest::prop_assert_eq!(x.checked_mul(n).ok().map(|m| m.amount()), product);
+        }
+
+        #[test]
+        fn integer_rounding_agrees_with_decimal_rounding(
+            n in -(1_i128 << 95)..(1_i128 << 95),
+            scale in 0u32..=28,
+            mode in any_mode(),
+        ) {
+            let rounded = mode.div(n, 10_i128.pow(scale));
+            let decimal = mode.round(Decimal::from_i128_with_scale(n, scale), 0);
+            proptest::prop_assert_eq!(Decimal::from(rounded), decimal);
+        }
     }
 }

@@ -16,7 +16,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::allocation::allocate;
+use crate::allocation::{allocate, allocate_minor};
 use crate::error::{MoneyError, ValidationError};
 use crate::id::ProductId;
 use crate::money::{Currency, Money, RoundingMode};
@@ -53,7 +53,12 @@ impl Percent {
     }
 
     fn fraction(self) -> Decimal {
-        self.0 / Decimal::ONE_HUNDRED
+        // Dividing by 100 is moving the point, while the scale allows.
+        let mut fraction = self.0;
+        match fraction.set_scale(self.0.scale() + 2) {
+            Ok(()) => fraction,
+            Err(_) => self.0 / Decimal::ONE_HUNDRED,
+        }
     }
 }
 
@@ -306,6 +311,35 @@ fn round_minor(value: Decimal, currency: Currency, mode: RoundingMode) -> i128 {
     Money::round(value, currency, mode).minor()
 }
 
+/// The largest mantissa of a `Decimal`.
+const MAX_MANTISSA: u128 = (1 << 96) - 1;
+
+/// `amount` minor units × `share`, rounded onto the minor unit by `mode`:
+/// the same result as rounding the decimal product, which is exact whenever
+/// its digits fit a decimal (any share with a few decimals, any amount the
+/// engine keeps). Then the product is an integer over a power of ten and is
+/// rounded as one; otherwise it is left to the decimal, which rounds it
+/// first, exactly as before.
+fn round_share(amount: i128, share: Decimal, currency: Currency, mode: RoundingMode) -> i128 {
+    let scale = currency.minor_units() + share.scale();
+    // Two 64-bit factors cannot overflow 128 bits: one multiplication, not
+    // a checked 128-bit one.
+    let product = match (i64::try_from(amount), i64::try_from(share.mantissa())) {
+        (Ok(a), Ok(m)) => Some(i128::from(a) * i128::from(m)),
+        _ => amount.checked_mul(share.mantissa()),
+    };
+    match product {
+        Some(product) if product.unsigned_abs() <= MAX_MANTISSA && scale <= 28 => {
+            mode.div(product, 10_i128.pow(share.scale()))
+        }
+        _ => round_minor(
+            Decimal::from_i128_with_scale(amount, currency.minor_units()) * share,
+            currency,
+            mode,
+        ),
+    }
+}
+
 /// Prices `lines` in `currency` with an optional `discount` under `policy`.
 ///
 /// # Errors
@@ -353,7 +387,7 @@ pub fn price_lines(
         TaxMode::Inclusive => rate.fraction() / (Decimal::ONE + rate.fraction()),
     };
     let taxable: Vec<i128> = gross.iter().zip(&discounts).map(|(g, d)| g - d).collect();
-    let taxes = tax_parts(currency, lines, &taxable, &share, policy)?;
+    let taxes = tax_parts(currency, lines, &taxable, &share, policy);
 
     let mut amounts = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
@@ -361,12 +395,7 @@ pub fn price_lines(
             TaxMode::Exclusive => (gross[i], discounts[i], taxes[i]),
             TaxMode::Inclusive => {
                 let net = taxable[i] - taxes[i];
-                let gross_tax = round_minor(
-                    Decimal::from_i128_with_scale(gross[i], currency.minor_units())
-                        * share(line.tax_rate),
-                    currency,
-                    mode,
-                );
+                let gross_tax = round_share(gross[i], share(line.tax_rate), currency, mode);
                 // Rounding residue may not show as a negative discount.
                 let subtotal = (gross[i] - gross_tax).max(net);
                 (subtotal, subtotal - net, taxes[i])
@@ -398,32 +427,17 @@ fn discount_parts(
     let Some(discount) = discount else {
         return Ok(vec![0; lines.len()]);
     };
-    let weights: Vec<Decimal> = lines
+    let weights: Vec<i128> = lines
         .iter()
         .zip(gross)
-        .map(|(line, g)| {
-            if line.discountable {
-                Decimal::from_i128_with_scale(*g, 0)
-            } else {
-                Decimal::ZERO
-            }
-        })
+        .map(|(line, g)| if line.discountable { *g } else { 0 })
         .collect();
-    let base: i128 = lines
-        .iter()
-        .zip(gross)
-        .filter(|(line, _)| line.discountable)
-        .map(|(_, g)| *g)
-        .sum();
+    let base: i128 = weights.iter().sum();
     if base == 0 {
         return Ok(vec![0; lines.len()]);
     }
     let whole = match discount {
-        DiscountValue::Percentage(p) => round_minor(
-            Decimal::from_i128_with_scale(base, currency.minor_units()) * p.fraction(),
-            currency,
-            mode,
-        ),
+        DiscountValue::Percentage(p) => round_share(base, p.fraction(), currency, mode),
         DiscountValue::Fixed(amount) => {
             if amount.currency() != currency {
                 return Err(MoneyError::CurrencyMismatch {
@@ -434,7 +448,7 @@ fn discount_parts(
             amount.minor().clamp(0, base)
         }
     };
-    Ok(allocate(whole, &weights))
+    Ok(allocate_minor(whole, &weights))
 }
 
 fn tax_parts(
@@ -443,28 +457,28 @@ fn tax_parts(
     taxable: &[i128],
     share: &dyn Fn(Percent) -> Decimal,
     policy: &PricingPolicy,
-) -> Result<Vec<i128>, MoneyError> {
+) -> Vec<i128> {
     let scale = currency.minor_units();
     let mode = policy.rounding_mode;
-    let exact: Vec<Decimal> = lines
-        .iter()
-        .zip(taxable)
-        .map(|(line, t)| Decimal::from_i128_with_scale(*t, scale) * share(line.tax_rate))
-        .collect();
-    Ok(match policy.rounding_level {
-        RoundingLevel::PerLine => exact
+    let exact = |(line, t): (&PriceLine, &i128)| {
+        Decimal::from_i128_with_scale(*t, scale) * share(line.tax_rate)
+    };
+    match policy.rounding_level {
+        RoundingLevel::PerLine => lines
             .iter()
-            .map(|e| round_minor(*e, currency, mode))
+            .zip(taxable)
+            .map(|(line, t)| round_share(*t, share(line.tax_rate), currency, mode))
             .collect(),
         RoundingLevel::PerUnit => lines
             .iter()
-            .zip(&exact)
-            .map(|(line, e)| {
-                let per_unit = *e / Decimal::from(line.quantity.get());
+            .zip(taxable)
+            .map(|(line, t)| {
+                let per_unit = exact((line, t)) / Decimal::from(line.quantity.get());
                 round_minor(per_unit, currency, mode) * i128::from(line.quantity.get())
             })
             .collect(),
         RoundingLevel::PerOrder => {
+            let exact: Vec<Decimal> = lines.iter().zip(taxable).map(exact).collect();
             let whole = round_minor(exact.iter().sum(), currency, mode);
             let weights: Vec<Decimal> = exact
                 .iter()
@@ -472,7 +486,7 @@ fn tax_parts(
                 .collect();
             allocate(whole, &weights)
         }
-    })
+    }
 }
 
 #[cfg(test)]
@@ -696,5 +710,35 @@ mod tests {
         let mut l = line(100, 1, 0);
         l.unit_price = Money::zero(Currency::EUR);
         assert!(price_lines(Currency::USD, &[l], None, &PricingPolicy::default()).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn an_integer_share_rounds_as_the_decimal_product_does(
+            // Mostly what orders carry, sometimes digits no decimal holds.
+            amount in proptest::prop_oneof![
+                3 => -1_000_000_000_i128..1_000_000_000,
+                1 => -(1_i128 << 80)..(1_i128 << 80),
+            ],
+            mantissa in proptest::prop_oneof![3 => 0_i64..=10_000, 1 => 0_i64..=i64::MAX],
+            share_scale in 0u32..=28,
+            currency in proptest::sample::select(vec![
+                Currency::JPY, Currency::USD, Currency::KWD, Currency::parse("CLF").unwrap(),
+            ]),
+            mode in proptest::sample::select(vec![
+                RoundingMode::HalfEven, RoundingMode::HalfUp, RoundingMode::HalfDown,
+                RoundingMode::Down, RoundingMode::Up,
+            ]),
+        ) {
+            let share = Decimal::new(mantissa, share_scale);
+            let decimal = Decimal::from_i128_with_scale(amount, currency.minor_units())
+                .checked_mul(share);
+            // Beyond a decimal, the old and the new arithmetic both fail.
+            proptest::prop_assume!(decimal.is_some());
+            proptest::prop_assert_eq!(
+                round_share(amount, share, currency, mode),
+                round_minor(decimal.unwrap(), currency, mode)
+            );
+        }
     }
 }

@@ -10,11 +10,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use order_core::allocation::allocate;
-use order_core::pricing::{DiscountValue, RoundingLevel, TaxMode, price_lines};
+use order_core::allocation::{allocate, allocate_minor};
+use order_core::pricing::{
+    DiscountValue, Percent, PriceLine, PricingPolicy, RoundingLevel, TaxMode, price_lines,
+};
 use order_core::status::{order_targets, payment_targets};
 use order_core::{
-    Action, EventRecord, Money, Order, OrderEvent, OrderId, OrderStatus, PaymentAction,
+    Action, Currency, EventRecord, Money, Order, OrderEvent, OrderId, OrderStatus, PaymentAction,
     PaymentKind, PaymentStatus,
 };
 use order_testkit::sim::{self, Op, Scenario, Step, Trace};
@@ -567,6 +569,116 @@ fn check_versions(trace: &Trace) -> Checked {
     Ok(())
 }
 
+/// Pricing as it was worked out in decimals before it moved to integers
+/// (`rust_decimal` products and quotients, rounded by `Money::round`, split
+/// by `allocate`): per line, subtotal, discount, tax and total in minor
+/// units. Integer pricing must match it to the last unit, so an order priced
+/// before re-prices to itself.
+fn decimal_pricing(
+    currency: Currency,
+    lines: &[PriceLine],
+    discount: Option<&DiscountValue>,
+    policy: &PricingPolicy,
+) -> Vec<[i128; 4]> {
+    let mode = policy.rounding_mode;
+    let scale = currency.minor_units();
+    let decimal = |minor: i128| Decimal::from_i128_with_scale(minor, scale);
+    let round = |value: Decimal| Money::round(value, currency, mode).minor();
+    let fraction = |p: Percent| p.value() / Decimal::ONE_HUNDRED;
+    let share = |rate: Percent| match policy.tax_mode {
+        TaxMode::Exclusive => fraction(rate),
+        TaxMode::Inclusive => fraction(rate) / (Decimal::ONE + fraction(rate)),
+    };
+    let gross: Vec<i128> = lines
+        .iter()
+        .map(|l| l.unit_price.minor() * i128::from(l.quantity.get()))
+        .collect();
+    let weights: Vec<Decimal> = lines
+        .iter()
+        .zip(&gross)
+        .map(|(l, g)| {
+            if l.discountable {
+                Decimal::from(*g)
+            } else {
+                Decimal::ZERO
+            }
+        })
+        .collect();
+    let base: i128 = lines
+        .iter()
+        .zip(&gross)
+        .filter(|(l, _)| l.discountable)
+        .map(|(_, g)| *g)
+        .sum();
+    let discounts = match discount {
+        Some(_) if base == 0 => vec![0; lines.len()],
+        None => vec![0; lines.len()],
+        Some(DiscountValue::Percentage(p)) => {
+            allocate(round(decimal(base) * fraction(*p)), &weights)
+        }
+        Some(DiscountValue::Fixed(m)) => allocate(m.minor().clamp(0, base), &weights),
+    };
+    let taxable: Vec<i128> = gross.iter().zip(&discounts).map(|(g, d)| g - d).collect();
+    let exact: Vec<Decimal> = lines
+        .iter()
+        .zip(&taxable)
+        .map(|(l, t)| decimal(*t) * share(l.tax_rate))
+        .collect();
+    let taxes: Vec<i128> = match policy.rounding_level {
+        RoundingLevel::PerLine => exact.iter().map(|e| round(*e)).collect(),
+        RoundingLevel::PerUnit => lines
+            .iter()
+            .zip(&exact)
+            .map(|(l, e)| {
+                let q = l.quantity.get();
+                round(*e / Decimal::from(q)) * i128::from(q)
+            })
+            .collect(),
+        RoundingLevel::PerOrder => {
+            let whole = round(exact.iter().sum());
+            let weights: Vec<Decimal> = exact
+                .iter()
+                .map(|e| *e * Decimal::from(10u64.pow(scale)))
+                .collect();
+            allocate(whole, &weights)
+        }
+    };
+    (0..lines.len())
+        .map(|i| {
+            let (subtotal, discount, tax) = match policy.tax_mode {
+                TaxMode::Exclusive => (gross[i], discounts[i], taxes[i]),
+                TaxMode::Inclusive => {
+                    let net = taxable[i] - taxes[i];
+                    let gross_tax = round(decimal(gross[i]) * share(lines[i].tax_rate));
+                    let subtotal = (gross[i] - gross_tax).max(net);
+                    (subtotal, subtotal - net, taxes[i])
+                }
+            };
+            [subtotal, discount, tax, subtotal - discount + tax]
+        })
+        .collect()
+}
+
+/// Lines whose prices share factors, so that equal remainders (ties in the
+/// split of a discount) are common.
+fn arb_round_price_lines(currency: Currency) -> impl Strategy<Value = Vec<PriceLine>> {
+    prop::collection::vec(
+        (
+            prop::sample::select(vec![1_i128, 2, 3, 4, 5, 25, 100, 250, 400, 2500]),
+            1u32..=3,
+            prop::sample::select(vec![0_i64, 5, 7, 10, 19, 20, 25]),
+            any::<bool>(),
+        )
+            .prop_map(move |(minor, quantity, rate, discountable)| PriceLine {
+                unit_price: Money::from_minor(minor, currency).unwrap_or(Money::zero(currency)),
+                quantity: order_core::Quantity::new(quantity).unwrap_or(order_core::Quantity::ONE),
+                tax_rate: Percent::new(Decimal::from(rate)).unwrap_or(Percent::ZERO),
+                discountable,
+            }),
+        1..=10,
+    )
+}
+
 // ---- the properties ----------------------------------------------------------
 
 proptest! {
@@ -723,6 +835,51 @@ proptest! {
             let off = (Decimal::from_i128_with_scale(*part, 0) - exact).abs();
             prop_assert!(off < Decimal::ONE, "part {part} vs exact {exact}");
         }
+    }
+
+    /// (d), pricing alone: the integer arithmetic is the decimal one.
+    #[test]
+    fn pricing_in_integers_gives_exactly_what_pricing_in_decimals_gave(
+        (currency, lines, discount) in arb_currency().prop_flat_map(|c| {
+            let lines = prop_oneof![arb_price_lines(c), arb_round_price_lines(c)];
+            (Just(c), lines, prop::option::of(arb_discount_value(c)))
+        }),
+        policy in arb_pricing_policy(),
+    ) {
+        let priced = price_lines(currency, &lines, discount.as_ref(), &policy)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let amounts: Vec<[i128; 4]> = priced
+            .lines
+            .iter()
+            .map(|a| [a.subtotal.minor(), a.discount.minor(), a.tax.minor(), a.total.minor()])
+            .collect();
+        prop_assert_eq!(amounts, decimal_pricing(currency, &lines, discount.as_ref(), &policy));
+    }
+
+    /// (d), allocation alone: whole-number weights split in integers as in
+    /// decimals.
+    #[test]
+    fn allocating_whole_number_weights_in_integers_gives_the_decimal_parts(
+        whole in prop_oneof![
+            3 => -1_000i128..=1_000,
+            1 => -1_000_000_000_000i128..=1_000_000_000_000,
+            1 => -(1i128 << 48)..=(1i128 << 48),
+        ],
+        weights in prop::collection::vec(
+            prop_oneof![
+                1 => Just(0i128),
+                1 => -1_000i128..0,
+                3 => prop::sample::select(vec![1i128, 2, 3, 4, 5, 25, 100, 400, 2500]),
+                3 => 0i128..1_000_000_000_000,
+                // Up to 2^95 with the whole: every product fits a decimal,
+                // and beyond 10^27 the decimal division decides.
+                1 => 0i128..(1i128 << 47),
+            ],
+            1..=12,
+        ),
+    ) {
+        let decimals: Vec<Decimal> = weights.iter().map(|w| Decimal::from(*w)).collect();
+        prop_assert_eq!(allocate_minor(whole, &weights), allocate(whole, &decimals));
     }
 
     /// (e)
