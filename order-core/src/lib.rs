@@ -45,6 +45,7 @@ pub mod quantity;
 pub mod relay;
 pub mod report;
 pub mod retry;
+pub mod scope;
 pub mod service;
 pub mod status;
 pub mod system;
@@ -69,6 +70,7 @@ pub use order::{
 };
 pub use order_number::OrderNumber;
 pub use quantity::Quantity;
+pub use scope::Scope;
 pub use service::{
     CaptureMode, LineEdit, NewLine, Operation, OrderService, PaymentEvent, PaymentEventKind,
     PaymentFlow, PlaceOrder, Ports, ServiceConfig, StockKeeping,

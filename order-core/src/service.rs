@@ -29,6 +29,7 @@ use crate::pricing::PricingPolicy;
 use crate::quantity::Quantity;
 use crate::report::{Report, ReportBuilder};
 use crate::retry::RetryPolicy;
+use crate::scope::Scope;
 use crate::text::{Actor, CouponCode, GatewayReference, Notes, ShippingMethod};
 
 mod edit;
@@ -414,6 +415,20 @@ impl OrderService {
             .get(id)
             .await?
             .ok_or(OrderError::NotFound(OrderRef::Id(id)))
+    }
+
+    /// The order with `id`, when it is within `scope`; one outside it is
+    /// [`OrderError::NotFound`] too.
+    ///
+    /// # Errors
+    /// [`OrderError::NotFound`], or a store failure.
+    pub async fn get_in(&self, id: OrderId, scope: Scope) -> Result<Order, OrderError> {
+        let order = self.get(id).await?;
+        if scope.admits(&order) {
+            Ok(order)
+        } else {
+            Err(OrderError::NotFound(OrderRef::Id(id)))
+        }
     }
 
     /// The order with `number`.

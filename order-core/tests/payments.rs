@@ -19,7 +19,7 @@ use order_core::ports::{
 use order_core::{
     Actor, Currency, EventRecord, GatewayReference, Money, Order, OrderError, OrderId, OrderNumber,
     OrderService, OrderStatus, PaymentEvent, PaymentEventKind, PaymentKind, PaymentStatus, Ports,
-    Reason, ServiceConfig, StoreError, StoredEvent,
+    Reason, Scope, ServiceConfig, StoreError, StoredEvent,
 };
 use order_testkit::builder::{PlaceOrderBuilder, customer};
 use order_testkit::fakes::{FakePaymentGateway, KeyHandling};
@@ -765,4 +765,28 @@ async fn a_processing_capture_that_loses_to_a_cancellation_is_refunded() {
     let stored = service.get(id).await.unwrap();
     assert_eq!(stored.status(), OrderStatus::Cancelled);
     assert_eq!(world.gateway_captures(), 0, "the capture was refunded");
+}
+
+/// A customer reaches only their own orders: paying another customer's
+/// order answers it as missing, with no gateway called and nothing
+/// written, from the one read the payment starts with.
+#[tokio::test]
+async fn a_customer_paying_another_customers_order_finds_nothing_and_nothing_is_charged() {
+    let world = World::new();
+    let order = world.place().await;
+    let refused = world
+        .service
+        .pay_in(order.id(), Scope::Customer(customer(2)), &actor())
+        .await;
+    assert!(matches!(refused, Err(OrderError::NotFound(_))), "{refused:?}");
+    assert!(world.h.gateway.operations().is_empty());
+    let unchanged = world.service.get(order.id()).await.unwrap();
+    assert_eq!(unchanged.version(), order.version());
+
+    let paid = world
+        .service
+        .pay_in(order.id(), Scope::Customer(customer(1)), &actor())
+        .await
+        .unwrap();
+    assert_eq!(paid.payment_status(), PaymentStatus::Paid);
 }

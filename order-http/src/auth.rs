@@ -14,7 +14,7 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use order_core::{Actor, CustomerId, Order};
+use order_core::{Actor, CustomerId, Order, Scope};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
@@ -196,16 +196,16 @@ impl AuthConfig {
         let data = jsonwebtoken::decode::<Claims>(token.trim(), &self.decoding, &self.validation)
             .map_err(|err| ApiError::Unauthorized(format!("invalid token: {err}")))?;
         let claims = data.claims;
-        let customer = match claims.role {
-            Role::Customer => Some(claims.sub.parse::<CustomerId>().map_err(|_| {
+        let scope = match claims.role {
+            Role::Customer => Scope::Customer(claims.sub.parse::<CustomerId>().map_err(|_| {
                 ApiError::Unauthorized("a customer token's sub must be the customer id".into())
             })?),
-            Role::Admin | Role::Service => None,
+            Role::Admin | Role::Service => Scope::All,
         };
         Ok(Caller {
             subject: claims.sub,
             role: claims.role,
-            customer,
+            scope,
         })
     }
 
@@ -261,7 +261,7 @@ fn now_secs() -> u64 {
 pub struct Caller {
     subject: String,
     role: Role,
-    customer: Option<CustomerId>,
+    scope: Scope,
 }
 
 impl Caller {
@@ -272,7 +272,10 @@ impl Caller {
 
     /// The customer, for customer tokens.
     pub fn customer_id(&self) -> Option<CustomerId> {
-        self.customer
+        match self.scope {
+            Scope::Customer(customer) => Some(customer),
+            Scope::All => None,
+        }
     }
 
     /// How the caller appears in history and events: `<role>:<subject>`.
@@ -300,13 +303,15 @@ impl Caller {
         }
     }
 
-    /// True when the caller may see `order`: staff and services see all,
+    /// The orders the caller may see and act on: staff and services all,
     /// customers their own.
+    pub fn scope(&self) -> Scope {
+        self.scope
+    }
+
+    /// True when the caller may see `order`.
     pub fn may_see(&self, order: &Order) -> bool {
-        match self.role {
-            Role::Admin | Role::Service => true,
-            Role::Customer => self.customer == Some(order.customer_id()),
-        }
+        self.scope().admits(order)
     }
 }
 

@@ -48,6 +48,7 @@ use crate::event::OrderEvent;
 use crate::id::{OrderId, PaymentEntryId, ReturnId};
 use crate::ledger::{PaymentEntry, PaymentKind};
 use crate::money::Money;
+use crate::scope::Scope;
 use crate::order::{Order, Reservation};
 use crate::ports::PaymentRequest;
 use crate::retry::with_retry;
@@ -209,9 +210,10 @@ impl OrderService {
     async fn start_external_payment(
         &self,
         id: OrderId,
+        scope: Scope,
         actor: &Actor,
     ) -> Result<Order, OrderError> {
-        let before = self.get(id).await?;
+        let before = self.get_in(id, scope).await?;
         if before.status() == OrderStatus::Pending
             && before.payment_status() == PaymentStatus::Pending
         {
@@ -239,10 +241,25 @@ impl OrderService {
     /// [`OrderError::OutOfStock`] when a retry cannot reserve again;
     /// [`OrderError::Unavailable`] when the gateway cannot answer.
     pub async fn pay(&self, id: OrderId, actor: &Actor) -> Result<Order, OrderError> {
+        self.pay_in(id, Scope::All, actor).await
+    }
+
+    /// [`pay`](Self::pay) for an order within `scope`, checked in the read
+    /// the payment starts from: a customer paying pays their own order,
+    /// and another's is [`OrderError::NotFound`] with nothing done.
+    ///
+    /// # Errors
+    /// As [`pay`](Self::pay).
+    pub async fn pay_in(
+        &self,
+        id: OrderId,
+        scope: Scope,
+        actor: &Actor,
+    ) -> Result<Order, OrderError> {
         if self.config.payments == PaymentFlow::External {
-            return self.start_external_payment(id, actor).await;
+            return self.start_external_payment(id, scope, actor).await;
         }
-        let before = self.get(id).await?;
+        let before = self.get_in(id, scope).await?;
         let started = if self.abandoned_attempt(&before) {
             before
         } else {
