@@ -1,5 +1,8 @@
 //! Postal [`Address`]es and the [`CountryCode`] that tax and shipping key on.
 
+use std::fmt;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::ValidationError;
@@ -67,9 +70,15 @@ pub struct AddressInput {
 
 /// A validated postal address. Every field is trimmed, non-empty where
 /// required and bounded.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Deserialize)]
 #[serde(try_from = "AddressRepr")]
-pub struct Address {
+// Shared, not owned: an address is copied into every clone of its order and
+// never changes once parsed.
+pub struct Address(Arc<Fields>);
+
+#[derive(PartialEq, Eq, Hash, Serialize)]
+#[serde(rename = "Address")]
+struct Fields {
     name: String,
     line1: String,
     line2: Option<String>,
@@ -138,7 +147,7 @@ impl Address {
                 });
             }
         }
-        Ok(Self {
+        Ok(Self(Arc::new(Fields {
             name: bounded("name", &input.name, 200)?,
             line1: bounded("line1", &input.line1, 200)?,
             line2: optional("line2", input.line2, 200)?,
@@ -147,40 +156,64 @@ impl Address {
             postal_code: bounded("postal_code", &input.postal_code, 20)?,
             country: CountryCode::parse(&input.country)?,
             phone,
-        })
+        })))
     }
 
     /// Recipient's name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
     /// First address line.
     pub fn line1(&self) -> &str {
-        &self.line1
+        &self.0.line1
     }
     /// Second address line.
     pub fn line2(&self) -> Option<&str> {
-        self.line2.as_deref()
+        self.0.line2.as_deref()
     }
     /// City.
     pub fn city(&self) -> &str {
-        &self.city
+        &self.0.city
     }
     /// Region.
     pub fn region(&self) -> Option<&str> {
-        self.region.as_deref()
+        self.0.region.as_deref()
     }
     /// Postal code.
     pub fn postal_code(&self) -> &str {
-        &self.postal_code
+        &self.0.postal_code
     }
     /// Country.
     pub fn country(&self) -> CountryCode {
-        self.country
+        self.0.country
     }
     /// Phone.
     pub fn phone(&self) -> Option<&str> {
-        self.phone.as_deref()
+        self.0.phone.as_deref()
+    }
+}
+
+// Debug and Serialize show the fields, as they did before the fields were
+// shared.
+impl fmt::Debug for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let a = &self.0;
+        f.debug_struct("Address")
+            .field("name", &a.name)
+            .field("line1", &a.line1)
+            .field("line2", &a.line2)
+            .field("city", &a.city)
+            .field("region", &a.region)
+            .field("postal_code", &a.postal_code)
+            .field("country", &a.country)
+            .field("phone", &a.phone)
+            .finish()
+    }
+}
+
+impl Serialize for Address {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
     }
 }
 
@@ -226,5 +259,26 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(err.field(), "country");
+    }
+
+    #[test]
+    fn an_address_serializes_and_prints_its_fields() {
+        let a = Address::parse(input()).unwrap();
+        let json = serde_json::to_value(&a).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "name": "Jane Doe",
+                "line1": "742 Evergreen Terrace",
+                "line2": null,
+                "city": "Springfield",
+                "region": "OR",
+                "postal_code": "97475",
+                "country": "US",
+                "phone": "+1-555-0100",
+            })
+        );
+        assert_eq!(serde_json::from_value::<Address>(json).unwrap(), a);
+        assert!(format!("{a:?}").starts_with(r#"Address { name: "Jane Doe", line1: "#));
     }
 }

@@ -85,26 +85,31 @@ pub fn allocate_minor(whole: i128, weights: &[i128]) -> Vec<i128> {
         return Vec::new();
     }
     let split = Split::new(whole.unsigned_abs(), weights);
-    let parts = match split.ranked_as_decimals() {
-        Some((order, left)) => split.finish(&order, left),
+    let (order, left) = match split.ranked_as_decimals() {
+        Some(ranked) => ranked,
         None if split.fits_decimals() => {
-            let decimals: Vec<Decimal> = split
-                .weights
-                .iter()
-                .map(|w| Decimal::from_i128_with_scale(*w as i128, 0))
+            let decimals: Vec<Decimal> = (0..weights.len())
+                .map(|i| Decimal::from_i128_with_scale(split.weight(i) as i128, 0))
                 .collect();
             return allocate(whole, &decimals);
         }
         // Beyond a decimal, where `allocate` cannot divide: the exact split
         // is the rule it approximates.
-        None => {
-            let (order, left) = split.ranked();
-            split.finish(&order, left)
-        }
+        None => split.ranked(),
     };
-    // Every part is at most the whole's magnitude.
-    let sign = if whole < 0 { -1 } else { 1 };
-    parts.into_iter().map(|p| sign * p as i128).collect()
+    let mut parts: Vec<i128> = split
+        .shares
+        .iter()
+        // A share is at most the whole's magnitude.
+        .map(|(floor, _)| *floor as i128)
+        .collect();
+    for index in &order[..left] {
+        parts[*index] += 1;
+    }
+    if whole < 0 {
+        parts.iter_mut().for_each(|p| *p = -*p);
+    }
+    parts
 }
 
 /// The largest mantissa of a `Decimal`.
@@ -116,37 +121,47 @@ const MAX_MANTISSA: u128 = (1 << 96) - 1;
 /// digits, two different remainders differ by at least `1 / Σ weights`.
 const DECIMALS_AGREE_BELOW: u128 = 10_u128.pow(27);
 
-/// The floors of the exact shares of a whole and their remainders.
-struct Split {
+/// The exact shares of a whole, split into floors and remainders.
+struct Split<'a> {
     whole: u128,
-    /// Negative weights as zero; all 1 when every weight is zero.
-    weights: Vec<u128>,
+    weights: &'a [i128],
+    /// True when no weight is above zero: then each part weighs one.
+    even: bool,
     total: u128,
-    floors: Vec<u128>,
-    /// Each remainder is this numerator over `total`.
-    remainders: Vec<u128>,
+    /// Per part, the floor of its share and the remainder, a numerator over
+    /// `total`.
+    shares: Vec<(u128, u128)>,
 }
 
-impl Split {
+impl<'a> Split<'a> {
     /// `weights` is not empty.
-    fn new(whole: u128, weights: &[i128]) -> Self {
-        let mut clamped: Vec<u128> = weights.iter().map(|w| (*w).max(0).unsigned_abs()).collect();
-        let mut total: u128 = clamped.iter().sum();
-        if total == 0 {
-            clamped.fill(1);
-            total = clamped.len() as u128;
-        }
-        let (floors, remainders) = clamped
-            .iter()
-            // A weight is at most the total, so a share is at most the whole.
-            .map(|w| mul_div(whole, *w, total))
-            .unzip();
-        Self {
+    fn new(whole: u128, weights: &'a [i128]) -> Self {
+        let total: u128 = weights.iter().map(|w| (*w).max(0).unsigned_abs()).sum();
+        let mut split = Self {
             whole,
-            weights: clamped,
-            total,
-            floors,
-            remainders,
+            weights,
+            even: total == 0,
+            total: if total == 0 {
+                weights.len() as u128
+            } else {
+                total
+            },
+            shares: Vec::with_capacity(weights.len()),
+        };
+        for index in 0..weights.len() {
+            // A weight is at most the total, so a share is at most the whole.
+            let share = mul_div(whole, split.weight(index), split.total);
+            split.shares.push(share);
+        }
+        split
+    }
+
+    /// The weight of part `index`: negative weights count as zero.
+    fn weight(&self, index: usize) -> u128 {
+        if self.even {
+            1
+        } else {
+            self.weights[index].max(0).unsigned_abs()
         }
     }
 
@@ -154,10 +169,10 @@ impl Split {
     /// and how many units are left over after the floors: fewer than there
     /// are parts, as the remainders are fractions below one.
     fn ranked(&self) -> (Vec<usize>, usize) {
-        let mut order: Vec<usize> = (0..self.weights.len()).collect();
+        let mut order: Vec<usize> = (0..self.shares.len()).collect();
         // Stable: earlier parts stay first on ties.
-        order.sort_by_key(|i| std::cmp::Reverse(self.remainders[*i]));
-        let assigned: u128 = self.floors.iter().sum();
+        order.sort_by_key(|i| std::cmp::Reverse(self.shares[*i].1));
+        let assigned: u128 = self.shares.iter().map(|(floor, _)| floor).sum();
         (order, (self.whole - assigned) as usize)
     }
 
@@ -172,15 +187,16 @@ impl Split {
             return None;
         }
         let (order, left) = self.ranked();
-        let last = left.checked_sub(1).map(|i| self.remainders[order[i]]);
-        let next = order.get(left).map(|i| self.remainders[*i]);
+        let remainder = |i: usize| self.shares[i].1;
+        let last = left.checked_sub(1).map(|i| remainder(order[i]));
+        let next = order.get(left).map(|i| remainder(*i));
         if let Some(tied) = last.filter(|last| Some(*last) == next) {
             // A tie for the last unit. Parts of equal weight have equal
             // decimal quotients, and stay in index order; parts of different
             // weights have quotients with different numbers of digits.
-            let mut weights = (0..self.weights.len())
-                .filter(|i| self.remainders[*i] == tied)
-                .map(|i| self.weights[i]);
+            let mut weights = (0..self.shares.len())
+                .filter(|i| remainder(*i) == tied)
+                .map(|i| self.weight(i));
             let first = weights.next();
             if weights.any(|w| Some(w) != first) {
                 return None;
@@ -191,25 +207,28 @@ impl Split {
 
     /// True when `allocate` can divide these shares in decimals.
     fn fits_decimals(&self) -> bool {
-        let largest = self.weights.iter().copied().max().unwrap_or(0);
+        let largest = (0..self.shares.len())
+            .map(|i| self.weight(i))
+            .max()
+            .unwrap_or(0);
         self.total <= MAX_MANTISSA
             && self
                 .whole
                 .checked_mul(largest)
                 .is_some_and(|p| p <= MAX_MANTISSA)
     }
-
-    fn finish(mut self, order: &[usize], left: usize) -> Vec<u128> {
-        for index in &order[..left] {
-            self.floors[*index] += 1;
-        }
-        self.floors
-    }
 }
 
 /// `(a × b / c, a × b mod c)` for `b ≤ c`, so the quotient fits even when the
 /// product does not: that case is worked out in 256 bits, by long division.
 fn mul_div(a: u128, b: u128, c: u128) -> (u128, u128) {
+    // Amounts and weights of orders fit 64 bits, and so does the divisor:
+    // then the product cannot overflow and the division is the cheap one.
+    if let (Ok(a), Ok(b), Ok(c)) = (u64::try_from(a), u64::try_from(b), u64::try_from(c)) {
+        let product = u128::from(a) * u128::from(b);
+        let c = u128::from(c);
+        return (product / c, product % c);
+    }
     if let Some(product) = a.checked_mul(b) {
         return (product / c, product % c);
     }

@@ -263,6 +263,23 @@ pub struct Money {
 /// The largest magnitude of [`Money::minor`]: a `Decimal`'s mantissa.
 const MAX_MINOR: i128 = (1 << 96) - 1;
 
+/// 10^0 ..= 10^28, every scale a `Decimal` has: a lookup, where `pow` is a
+/// loop of 128-bit multiplications.
+const POWERS_OF_TEN: [i128; 29] = {
+    let mut powers = [1; 29];
+    let mut exponent = 1;
+    while exponent < powers.len() {
+        powers[exponent] = powers[exponent - 1] * 10;
+        exponent += 1;
+    }
+    powers
+};
+
+/// 10^`exponent`, for a decimal scale (at most 28).
+pub(crate) fn power_of_ten(exponent: u32) -> i128 {
+    POWERS_OF_TEN[exponent as usize]
+}
+
 impl Money {
     /// The largest unit price, 10^12 in major units of any currency (ADR
     /// 0006): a price is greater than zero and at most this.
@@ -453,7 +470,7 @@ impl Money {
     /// `max` is one of the whole-number bounds above.
     fn within(&self, max: Decimal) -> Result<(), MoneyError> {
         // At most 10^14 × 10^4 minor units: no overflow.
-        let limit = max.mantissa() * 10_i128.pow(self.currency.minor_units());
+        let limit = max.mantissa() * power_of_ten(self.currency.minor_units());
         if self.minor().unsigned_abs() <= limit.unsigned_abs() {
             Ok(())
         } else {

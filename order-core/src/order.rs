@@ -123,6 +123,21 @@ pub struct StatusChange {
     pub sequence: u64,
 }
 
+/// An order's status changes, oldest first.
+#[derive(Debug, PartialEq, Eq)]
+struct History(Vec<StatusChange>);
+
+impl Clone for History {
+    /// A copy with room for one more entry: an order is copied to apply
+    /// events to it, and a status change would otherwise grow the history
+    /// (a reallocation) right away.
+    fn clone(&self) -> Self {
+        let mut entries = Vec::with_capacity(self.0.len() + 1);
+        entries.extend_from_slice(&self.0);
+        Self(entries)
+    }
+}
+
 /// Where the order's stock reservation stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "state", content = "expires_at")]
@@ -175,7 +190,7 @@ pub struct Order {
     reservation: Reservation,
     shipments: Vec<Shipment>,
     returns: Vec<Return>,
-    history: Vec<StatusChange>,
+    history: History,
     cancellation: Option<(Reason, Actor)>,
     version: u64,
     created_at: DateTime<Utc>,
@@ -291,14 +306,14 @@ impl Order {
             reservation: Reservation::Held(reservation_expires_at),
             shipments: Vec::new(),
             returns: Vec::new(),
-            history: vec![StatusChange {
+            history: History(vec![StatusChange {
                 from: None,
                 to: OrderStatus::Pending,
                 reason: "order placed".into(),
                 actor: record.actor.clone(),
                 at,
                 sequence: record.sequence,
-            }],
+            }]),
             cancellation: None,
             version: record.sequence,
             created_at: at,
@@ -471,14 +486,14 @@ impl Order {
             }
         }
         if self.status != before {
-            self.history.push(StatusChange {
+            self.history.0.push(StatusChange {
                 from: Some(before),
                 to: self.status,
                 reason: reason.unwrap_or_else(|| {
-                    record
-                        .event
-                        .event_type()
-                        .trim_start_matches("order.")
+                    let event_type = record.event.event_type();
+                    event_type
+                        .strip_prefix("order.")
+                        .unwrap_or(event_type)
                         .replace('_', " ")
                 }),
                 actor: record.actor.clone(),
@@ -552,7 +567,7 @@ impl Order {
             reservation: s.reservation,
             shipments: s.shipments,
             returns: s.returns,
-            history: s.history,
+            history: History(s.history),
             cancellation: s.cancellation,
             version: s.version,
             created_at: s.created_at,
@@ -587,7 +602,7 @@ impl Order {
             reservation: self.reservation,
             shipments: self.shipments.clone(),
             returns: self.returns.clone(),
-            history: self.history.clone(),
+            history: self.history.0.clone(),
             cancellation: self.cancellation.clone(),
             version: self.version,
             created_at: self.created_at,
@@ -693,7 +708,7 @@ impl Order {
     }
     /// Every status change, oldest first.
     pub fn history(&self) -> &[StatusChange] {
-        &self.history
+        &self.history.0
     }
     /// Why and by whom the order was cancelled.
     pub fn cancellation(&self) -> Option<(&Reason, &Actor)> {

@@ -3,6 +3,7 @@
 //! store can back them with a database sequence.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -10,9 +11,10 @@ use crate::error::ValidationError;
 
 /// A unique, human-readable order number: upper-case ASCII letters, digits and
 /// dashes, 3 to 32 characters.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct OrderNumber(String);
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
+// Shared, not owned: the number is copied into every clone of its order.
+pub struct OrderNumber(Arc<str>);
 
 impl OrderNumber {
     /// Parses an order number.
@@ -27,7 +29,7 @@ impl OrderNumber {
                 .bytes()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
         if ok {
-            Ok(Self(text.to_owned()))
+            Ok(Self(text.into()))
         } else {
             Err(ValidationError::BadFormat {
                 field: "order_number".into(),
@@ -39,7 +41,7 @@ impl OrderNumber {
     /// The conventional number for the `sequence`-th order of `year`:
     /// `ORD-2026-000123`.
     pub fn from_sequence(year: i32, sequence: u64) -> Self {
-        Self(format!("ORD-{year:04}-{sequence:06}"))
+        Self(format!("ORD-{year:04}-{sequence:06}").into())
     }
 
     /// The text.
@@ -57,7 +59,13 @@ impl TryFrom<String> for OrderNumber {
 
 impl From<OrderNumber> for String {
     fn from(n: OrderNumber) -> Self {
-        n.0
+        n.0.as_ref().to_owned()
+    }
+}
+
+impl Serialize for OrderNumber {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
     }
 }
 
@@ -82,5 +90,13 @@ mod tests {
     #[test]
     fn lower_case_is_refused() {
         assert!(OrderNumber::parse("ord-1").is_err());
+    }
+
+    #[test]
+    fn a_number_serializes_as_its_text() {
+        let number = OrderNumber::from_sequence(2026, 7);
+        let json = serde_json::to_string(&number).unwrap();
+        assert_eq!(json, r#""ORD-2026-000007""#);
+        assert_eq!(serde_json::from_str::<OrderNumber>(&json).unwrap(), number);
     }
 }

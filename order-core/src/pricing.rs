@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::allocation::{allocate, allocate_minor};
 use crate::error::{MoneyError, ValidationError};
 use crate::id::ProductId;
-use crate::money::{Currency, Money, RoundingMode};
+use crate::money::{Currency, Money, RoundingMode, power_of_ten};
 use crate::quantity::Quantity;
 use crate::text::CouponCode;
 
@@ -330,7 +330,7 @@ fn round_share(amount: i128, share: Decimal, currency: Currency, mode: RoundingM
     };
     match product {
         Some(product) if product.unsigned_abs() <= MAX_MANTISSA && scale <= 28 => {
-            mode.div(product, 10_i128.pow(share.scale()))
+            mode.div(product, power_of_ten(share.scale()))
         }
         _ => round_minor(
             Decimal::from_i128_with_scale(amount, currency.minor_units()) * share,

@@ -3,6 +3,7 @@
 //! text, naming the field.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -40,9 +41,11 @@ macro_rules! bounded_text {
     };
     ($(#[$doc:meta])* $name:ident, $field:literal, $max:expr, $extra:expr) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+        #[serde(try_from = "String")]
+        // Shared, not owned: orders, events and records are cloned often,
+        // and text never changes once parsed.
+        pub struct $name(Arc<str>);
 
         impl $name {
             /// The most characters this value may have.
@@ -57,7 +60,7 @@ macro_rules! bounded_text {
                 let text = bounded($field, raw, $max)?;
                 let extra: fn(&str) -> Result<(), &'static str> = $extra;
                 extra(&text).map_err(|rule| ValidationError::BadFormat { field: $field.into(), rule })?;
-                Ok(Self(text))
+                Ok(Self(text.into()))
             }
 
             /// The text.
@@ -75,7 +78,13 @@ macro_rules! bounded_text {
 
         impl From<$name> for String {
             fn from(value: $name) -> Self {
-                value.0
+                value.0.as_ref().to_owned()
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
             }
         }
 
@@ -178,7 +187,7 @@ bounded_text!(
 impl Actor {
     /// The engine itself (expiry, completion, compensation).
     pub fn system() -> Self {
-        Self("system".to_owned())
+        Self("system".into())
     }
 }
 
@@ -219,5 +228,15 @@ mod tests {
     #[test]
     fn control_characters_are_refused() {
         assert!(ProductName::parse("bad\u{0}name").is_err());
+    }
+
+    #[test]
+    fn text_serializes_as_a_plain_string() {
+        let sku = Sku::parse(" ABC-1 ").unwrap();
+        assert_eq!(serde_json::to_string(&sku).unwrap(), r#""ABC-1""#);
+        assert_eq!(serde_json::from_str::<Sku>(r#"" ABC-1""#).unwrap(), sku);
+        assert!(serde_json::from_str::<Sku>(r#""A B""#).is_err());
+        assert_eq!(format!("{sku:?}"), r#"Sku("ABC-1")"#);
+        assert_eq!(String::from(sku), "ABC-1");
     }
 }

@@ -778,7 +778,10 @@ async fn a_customer_paying_another_customers_order_finds_nothing_and_nothing_is_
         .service
         .pay_in(order.id(), Scope::Customer(customer(2)), &actor())
         .await;
-    assert!(matches!(refused, Err(OrderError::NotFound(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(OrderError::NotFound(_))),
+        "{refused:?}"
+    );
     assert!(world.h.gateway.operations().is_empty());
     let unchanged = world.service.get(order.id()).await.unwrap();
     assert_eq!(unchanged.version(), order.version());

@@ -48,10 +48,10 @@ use crate::event::OrderEvent;
 use crate::id::{OrderId, PaymentEntryId, ReturnId};
 use crate::ledger::{PaymentEntry, PaymentKind};
 use crate::money::Money;
-use crate::scope::Scope;
 use crate::order::{Order, Reservation};
 use crate::ports::PaymentRequest;
 use crate::retry::with_retry;
+use crate::scope::Scope;
 use crate::status::{OrderStatus, PaymentAction, PaymentStatus, payment_targets};
 use crate::text::{Actor, GatewayReference, Reason};
 
