@@ -22,7 +22,9 @@ use order_core::ports::{
 };
 use order_core::system::{AuthenticatedCustomers, SystemClock, UuidV7Ids};
 use order_core::{CaptureMode, OrderService, PaymentFlow, Ports, ServiceConfig, StockKeeping};
-use order_store_postgres::{PgCatalog, PgInventory, PgOrderNumbers, PgOrderStore, TokioTimer};
+use order_store_postgres::{
+    CachedCatalog, PgCatalog, PgInventory, PgOrderNumbers, PgOrderStore, TokioTimer,
+};
 use order_store_sqlite::{SqliteCatalog, SqliteInventory, SqliteOrderNumbers, SqliteOrderStore};
 
 use crate::auth::{AuthConfig, Role};
@@ -288,11 +290,17 @@ async fn storage(database: &Database, max_connections: u32) -> Result<Storage, S
                 "store: PostgreSQL (migrated); the store keeps the stock"
             );
             let store = Arc::new(PgOrderStore::new(pool.clone()));
-            let catalog = Arc::new(PgCatalog::new(pool.clone()));
+            let cached = Arc::new(CachedCatalog::new(
+                Arc::new(PgCatalog::new(pool.clone())),
+                pool.clone(),
+            ));
+            tracing::info!(
+                "catalog: PostgreSQL, answered from memory while its change notifications keep it current"
+            );
             Ok(Storage {
                 store: store.clone(),
-                catalog: catalog.clone(),
-                catalog_admin: catalog,
+                catalog: cached.clone(),
+                catalog_admin: cached,
                 stock: store,
                 inventory: Arc::new(PgInventory::new(pool.clone())),
                 numbers: Arc::new(PgOrderNumbers::new(pool, 20)),

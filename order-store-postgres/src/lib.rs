@@ -7,7 +7,8 @@
 //!   inbound events, each change in one transaction with compare-and-set on
 //!   the version; stock effects applied in that same transaction.
 //! - [`PgCatalog`]: products and prices (the `Catalog` port) with admin
-//!   upsert and listing.
+//!   upsert and listing; [`CachedCatalog`] answers it from memory, kept
+//!   current by the database's change notifications.
 //! - [`PgInventory`]: stock levels and reservations (the `Inventory` port)
 //!   for deployments that keep stock behind the port, and stock adjustment.
 //! - [`PgOrderNumbers`]: order numbers from a database sequence.
@@ -48,6 +49,7 @@
 //! database per test, and servers of a test's own).
 
 mod catalog;
+mod catalog_cache;
 mod connect;
 mod error;
 mod inventory;
@@ -59,6 +61,7 @@ mod store;
 pub mod testing;
 
 pub use catalog::PgCatalog;
+pub use catalog_cache::{CATALOG_CHANNEL, CachedCatalog, MAX_ENTRIES};
 pub use connect::{ACQUIRE_TIMEOUT, ConnectError, connect, describe};
 pub use inventory::PgInventory;
 pub use numbers::PgOrderNumbers;
