@@ -6,6 +6,9 @@
 //! event is a fact) and derives the status from the ledgers where the state
 //! machine says so, recording every status change in the history.
 
+use std::fmt;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -168,8 +171,15 @@ pub struct Compensation {
 }
 
 /// An order and everything that happened to it.
+///
+/// Copies share one state until a copy applies an event, which then takes
+/// a state of its own (copy on write): the engine copies an order to load,
+/// decide on, preview and store it far more often than it changes it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Order(Arc<OrderState>);
+
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Order {
+struct OrderState {
     id: OrderId,
     number: OrderNumber,
     customer_id: CustomerId,
@@ -255,7 +265,7 @@ impl Order {
         let first = records.next()?;
         let mut order = Self::placed(first)?;
         for record in records {
-            if record.sequence != order.version + 1 {
+            if record.sequence != order.version() + 1 {
                 return None;
             }
             order.apply(record);
@@ -285,7 +295,7 @@ impl Order {
             reservation_expires_at,
         } = placed.as_ref().clone();
         let at = record.occurred_at;
-        Some(Self {
+        Some(Self(Arc::new(OrderState {
             id,
             number,
             customer_id,
@@ -322,27 +332,57 @@ impl Order {
             cancelled_at: None,
             delivered_at: None,
             completed_at: None,
-        })
+        })))
     }
 
     /// Applies one event. Events are facts: applying never fails; a decision
     /// has already checked that the event is allowed.
     pub fn apply(&mut self, record: &EventRecord) {
-        let at = record.occurred_at;
-        let before = self.status;
+        self.apply_event(
+            &record.event,
+            record.sequence,
+            record.occurred_at,
+            &record.actor,
+        );
+    }
+
+    /// Applies `events` as the records that will carry them would: numbered
+    /// on from the version, at `at`, by `actor`. A preview of a decision
+    /// needs no more, and no record.
+    pub(crate) fn apply_events(&mut self, events: &[OrderEvent], actor: &Actor, at: DateTime<Utc>) {
+        for event in events {
+            self.apply_event(event, self.version() + 1, at, actor);
+        }
+    }
+
+    /// A copy of this order with `events` applied ([`Order::apply_events`]).
+    pub(crate) fn with_events(
+        &self,
+        events: &[OrderEvent],
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Self {
+        let mut next = self.clone();
+        next.apply_events(events, actor, at);
+        next
+    }
+
+    fn apply_event(&mut self, event: &OrderEvent, sequence: u64, at: DateTime<Utc>, actor: &Actor) {
+        let state = Arc::make_mut(&mut self.0);
+        let before = state.status;
         // Built only when the status changes: most events do not.
         let mut reason: Option<String> = None;
-        match &record.event {
+        match event {
             OrderEvent::Placed(_) => {}
             OrderEvent::LinesChanged {
                 lines,
                 totals,
                 reservation_expires_at,
             } => {
-                self.lines.clone_from(lines);
-                self.totals = *totals;
+                state.lines.clone_from(lines);
+                state.totals = *totals;
                 if let Some(until) = reservation_expires_at {
-                    self.reservation = Reservation::Held(*until);
+                    state.reservation = Reservation::Held(*until);
                 }
             }
             OrderEvent::DetailsChanged {
@@ -352,110 +392,110 @@ impl Order {
                 shipping_method,
                 totals,
             } => {
-                self.notes.clone_from(notes);
-                self.shipping_address.clone_from(shipping_address);
-                self.billing_address.clone_from(billing_address);
-                self.shipping_method.clone_from(shipping_method);
-                self.totals = *totals;
+                state.notes.clone_from(notes);
+                state.shipping_address.clone_from(shipping_address);
+                state.billing_address.clone_from(billing_address);
+                state.shipping_method.clone_from(shipping_method);
+                state.totals = *totals;
             }
             OrderEvent::PaymentStarted {
                 attempt,
                 reservation_expires_at,
                 ..
             } => {
-                self.payment_attempts = *attempt;
-                self.payment_status = PaymentStatus::Pending;
+                state.payment_attempts = *attempt;
+                state.payment_status = PaymentStatus::Pending;
                 if let Some(until) = reservation_expires_at {
-                    self.reservation = Reservation::Held(*until);
+                    state.reservation = Reservation::Held(*until);
                 }
             }
             OrderEvent::PaymentAuthorized(entry) => {
-                self.payments.append(entry.clone());
-                self.payment_status = PaymentStatus::Authorized;
+                state.payments.append(entry.clone());
+                state.payment_status = PaymentStatus::Authorized;
             }
             OrderEvent::PaymentCaptured(entry) => {
-                self.payments.append(entry.clone());
-                self.payment_status = PaymentStatus::Paid;
+                state.payments.append(entry.clone());
+                state.payment_status = PaymentStatus::Paid;
             }
             OrderEvent::PaymentFailed { .. } => {
-                self.payment_status = PaymentStatus::Failed;
-                if matches!(self.reservation, Reservation::Held(_)) {
-                    self.reservation = Reservation::Released;
+                state.payment_status = PaymentStatus::Failed;
+                if matches!(state.reservation, Reservation::Held(_)) {
+                    state.reservation = Reservation::Released;
                 }
             }
             OrderEvent::PaymentVoided(entry) => {
-                self.payments.append(entry.clone());
-                if self.payment_status != PaymentStatus::Failed {
-                    self.payment_status = PaymentStatus::Voided;
+                state.payments.append(entry.clone());
+                if state.payment_status != PaymentStatus::Failed {
+                    state.payment_status = PaymentStatus::Voided;
                 }
             }
             OrderEvent::Refunded(entry) => {
-                self.payments.append(entry.clone());
-                self.payment_status = if self.payments.refunded() == self.payments.captured() {
+                state.payments.append(entry.clone());
+                state.payment_status = if state.payments.refunded() == state.payments.captured() {
                     PaymentStatus::Refunded
                 } else {
                     PaymentStatus::PartiallyRefunded
                 };
             }
             OrderEvent::Confirmed => {
-                self.status = OrderStatus::Confirmed;
-                self.reservation = Reservation::Committed;
-                self.confirmed_at = Some(at);
+                state.status = OrderStatus::Confirmed;
+                state.reservation = Reservation::Committed;
+                state.confirmed_at = Some(at);
                 reason = Some("payment received".into());
             }
-            OrderEvent::ProcessingStarted => self.status = OrderStatus::Processing,
+            OrderEvent::ProcessingStarted => state.status = OrderStatus::Processing,
             OrderEvent::Shipped(shipment) => {
                 for part in &shipment.lines {
-                    if let Some(line) = self.line_mut(part.line_id) {
+                    if let Some(line) = state.line_mut(part.line_id) {
                         line.quantities.shipped += part.quantity.get();
                     }
                 }
-                self.shipments.push(shipment.clone());
-                self.status = self.fulfilment_status();
+                state.shipments.push(shipment.clone());
+                state.status = state.fulfilment_status();
             }
             OrderEvent::ShipmentDelivered { shipment_id } => {
                 let mut delivered = Vec::new();
-                if let Some(shipment) = self.shipments.iter_mut().find(|s| s.id == *shipment_id) {
+                if let Some(shipment) = state.shipments.iter_mut().find(|s| s.id == *shipment_id) {
                     shipment.delivered_at = Some(at);
                     delivered.clone_from(&shipment.lines);
                 }
                 for part in delivered {
-                    if let Some(line) = self.line_mut(part.line_id) {
+                    if let Some(line) = state.line_mut(part.line_id) {
                         line.quantities.delivered += part.quantity.get();
                     }
                 }
-                self.status = self.fulfilment_status();
-                if self.status == OrderStatus::Delivered {
-                    self.delivered_at = Some(at);
+                state.status = state.fulfilment_status();
+                if state.status == OrderStatus::Delivered {
+                    state.delivered_at = Some(at);
                 }
             }
             OrderEvent::DeliveredDigitally { lines } => {
                 for part in lines {
-                    if let Some(line) = self.line_mut(part.line_id) {
+                    if let Some(line) = state.line_mut(part.line_id) {
                         line.quantities.shipped += part.quantity.get();
                         line.quantities.delivered += part.quantity.get();
                     }
                 }
-                self.status = self.fulfilment_status();
-                if self.status == OrderStatus::Delivered {
-                    self.delivered_at = Some(at);
+                state.status = state.fulfilment_status();
+                if state.status == OrderStatus::Delivered {
+                    state.delivered_at = Some(at);
                 }
             }
             OrderEvent::Completed => {
-                self.status = OrderStatus::Completed;
-                self.completed_at = Some(at);
+                state.status = OrderStatus::Completed;
+                state.completed_at = Some(at);
             }
             OrderEvent::Cancelled {
                 reason: why,
                 expired: _,
             } => {
-                self.status = OrderStatus::Cancelled;
-                self.cancelled_at = Some(at);
-                self.cancellation = Some((why.clone(), record.actor.clone()));
-                for line in &mut self.lines {
+                state.status = OrderStatus::Cancelled;
+                state.cancelled_at = Some(at);
+                state.cancellation = Some((why.clone(), actor.clone()));
+                for line in &mut state.lines {
                     line.quantities.cancelled = line.quantities.ordered - line.quantities.shipped;
                 }
-                self.reservation = match self.reservation {
+                state.reservation = match state.reservation {
                     Reservation::Held(_) => Reservation::Released,
                     Reservation::Committed => Reservation::Restocked,
                     other @ (Reservation::Released | Reservation::Restocked) => other,
@@ -464,67 +504,45 @@ impl Order {
             }
             OrderEvent::ReturnRequested(ret) => {
                 for part in &ret.lines {
-                    if let Some(line) = self.line_mut(part.line_id) {
+                    if let Some(line) = state.line_mut(part.line_id) {
                         line.quantities.return_requested += part.quantity.get();
                     }
                 }
-                self.returns.push(ret.clone());
+                state.returns.push(ret.clone());
             }
             OrderEvent::ReturnReceived { return_id } => {
                 let mut received = Vec::new();
-                if let Some(ret) = self.returns.iter_mut().find(|r| r.id == *return_id) {
+                if let Some(ret) = state.returns.iter_mut().find(|r| r.id == *return_id) {
                     ret.received_at = Some(at);
                     received.clone_from(&ret.lines);
                 }
                 for part in received {
-                    if let Some(line) = self.line_mut(part.line_id) {
+                    if let Some(line) = state.line_mut(part.line_id) {
                         line.quantities.return_requested -= part.quantity.get();
                         line.quantities.returned += part.quantity.get();
                     }
                 }
-                self.status = self.fulfilment_status();
+                state.status = state.fulfilment_status();
             }
         }
-        if self.status != before {
-            self.history.0.push(StatusChange {
+        if state.status != before {
+            state.history.0.push(StatusChange {
                 from: Some(before),
-                to: self.status,
+                to: state.status,
                 reason: reason.unwrap_or_else(|| {
-                    let event_type = record.event.event_type();
+                    let event_type = event.event_type();
                     event_type
                         .strip_prefix("order.")
                         .unwrap_or(event_type)
                         .replace('_', " ")
                 }),
-                actor: record.actor.clone(),
+                actor: actor.clone(),
                 at,
-                sequence: record.sequence,
+                sequence,
             });
         }
-        self.version = record.sequence;
-        self.updated_at = at;
-    }
-
-    fn line_mut(&mut self, id: LineId) -> Option<&mut OrderLine> {
-        self.lines.iter_mut().find(|l| l.id == id)
-    }
-
-    /// The status the line ledger implies once shipping has started.
-    fn fulfilment_status(&self) -> OrderStatus {
-        let shipped: u32 = self.lines.iter().map(|l| l.quantities.shipped).sum();
-        let returned: u32 = self.lines.iter().map(|l| l.quantities.returned).sum();
-        let all_shipped = self.lines.iter().all(|l| l.quantities.to_ship() == 0);
-        if shipped > 0 && all_shipped && returned == shipped {
-            OrderStatus::Returned
-        } else if all_shipped && self.shipments.iter().all(|s| s.delivered_at.is_some()) {
-            OrderStatus::Delivered
-        } else if all_shipped {
-            OrderStatus::Shipped
-        } else if shipped > 0 {
-            OrderStatus::PartiallyShipped
-        } else {
-            self.status
-        }
+        state.version = sequence;
+        state.updated_at = at;
     }
 
     /// Rebuilds an order from a store's snapshot, checking its invariants.
@@ -546,7 +564,7 @@ impl Order {
         if !totals_identity_holds(&s.totals) {
             return Err(broken("total = subtotal - discount + tax + shipping"));
         }
-        Ok(Self {
+        Ok(Self(Arc::new(OrderState {
             id: s.id,
             number: s.number,
             customer_id: s.customer_id,
@@ -576,188 +594,220 @@ impl Order {
             cancelled_at: s.cancelled_at,
             delivered_at: s.delivered_at,
             completed_at: s.completed_at,
-        })
+        })))
     }
 
     /// Every field, for stores.
     pub fn snapshot(&self) -> OrderSnapshot {
         OrderSnapshot {
-            id: self.id,
-            number: self.number.clone(),
-            customer_id: self.customer_id,
-            currency: self.currency,
-            status: self.status,
-            payment_status: self.payment_status,
-            lines: self.lines.clone(),
-            shipping_address: self.shipping_address.clone(),
-            billing_address: self.billing_address.clone(),
-            shipping_method: self.shipping_method.clone(),
-            coupon: self.coupon.clone(),
-            discount: self.discount.clone(),
-            notes: self.notes.clone(),
-            pricing: self.pricing,
-            totals: self.totals,
-            payments: self.payments.clone(),
-            payment_attempts: self.payment_attempts,
-            reservation: self.reservation,
-            shipments: self.shipments.clone(),
-            returns: self.returns.clone(),
-            history: self.history.0.clone(),
-            cancellation: self.cancellation.clone(),
-            version: self.version,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-            confirmed_at: self.confirmed_at,
-            cancelled_at: self.cancelled_at,
-            delivered_at: self.delivered_at,
-            completed_at: self.completed_at,
+            id: self.0.id,
+            number: self.0.number.clone(),
+            customer_id: self.0.customer_id,
+            currency: self.0.currency,
+            status: self.0.status,
+            payment_status: self.0.payment_status,
+            lines: self.0.lines.clone(),
+            shipping_address: self.0.shipping_address.clone(),
+            billing_address: self.0.billing_address.clone(),
+            shipping_method: self.0.shipping_method.clone(),
+            coupon: self.0.coupon.clone(),
+            discount: self.0.discount.clone(),
+            notes: self.0.notes.clone(),
+            pricing: self.0.pricing,
+            totals: self.0.totals,
+            payments: self.0.payments.clone(),
+            payment_attempts: self.0.payment_attempts,
+            reservation: self.0.reservation,
+            shipments: self.0.shipments.clone(),
+            returns: self.0.returns.clone(),
+            history: self.0.history.0.clone(),
+            cancellation: self.0.cancellation.clone(),
+            version: self.0.version,
+            created_at: self.0.created_at,
+            updated_at: self.0.updated_at,
+            confirmed_at: self.0.confirmed_at,
+            cancelled_at: self.0.cancelled_at,
+            delivered_at: self.0.delivered_at,
+            completed_at: self.0.completed_at,
         }
     }
 
     /// The id.
     pub fn id(&self) -> OrderId {
-        self.id
+        self.0.id
     }
     /// The order number.
     pub fn number(&self) -> &OrderNumber {
-        &self.number
+        &self.0.number
     }
     /// The customer.
     pub fn customer_id(&self) -> CustomerId {
-        self.customer_id
+        self.0.customer_id
     }
     /// The currency of every amount.
     pub fn currency(&self) -> Currency {
-        self.currency
+        self.0.currency
     }
     /// The lifecycle status.
     pub fn status(&self) -> OrderStatus {
-        self.status
+        self.0.status
     }
     /// The payment status.
     pub fn payment_status(&self) -> PaymentStatus {
-        self.payment_status
+        self.0.payment_status
     }
     /// The lines.
     pub fn lines(&self) -> &[OrderLine] {
-        &self.lines
+        &self.0.lines
     }
     /// One line.
     pub fn line(&self, id: LineId) -> Option<&OrderLine> {
-        self.lines.iter().find(|l| l.id == id)
+        self.0.lines.iter().find(|l| l.id == id)
     }
     /// Where physical goods go.
     pub fn shipping_address(&self) -> Option<&Address> {
-        self.shipping_address.as_ref()
+        self.0.shipping_address.as_ref()
     }
     /// Where the invoice goes.
     pub fn billing_address(&self) -> Option<&Address> {
-        self.billing_address.as_ref()
+        self.0.billing_address.as_ref()
     }
     /// How physical goods travel.
     pub fn shipping_method(&self) -> Option<&ShippingMethod> {
-        self.shipping_method.as_ref()
+        self.0.shipping_method.as_ref()
     }
     /// The coupon used.
     pub fn coupon(&self) -> Option<&CouponCode> {
-        self.coupon.as_ref()
+        self.0.coupon.as_ref()
     }
     /// The discount granted.
     pub fn discount(&self) -> Option<&Discount> {
-        self.discount.as_ref()
+        self.0.discount.as_ref()
     }
     /// Customer notes.
     pub fn notes(&self) -> Option<&Notes> {
-        self.notes.as_ref()
+        self.0.notes.as_ref()
     }
     /// The pricing rules.
     pub fn pricing(&self) -> &PricingPolicy {
-        &self.pricing
+        &self.0.pricing
     }
     /// The totals.
     pub fn totals(&self) -> &Totals {
-        &self.totals
+        &self.0.totals
     }
     /// The payment ledger.
     pub fn payments(&self) -> &PaymentLedger {
-        &self.payments
+        &self.0.payments
     }
     /// Payment attempts so far.
     pub fn payment_attempts(&self) -> u32 {
-        self.payment_attempts
+        self.0.payment_attempts
     }
     /// The stock reservation.
     pub fn reservation(&self) -> Reservation {
-        self.reservation
+        self.0.reservation
     }
     /// The shipments.
     pub fn shipments(&self) -> &[Shipment] {
-        &self.shipments
+        &self.0.shipments
     }
     /// One shipment.
     pub fn shipment(&self, id: ShipmentId) -> Option<&Shipment> {
-        self.shipments.iter().find(|s| s.id == id)
+        self.0.shipments.iter().find(|s| s.id == id)
     }
     /// The returns.
     pub fn returns(&self) -> &[Return] {
-        &self.returns
+        &self.0.returns
     }
     /// One return.
     pub fn return_(&self, id: ReturnId) -> Option<&Return> {
-        self.returns.iter().find(|r| r.id == id)
+        self.0.returns.iter().find(|r| r.id == id)
     }
     /// Every status change, oldest first.
     pub fn history(&self) -> &[StatusChange] {
-        &self.history.0
+        &self.0.history.0
     }
     /// Why and by whom the order was cancelled.
     pub fn cancellation(&self) -> Option<(&Reason, &Actor)> {
-        self.cancellation.as_ref().map(|(r, a)| (r, a))
+        self.0.cancellation.as_ref().map(|(r, a)| (r, a))
     }
     /// The version: the sequence number of the last applied event.
     pub fn version(&self) -> u64 {
-        self.version
+        self.0.version
     }
     /// When placed.
     pub fn created_at(&self) -> DateTime<Utc> {
-        self.created_at
+        self.0.created_at
     }
     /// When last changed.
     pub fn updated_at(&self) -> DateTime<Utc> {
-        self.updated_at
+        self.0.updated_at
     }
     /// When confirmed.
     pub fn confirmed_at(&self) -> Option<DateTime<Utc>> {
-        self.confirmed_at
+        self.0.confirmed_at
     }
     /// When cancelled.
     pub fn cancelled_at(&self) -> Option<DateTime<Utc>> {
-        self.cancelled_at
+        self.0.cancelled_at
     }
     /// When every shipment had arrived.
     pub fn delivered_at(&self) -> Option<DateTime<Utc>> {
-        self.delivered_at
+        self.0.delivered_at
     }
     /// When completed.
     pub fn completed_at(&self) -> Option<DateTime<Utc>> {
-        self.completed_at
+        self.0.completed_at
     }
     /// True when any line is physical.
     pub fn needs_shipping(&self) -> bool {
-        self.lines.iter().any(|l| l.kind == ProductKind::Physical)
+        self.0.lines.iter().any(|l| l.kind == ProductKind::Physical)
     }
     /// Total minus captured, floored at zero: what a payment must still bring.
     pub fn amount_due(&self) -> Money {
         let due = self
+            .0
             .totals
             .total
-            .checked_sub(&self.payments.captured())
-            .unwrap_or(self.totals.total);
+            .checked_sub(&self.0.payments.captured())
+            .unwrap_or(self.0.totals.total);
         if due.is_negative() {
-            Money::zero(self.currency)
+            Money::zero(self.0.currency)
         } else {
             due
         }
+    }
+}
+
+impl OrderState {
+    fn line_mut(&mut self, id: LineId) -> Option<&mut OrderLine> {
+        self.lines.iter_mut().find(|l| l.id == id)
+    }
+
+    /// The status the line ledger implies once shipping has started.
+    fn fulfilment_status(&self) -> OrderStatus {
+        let shipped: u32 = self.lines.iter().map(|l| l.quantities.shipped).sum();
+        let returned: u32 = self.lines.iter().map(|l| l.quantities.returned).sum();
+        let all_shipped = self.lines.iter().all(|l| l.quantities.to_ship() == 0);
+        if shipped > 0 && all_shipped && returned == shipped {
+            OrderStatus::Returned
+        } else if all_shipped && self.shipments.iter().all(|s| s.delivered_at.is_some()) {
+            OrderStatus::Delivered
+        } else if all_shipped {
+            OrderStatus::Shipped
+        } else if shipped > 0 {
+            OrderStatus::PartiallyShipped
+        } else {
+            self.status
+        }
+    }
+}
+
+// Debug shows the fields, as it did before they were shared.
+impl fmt::Debug for Order {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
     }
 }
 

@@ -588,21 +588,6 @@ impl OrderService {
         Ok(after)
     }
 
-    /// Applies events to a copy of `order`, without storing anything.
-    fn preview_apply(
-        &self,
-        order: &Order,
-        events: &[OrderEvent],
-        actor: &Actor,
-        at: DateTime<Utc>,
-    ) -> Result<Order, OrderError> {
-        let mut next = order.clone();
-        for record in self.records(order, events.to_vec(), actor, at)? {
-            next.apply(&record);
-        }
-        Ok(next)
-    }
-
     async fn load_at(
         &self,
         id: OrderId,

@@ -295,10 +295,67 @@ pub struct GatewayOperation {
 
 #[derive(Debug, Default)]
 struct GatewayState {
-    by_key: HashMap<String, GatewayOperation>,
     log: Vec<GatewayOperation>,
+    // Indexes into `log` and running sums over it, so that an operation
+    // costs the same however many came before (a benchmark runs thousands
+    // through one gateway).
+    /// The last operation made under each idempotency key.
+    by_key: HashMap<String, usize>,
+    /// The first operation that produced each reference.
+    by_reference: HashMap<GatewayReference, usize>,
+    /// Σ amounts per kind.
+    totals: Sums,
+    /// Σ amounts per kind of the operations acting on each reference.
+    target_totals: HashMap<GatewayReference, Sums>,
     counter: u64,
     keys: KeyHandling,
+}
+
+/// Σ amounts per kind of operation, in the order the kinds first came.
+type Sums = Vec<(&'static str, Money)>;
+
+fn add_to(sums: &mut Sums, kind: &'static str, amount: Money) {
+    match sums.iter_mut().find(|(k, _)| *k == kind) {
+        // A sum that cannot grow (another currency, an overflow) stays.
+        Some((_, sum)) => *sum = sum.checked_add(&amount).unwrap_or(*sum),
+        None => sums.push((kind, amount)),
+    }
+}
+
+fn sum_of(sums: &Sums, kind: &str) -> Option<Money> {
+    sums.iter().find(|(k, _)| *k == kind).map(|(_, sum)| *sum)
+}
+
+impl GatewayState {
+    fn record(&mut self, key: &str, op: GatewayOperation) {
+        let index = self.log.len();
+        self.by_key.insert(key.to_owned(), index);
+        self.by_reference
+            .entry(op.reference.clone())
+            .or_insert(index);
+        add_to(&mut self.totals, op.kind, op.amount);
+        if let Some(target) = &op.target {
+            let sums = self.target_totals.entry(target.clone()).or_default();
+            add_to(sums, op.kind, op.amount);
+        }
+        self.log.push(op);
+    }
+
+    fn find(&self, reference: &GatewayReference) -> Option<&GatewayOperation> {
+        self.by_reference.get(reference).map(|i| &self.log[*i])
+    }
+
+    /// Σ amounts of `kind`, of the operations acting on `target` when given;
+    /// `None` when there are none.
+    fn total(&self, kind: &str, target: Option<&GatewayReference>) -> Option<Money> {
+        match target {
+            None => sum_of(&self.totals, kind),
+            Some(target) => self
+                .target_totals
+                .get(target)
+                .and_then(|sums| sum_of(sums, kind)),
+        }
+    }
 }
 
 /// How the fake gateway answers a call whose idempotency key it has seen:
@@ -345,26 +402,11 @@ impl FakePaymentGateway {
         lock(&self.state).log.clone()
     }
 
-    fn total(&self, kind: &str, target: Option<&GatewayReference>) -> Option<Money> {
-        let state = lock(&self.state);
-        let mut sum: Option<Money> = None;
-        for op in state
-            .log
-            .iter()
-            .filter(|o| o.kind == kind && (target.is_none() || o.target.as_ref() == target))
-        {
-            sum = Some(match sum {
-                None => op.amount,
-                Some(s) => s.checked_add(&op.amount).unwrap_or(s),
-            });
-        }
-        sum
-    }
-
     /// Money captured minus refunded, per the gateway's own books.
     pub fn net_captured(&self) -> Option<Money> {
-        let captured = self.total("capture", None)?;
-        match self.total("refund", None) {
+        let state = lock(&self.state);
+        let captured = state.total("capture", None)?;
+        match state.total("refund", None) {
             Some(refunded) => captured.checked_sub(&refunded).ok(),
             None => Some(captured),
         }
@@ -377,33 +419,36 @@ impl FakePaymentGateway {
         amount: Money,
         target: Option<&GatewayReference>,
     ) -> Result<GatewayReference, PaymentError> {
-        let keys = lock(&self.state).keys;
-        if keys == KeyHandling::Deduplicate
-            && let Some(done) = lock(&self.state).by_key.get(key)
-        {
-            return Ok(done.reference.clone());
-        }
+        let keys = {
+            let state = lock(&self.state);
+            if state.keys == KeyHandling::Deduplicate
+                && let Some(done) = state.by_key.get(key)
+            {
+                return Ok(state.log[*done].reference.clone());
+            }
+            state.keys
+        };
         if let Some(Fault::Decline) = self.faults.check(kind).await? {
             return Err(PaymentError::Declined {
                 code: "card_declined".into(),
                 reason: "the issuer declined the payment".into(),
             });
         }
+        let mut state = lock(&self.state);
         let limit_exceeded = match (kind, target) {
             _ if keys == KeyHandling::NewOperationSameReference => false,
             ("capture", Some(auth)) => {
-                let authorized = self.find(auth).map(|o| o.amount);
-                let captured = self.total("capture", Some(auth));
+                let authorized = state.find(auth).map(|o| o.amount);
+                let captured = state.total("capture", Some(auth));
                 exceeds(authorized, captured, amount)
             }
             ("refund", Some(capture)) => {
                 // Refunds may target any capture of the same payment; the
                 // fake checks against all captures, as one payment.
-                let captured = self
+                let captured = state
                     .find(capture)
-                    .map(|_| ())
-                    .and_then(|()| self.total("capture", None));
-                let refunded = self.total("refund", None);
+                    .and_then(|_| state.total("capture", None));
+                let refunded = state.total("refund", None);
                 exceeds(captured, refunded, amount)
             }
             _ => false,
@@ -414,7 +459,6 @@ impl FakePaymentGateway {
                 reason: format!("{kind} of {amount} exceeds what remains"),
             });
         }
-        let mut state = lock(&self.state);
         state.counter += 1;
         let name = match keys {
             KeyHandling::NewOperationSameReference => {
@@ -428,23 +472,16 @@ impl FakePaymentGateway {
         };
         let reference = GatewayReference::parse(&name)
             .map_err(|e| PaymentError::Port(PortError::Unavailable(e.to_string())))?;
-        let op = GatewayOperation {
-            kind,
-            amount,
-            reference: reference.clone(),
-            target: target.cloned(),
-        };
-        state.by_key.insert(key.to_owned(), op.clone());
-        state.log.push(op);
+        state.record(
+            key,
+            GatewayOperation {
+                kind,
+                amount,
+                reference: reference.clone(),
+                target: target.cloned(),
+            },
+        );
         Ok(reference)
-    }
-
-    fn find(&self, reference: &GatewayReference) -> Option<GatewayOperation> {
-        lock(&self.state)
-            .log
-            .iter()
-            .find(|o| &o.reference == reference)
-            .cloned()
     }
 }
 
@@ -480,13 +517,13 @@ impl PaymentGateway for FakePaymentGateway {
         authorization: &GatewayReference,
         idempotency_key: &str,
     ) -> Result<GatewayReference, PaymentError> {
-        let amount =
-            self.find(authorization)
-                .map(|o| o.amount)
-                .ok_or_else(|| PaymentError::Declined {
-                    code: "unknown_authorization".into(),
-                    reason: format!("no authorization {authorization}"),
-                })?;
+        let amount = lock(&self.state)
+            .find(authorization)
+            .map(|o| o.amount)
+            .ok_or_else(|| PaymentError::Declined {
+                code: "unknown_authorization".into(),
+                reason: format!("no authorization {authorization}"),
+            })?;
         self.run("void", idempotency_key, amount, Some(authorization))
             .await
     }

@@ -255,10 +255,7 @@ impl OrderService {
                     },
                     now,
                 )?;
-                let mut preview = before.clone();
-                for record in self.records(&before, events.clone(), actor, now)? {
-                    preview.apply(&record);
-                }
+                let preview = before.with_events(&events, actor, now);
                 let mut all = events;
                 all.extend(preview.decide(&Command::UpdateDetails { change, totals }, now)?);
                 return self

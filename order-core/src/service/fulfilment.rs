@@ -71,7 +71,7 @@ impl OrderService {
                 now,
             ) {
                 Ok(capture) => {
-                    let working = self.preview_apply(&before, &capture, actor, now)?;
+                    let working = before.with_events(&capture, actor, now);
                     match working.decide(&Command::StartProcessing, now) {
                         Ok(start) => {
                             let events = capture.into_iter().chain(start).collect();
@@ -227,7 +227,7 @@ impl OrderService {
                         now,
                     )?;
                     let voided = working.decide(&Command::RecordVoid { entry }, now)?;
-                    working = self.preview_apply(&working, &voided, actor, now)?;
+                    working.apply_events(&voided, actor, now);
                     events.extend(voided);
                 }
                 PaymentStatus::Paid | PaymentStatus::PartiallyRefunded => {
@@ -252,7 +252,7 @@ impl OrderService {
                             now,
                         )?;
                         let refunded = working.decide(&Command::Refund { entry }, now)?;
-                        working = self.preview_apply(&working, &refunded, actor, now)?;
+                        working.apply_events(&refunded, actor, now);
                         events.extend(refunded);
                     }
                 }

@@ -167,7 +167,7 @@ impl OrderService {
                     events: &mut Vec<OrderEvent>|
          -> Result<(), OrderError> {
             let new = working.decide(&command, now)?;
-            *working = self.preview_apply(working, &new, actor, now)?;
+            working.apply_events(&new, actor, now);
             events.extend(new);
             Ok(())
         };
@@ -618,9 +618,9 @@ impl OrderService {
             .await;
         }
         let mut events = self.payment_events(before, None, &receipts, actor, now)?;
-        let mut working = self.preview_apply(before, &events, actor, now)?;
+        let mut working = before.with_events(&events, actor, now);
         let failure = working.decide(&Command::RecordPaymentFailure { code, reason }, now)?;
-        working = self.preview_apply(&working, &failure, actor, now)?;
+        working.apply_events(&failure, actor, now);
         events.extend(failure);
         if let Some(entry) = void {
             events.extend(working.decide(&Command::RecordVoid { entry }, now)?);
@@ -722,7 +722,7 @@ impl OrderService {
                 } else {
                     events = planned;
                 }
-                let working = self.preview_apply(&before, &events, actor, now)?;
+                let working = before.with_events(&events, actor, now);
                 if working.status() == OrderStatus::Cancelled {
                     late_capture = Some((reference.clone(), *amount));
                 }
@@ -746,7 +746,7 @@ impl OrderService {
                         },
                         now,
                     )?;
-                    let started = self.preview_apply(&before, &events, actor, now)?;
+                    let started = before.with_events(&events, actor, now);
                     events.extend(started.decide(&failure, now)?);
                     events
                 } else {
@@ -783,7 +783,7 @@ impl OrderService {
                         Some(reason),
                         now,
                     )?;
-                    let working = self.preview_apply(&before, &events, actor, now)?;
+                    let working = before.with_events(&events, actor, now);
                     events.extend(working.decide(&Command::Refund { entry }, now)?);
                 }
                 Err(err) => {
