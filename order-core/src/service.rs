@@ -567,11 +567,24 @@ impl OrderService {
         at: DateTime<Utc>,
         extras: Extras<'_>,
     ) -> Result<Order, OrderError> {
+        let after = before.with_events(&events, actor, at);
+        self.commit_applied(before, after, events, actor, at, extras)
+            .await
+    }
+
+    /// [`OrderService::commit`] when the caller has already applied the
+    /// events: `after` is `before.with_events(&events, actor, at)`.
+    async fn commit_applied(
+        &self,
+        before: &Order,
+        after: Order,
+        events: Vec<OrderEvent>,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        extras: Extras<'_>,
+    ) -> Result<Order, OrderError> {
+        debug_assert!(after == before.with_events(&events, actor, at));
         let records = self.records(before, events, actor, at)?;
-        let mut after = before.clone();
-        for record in &records {
-            after.apply(record);
-        }
         let plan = self.stock_plan(before, &after, extras.stock);
         self.ports
             .store

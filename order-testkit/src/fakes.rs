@@ -2,7 +2,7 @@
 //! a well-behaved real service, keeps state a test can inspect, and can be
 //! told through its [`FaultPlan`] to fail, decline or time out.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -23,6 +23,7 @@ use order_core::{
 use uuid::Uuid;
 
 use crate::fault::{Fault, FaultPlan};
+use crate::hash::FastMap;
 use crate::stock::StockBook;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -300,13 +301,13 @@ struct GatewayState {
     // costs the same however many came before (a benchmark runs thousands
     // through one gateway).
     /// The last operation made under each idempotency key.
-    by_key: HashMap<String, usize>,
+    by_key: FastMap<String, usize>,
     /// The first operation that produced each reference.
-    by_reference: HashMap<GatewayReference, usize>,
+    by_reference: FastMap<GatewayReference, usize>,
     /// Σ amounts per kind.
     totals: Sums,
     /// Σ amounts per kind of the operations acting on each reference.
-    target_totals: HashMap<GatewayReference, Sums>,
+    target_totals: FastMap<GatewayReference, Sums>,
     counter: u64,
     keys: KeyHandling,
 }

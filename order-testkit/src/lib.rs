@@ -23,6 +23,7 @@ pub mod builder;
 pub mod fakes;
 pub mod fault;
 pub mod harness;
+mod hash;
 pub mod memory;
 pub mod mock;
 pub mod sim;

@@ -3,7 +3,7 @@
 //! outbox events committed with the change, per-order sequences, keyset
 //! listing — kept in one mutex-guarded state so every commit is atomic.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -18,6 +18,7 @@ use order_core::{
     EventRecord, Order, OrderId, OrderNumber, PortError, Sku, StoreError, StoredEvent,
 };
 
+use crate::hash::{FastMap, FastSet};
 use crate::stock::StockBook;
 
 #[derive(Debug)]
@@ -29,14 +30,14 @@ struct KeyRecord {
 
 #[derive(Debug, Default)]
 struct State {
-    orders: HashMap<OrderId, Order>,
-    numbers: HashMap<OrderNumber, OrderId>,
+    orders: FastMap<OrderId, Order>,
+    numbers: FastMap<OrderNumber, OrderId>,
     /// The outbox: every event by global position.
     feed: BTreeMap<u64, EventRecord>,
-    per_order: HashMap<OrderId, Vec<u64>>,
-    published: HashSet<u64>,
-    keys: HashMap<IdempotencyKey, KeyRecord>,
-    inbound: HashSet<String>,
+    per_order: FastMap<OrderId, Vec<u64>>,
+    published: FastSet<u64>,
+    keys: FastMap<IdempotencyKey, KeyRecord>,
+    inbound: FastSet<String>,
     compensations: Vec<Compensation>,
     /// Stock, for services that let the store keep it.
     stock: StockBook,
@@ -94,6 +95,24 @@ impl StockLevels for InMemoryOrderStore {
 
 fn invalid(why: &str) -> StoreError {
     StoreError::Backend(why.to_owned().into())
+}
+
+fn apply_stock(
+    book: &mut StockBook,
+    order: OrderId,
+    effects: &[StockEffect],
+) -> Result<(), StoreError> {
+    for effect in effects {
+        match effect {
+            StockEffect::Reserve { items, .. } => {
+                book.reserve(order, items).map_err(StoreError::OutOfStock)?
+            }
+            StockEffect::Commit => book.commit(order),
+            StockEffect::Release => book.release(order),
+            StockEffect::Restock { key, items } => book.restock(order, key, items),
+        }
+    }
+    Ok(())
 }
 
 fn matches(order: &Order, query: &OrderQuery) -> bool {
@@ -169,37 +188,39 @@ impl OrderStore for InMemoryOrderStore {
                 }
             }
         }
-        // Stock is worked out on a copy, so a short reservation writes nothing.
-        let stock = if change.stock.is_empty() {
-            None
-        } else {
+        // A short reservation must write nothing. Only a reservation can
+        // fail, and a failed one changes nothing, so when it comes first (as
+        // the service sends them) the effects apply to the book itself, after
+        // every other check; a reservation after another effect is worked
+        // out on a copy.
+        let reserves_late = change
+            .stock
+            .iter()
+            .skip(1)
+            .any(|e| matches!(e, StockEffect::Reserve { .. }));
+        if reserves_late {
             let mut book = state.stock.clone();
-            for effect in change.stock {
-                match effect {
-                    StockEffect::Reserve { items, .. } => {
-                        book.reserve(id, items).map_err(StoreError::OutOfStock)?
-                    }
-                    StockEffect::Commit => book.commit(id),
-                    StockEffect::Release => book.release(id),
-                    StockEffect::Restock { key, items } => book.restock(id, key, items),
-                }
-            }
-            Some(book)
-        };
+            apply_stock(&mut book, id, change.stock)?;
+            state.stock = book;
+        } else {
+            apply_stock(&mut state.stock, id, change.stock)?;
+        }
 
         state.orders.insert(id, order.clone());
-        state.numbers.insert(order.number().clone(), id);
+        if change.expected_version == 0 {
+            // The number never changes after placement.
+            state.numbers.insert(order.number().clone(), id);
+        }
+        let state = &mut *state;
         let mut position = state.feed.keys().next_back().copied().unwrap_or(0);
+        let positions = state.per_order.entry(id).or_default();
         for record in change.events {
             position += 1;
             state.feed.insert(position, record.clone());
-            state.per_order.entry(id).or_default().push(position);
+            positions.push(position);
         }
         if let Some(event_id) = change.inbound_event {
             state.inbound.insert(event_id.to_owned());
-        }
-        if let Some(book) = stock {
-            state.stock = book;
         }
         if let Some(record) = change
             .idempotency_key

@@ -3,11 +3,11 @@
 //! inventory port; [`crate::InMemoryOrderStore`] keeps one for stores that
 //! keep stock.
 
-use std::collections::{HashMap, HashSet};
-
 use order_core::error::Shortage;
 use order_core::ports::{StockItem, StockLevel};
 use order_core::{OrderId, Sku};
+
+use crate::hash::{FastMap, FastSet};
 
 #[derive(Debug, Clone)]
 struct Hold {
@@ -19,9 +19,9 @@ struct Hold {
 /// not tracked: it never runs out.
 #[derive(Debug, Clone, Default)]
 pub struct StockBook {
-    on_hand: HashMap<Sku, u32>,
-    holds: HashMap<OrderId, Hold>,
-    restocks: HashSet<(OrderId, String)>,
+    on_hand: FastMap<Sku, u32>,
+    holds: FastMap<OrderId, Hold>,
+    restocks: FastSet<(OrderId, String)>,
 }
 
 impl StockBook {

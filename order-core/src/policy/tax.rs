@@ -55,12 +55,17 @@ impl TaxTable {
         self
     }
 
-    fn rate(&self, destination: Option<&Address>, class: &TaxClass) -> Option<Percent> {
-        let country = destination.map(Address::country);
-        let region = destination.and_then(Address::region).map(region_key);
+    /// The rate of `class` in `country` and its `region` (as [`region_key`]
+    /// writes it).
+    fn rate(
+        &self,
+        country: Option<CountryCode>,
+        region: Option<&String>,
+        class: &TaxClass,
+    ) -> Option<Percent> {
         let in_region = country.zip(region).and_then(|(country, region)| {
             self.by_region
-                .get(&(country, region, class.clone()))
+                .get(&(country, region.clone(), class.clone()))
                 .copied()
         });
         in_region
@@ -76,10 +81,16 @@ impl TaxPolicy for TaxTable {
         destination: Option<&Address>,
         classes: &[TaxClass],
     ) -> Result<Vec<Percent>, PolicyError> {
+        let country = destination.map(Address::country);
+        // Worked out once for all classes, and only when a region has rates.
+        let region = destination
+            .and_then(Address::region)
+            .filter(|_| !self.by_region.is_empty())
+            .map(region_key);
         classes
             .iter()
             .map(|class| {
-                self.rate(destination, class).ok_or_else(|| {
+                self.rate(country, region.as_ref(), class).ok_or_else(|| {
                     PolicyError::Refused(format!(
                         "no tax rate for class {class} in {}",
                         destination.map_or_else(

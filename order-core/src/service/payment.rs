@@ -160,6 +160,19 @@ impl OrderService {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Vec<OrderEvent>, OrderError> {
+        self.payment_events_applied(base, reservation_expires_at, receipts, actor, now)
+            .map(|(events, _)| events)
+    }
+
+    /// [`OrderService::payment_events`], and `base` with them applied.
+    fn payment_events_applied(
+        &self,
+        base: &Order,
+        reservation_expires_at: Option<DateTime<Utc>>,
+        receipts: &Receipts,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<OrderEvent>, Order), OrderError> {
         let mut events = Vec::new();
         let mut working = base.clone();
         let step = |working: &mut Order,
@@ -199,7 +212,7 @@ impl OrderService {
                 &mut events,
             )?;
         }
-        Ok(events)
+        Ok((events, working))
     }
 
     /// Checkout with [`PaymentFlow::External`]: a payment service charges the
@@ -383,7 +396,7 @@ impl OrderService {
                 order_id: id,
                 customer_id: before.customer_id(),
                 amount: due,
-                idempotency_key: format!("{key}:authorize"),
+                idempotency_key: [key.as_str(), ":authorize"].concat(),
             };
             let authorization = match with_retry(retry, timer, || gateway.authorize(&request)).await
             {
@@ -399,7 +412,7 @@ impl OrderService {
                 now,
             )?);
             if !receipts.confirm_on_authorization {
-                let capture_key = format!("{key}:capture");
+                let capture_key = [key.as_str(), ":capture"].concat();
                 match with_retry(retry, timer, || {
                     gateway.capture(&authorization, due, &capture_key)
                 })
@@ -432,9 +445,9 @@ impl OrderService {
 
         let mut tries = 0;
         loop {
-            let recorded = match self.payment_events(&before, None, &receipts, actor, now) {
-                Ok(events) => {
-                    self.commit(&before, events, actor, now, Extras::default())
+            let recorded = match self.payment_events_applied(&before, None, &receipts, actor, now) {
+                Ok((events, after)) => {
+                    self.commit_applied(&before, after, events, actor, now, Extras::default())
                         .await
                 }
                 Err(err) => Err(err),
