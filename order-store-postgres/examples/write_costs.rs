@@ -5,14 +5,15 @@
 //!
 //! ```text
 //! DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
-//!   cargo run --release -p order-store-postgres --example write_costs -- 2000
+//!   cargo run --release -p order-store-postgres --example write_costs -- 2000 [20000]
 //! ```
 //!
 //! The engine runs on this crate's adapters (`PgOrderStore` keeping the
-//! stock, `PgCatalog`, `PgOrderNumbers` in blocks of 100) over a catalog of
-//! 10,000 stocked products, with an in-process gateway that approves at
-//! once. Each phase warms its statements up, then runs N operations one
-//! after another:
+//! stock, `PgCatalog`, `PgOrderNumbers` in blocks of 100) with an in-process
+//! gateway that approves at once, on a database seeded with 20,000 orders
+//! (`testing::seed_orders`, the second argument) and a catalog of 10,000
+//! stocked products, analyzed. Each phase warms its statements up, then
+//! runs N operations one after another:
 //! - **statements**: every statement sqlx sends, counted from its
 //!   `sqlx::query` tracing events;
 //! - **commits**: `pg_stat_database.xact_commit` of the measured database,
@@ -37,7 +38,7 @@ use order_core::{
     Actor, Carrier, GatewayReference, LineQuantity, Money, Order, OrderService, PaymentError,
     Reason, ServiceConfig, StockKeeping,
 };
-use order_store_postgres::testing::{empty_pool, fresh_database_url};
+use order_store_postgres::testing::{empty_pool, fresh_database_url, seed_orders};
 use order_store_postgres::{PgCatalog, PgInventory, PgOrderNumbers, PgOrderStore, TokioTimer};
 use order_testkit::Harness;
 use order_testkit::builder::{PlaceOrderBuilder, customer};
@@ -263,6 +264,7 @@ async fn products(pool: &PgPool) -> Result<Vec<Product>> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
     let n: usize = std::env::args().nth(1).map_or(Ok(2_000), |n| n.parse())?;
+    let seeded: usize = std::env::args().nth(2).map_or(Ok(20_000), |n| n.parse())?;
     let warm = 50;
     tracing::subscriber::set_global_default(StatementCounter)?;
     let url = fresh_database_url()
@@ -272,11 +274,24 @@ async fn main() -> Result<()> {
     sqlx::query("create extension if not exists pg_walinspect")
         .execute(&observer)
         .await?;
+    // A temporary slot on a connection of its own keeps every WAL segment
+    // from here on until the run ends, so a checkpoint during a long phase
+    // cannot recycle what `Probe::wal` is about to read.
+    let mut wal_keeper = observer.acquire().await?.detach();
+    sqlx::query("select pg_create_physical_replication_slot($1, true, true)")
+        .bind(format!("write_costs_{}", std::process::id()))
+        .execute(&mut wal_keeper)
+        .await?;
     let setup = PgPoolOptions::new()
-        .max_connections(2)
+        .max_connections(8)
         .connect(&url)
         .await?;
-    // `SETTINGS="jit=off …"`: server settings for the measured database.
+    // Plans are made from the statistics of the tables as they are: measure
+    // on tables of a realistic size, not on empty ones.
+    seed_orders(&PgOrderStore::new(setup.clone()), seeded).await;
+    let catalog_products = products(&setup).await?;
+    // `SETTINGS="jit=off …"`: server settings for the measured
+    // connection (set after seeding, so they do not slow it down).
     let name: String = sqlx::query_scalar("select current_database()")
         .fetch_one(&setup)
         .await?;
@@ -291,7 +306,6 @@ async fn main() -> Result<()> {
         .execute(&setup)
         .await?;
     }
-    let catalog_products = products(&setup).await?;
     setup.close().await;
 
     let pool = PgPoolOptions::new()
@@ -457,5 +471,30 @@ async fn main() -> Result<()> {
         },
     )
     .await?;
+    plan_cache(&pool).await?;
+    drop(wal_keeper);
+    Ok(())
+}
+
+/// How often PostgreSQL planned each prepared statement of the measured
+/// connection anew (a custom plan) or reused its generic plan.
+async fn plan_cache(pool: &PgPool) -> Result<()> {
+    let rows = sqlx::query(
+        r"select left(regexp_replace(statement, '^(\s*--[^\n]*\n)*\s*', ''), 60) as head,
+                 generic_plans, custom_plans
+          from pg_prepared_statements order by generic_plans + custom_plans desc",
+    )
+    .fetch_all(pool)
+    .await?;
+    println!("\n| statement (start) | generic plans | custom plans |\n|---|---:|---:|");
+    for row in rows {
+        let head: String = row.try_get("head")?;
+        println!(
+            "| `{}` | {} | {} |",
+            head.split_whitespace().collect::<Vec<_>>().join(" "),
+            row.try_get::<i64, _>("generic_plans")?,
+            row.try_get::<i64, _>("custom_plans")?
+        );
+    }
     Ok(())
 }

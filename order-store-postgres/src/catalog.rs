@@ -4,15 +4,15 @@
 
 use async_trait::async_trait;
 use order_core::ports::{Catalog, CatalogAdmin, Product, ProductKey};
-use order_core::{
-    Currency, Money, PortError, ProductId, ProductName, Sku, StoreError, TaxClass, VariantId,
-};
-use sqlx::postgres::PgRow;
+use order_core::{Money, PortError, ProductId, ProductName, Sku, StoreError, TaxClass, VariantId};
+use sqlx::postgres::{PgBindIterExt, PgRow};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use crate::error::translate;
-use crate::rows::{corrupt, parse_kind};
+use crate::read::{corrupt, currency, parse_kind};
+use crate::sql;
+use crate::write::kind_name;
 
 /// Products in PostgreSQL.
 #[derive(Debug, Clone)]
@@ -20,26 +20,21 @@ pub struct PgCatalog {
     pool: PgPool,
 }
 
-macro_rules! product_columns {
-    () => {
-        "product_id, variant_id, sku, name, unit_price::text as unit_price, currency, tax_class, kind, active"
-    };
-}
-
 fn product_from_row(row: &PgRow) -> Result<Product, StoreError> {
-    let get_text =
-        |column: &str| -> Result<String, StoreError> { row.try_get(column).map_err(translate) };
-    let currency = Currency::parse(get_text("currency")?.trim()).map_err(corrupt)?;
+    let text =
+        |column: &str| -> Result<&str, StoreError> { row.try_get(column).map_err(translate) };
+    let currency = currency(row, "currency")?;
     let variant: Option<Uuid> = row.try_get("variant_id").map_err(translate)?;
     Ok(Product {
         product_id: ProductId::new(row.try_get("product_id").map_err(translate)?)
             .map_err(corrupt)?,
         variant_id: variant.map(VariantId::new).transpose().map_err(corrupt)?,
-        sku: Sku::parse(&get_text("sku")?).map_err(corrupt)?,
-        name: ProductName::parse(&get_text("name")?).map_err(corrupt)?,
-        unit_price: Money::parse(&get_text("unit_price")?, currency).map_err(corrupt)?,
-        tax_class: TaxClass::parse(&get_text("tax_class")?).map_err(corrupt)?,
-        kind: parse_kind(&get_text("kind")?)?,
+        sku: Sku::parse(text("sku")?).map_err(corrupt)?,
+        name: ProductName::parse(text("name")?).map_err(corrupt)?,
+        unit_price: Money::new(row.try_get("unit_price").map_err(translate)?, currency)
+            .map_err(corrupt)?,
+        tax_class: TaxClass::parse(text("tax_class")?).map_err(corrupt)?,
+        kind: parse_kind(text("kind")?)?,
         active: row.try_get("active").map_err(translate)?,
     })
 }
@@ -58,29 +53,19 @@ impl PgCatalog {
     /// the SKU, or a price outside the bounds of `Product::check` (reported
     /// as `Backend` with the constraint), or a backend failure.
     pub async fn upsert(&self, product: &Product) -> Result<(), StoreError> {
-        sqlx::query(
-            "insert into products (product_id, variant_id, sku, name, unit_price, currency, tax_class, kind, active, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
-             on conflict (product_id, coalesce(variant_id, '00000000-0000-0000-0000-000000000000'::uuid))
-             do update set sku = excluded.sku, name = excluded.name, unit_price = excluded.unit_price,
-               currency = excluded.currency, tax_class = excluded.tax_class, kind = excluded.kind,
-               active = excluded.active, updated_at = now()",
-        )
-        .bind(product.product_id.as_uuid())
-        .bind(product.variant_id.map(|v| v.as_uuid()))
-        .bind(product.sku.as_str())
-        .bind(product.name.as_str())
-        .bind(product.unit_price.amount())
-        .bind(product.unit_price.currency().code())
-        .bind(product.tax_class.as_str())
-        .bind(match product.kind {
-            order_core::ProductKind::Physical => "physical",
-            order_core::ProductKind::Digital => "digital",
-        })
-        .bind(product.active)
-        .execute(&self.pool)
-        .await
-        .map_err(translate)?;
+        sqlx::query(sql::UPSERT_PRODUCT)
+            .bind(product.product_id.as_uuid())
+            .bind(product.variant_id.map(|v| v.as_uuid()))
+            .bind(product.sku.as_str())
+            .bind(product.name.as_str())
+            .bind(product.unit_price.amount())
+            .bind(product.unit_price.currency().code())
+            .bind(product.tax_class.as_str())
+            .bind(kind_name(product.kind))
+            .bind(product.active)
+            .execute(&self.pool)
+            .await
+            .map_err(translate)?;
         Ok(())
     }
 
@@ -93,16 +78,12 @@ impl PgCatalog {
         after_sku: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Product>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "select ",
-            product_columns!(),
-            " from products where ($1::text is null or sku > $1) order by sku limit $2"
-        ))
-        .bind(after_sku)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(translate)?;
+        let rows = sqlx::query(sql::LIST_PRODUCTS)
+            .bind(after_sku)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(translate)?;
         rows.iter().map(product_from_row).collect()
     }
 }
@@ -149,16 +130,11 @@ impl CatalogAdmin for PgCatalog {
 #[async_trait]
 impl Catalog for PgCatalog {
     async fn products(&self, keys: &[ProductKey]) -> Result<Vec<Product>, PortError> {
-        let products: Vec<Uuid> = keys.iter().map(|k| k.product_id.as_uuid()).collect();
-        let rows = sqlx::query(concat!(
-            "select ",
-            product_columns!(),
-            " from products where product_id = any($1)"
-        ))
-        .bind(&products)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| PortError::Unavailable(e.to_string()))?;
+        let rows = sqlx::query(sql::PRODUCTS)
+            .bind(keys.iter().map(|k| k.product_id.as_uuid()).bind_iter())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| PortError::Unavailable(e.to_string()))?;
         let found = rows
             .iter()
             .map(product_from_row)
@@ -176,7 +152,7 @@ impl Catalog for PgCatalog {
 
 #[cfg(test)]
 mod tests {
-    use order_core::{ProductKind, Sku};
+    use order_core::{Currency, ProductKind, Sku};
 
     use super::*;
 

@@ -9,6 +9,7 @@ use order_core::ports::{Inventory, StockEffect, StockItem, StockLevel, StockLeve
 use order_core::{InventoryError, OrderId, PortError, Sku};
 use sqlx::{PgPool, Row};
 
+use crate::sql;
 use crate::stock::{StockFailure, apply_alone};
 
 /// Stock in PostgreSQL, the same tables [`crate::PgOrderStore`] keeps stock
@@ -88,26 +89,22 @@ pub(crate) async fn set_on_hand(
 ) -> Result<StockLevel, PortError> {
     let units =
         i32::try_from(units).map_err(|_| PortError::Refused(format!("{sku}: too many units")))?;
-    let row = sqlx::query(
-        "insert into stock_levels (sku, on_hand) values ($1, $2)
-         on conflict (sku) do update set on_hand = excluded.on_hand, updated_at = now()
-         returning on_hand, reserved",
-    )
-    .bind(sku.as_str())
-    .bind(units)
-    .fetch_one(pool)
-    .await
-    .map_err(|err| match &err {
-        sqlx::Error::Database(db) if db.constraint() == Some("stock_levels_no_oversell") => {
-            PortError::Refused(format!("{sku}: more units are held than {units}"))
-        }
-        _ => PortError::Unavailable(err.to_string()),
-    })?;
+    let row = sqlx::query(sql::SET_ON_HAND)
+        .bind(sku.as_str())
+        .bind(units)
+        .fetch_one(pool)
+        .await
+        .map_err(|err| match &err {
+            sqlx::Error::Database(db) if db.constraint() == Some("stock_levels_no_oversell") => {
+                PortError::Refused(format!("{sku}: more units are held than {units}"))
+            }
+            _ => PortError::Unavailable(err.to_string()),
+        })?;
     level_from(&row)
 }
 
 pub(crate) async fn level(pool: &PgPool, sku: &Sku) -> Result<Option<StockLevel>, PortError> {
-    let row = sqlx::query("select on_hand, reserved from stock_levels where sku = $1")
+    let row = sqlx::query(sql::STOCK_LEVEL)
         .bind(sku.as_str())
         .fetch_optional(pool)
         .await

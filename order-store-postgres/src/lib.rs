@@ -42,11 +42,14 @@
 //! without its password.
 //!
 //! # Layout
-//! `store` (the order store and its write statement), `rows` (mapping rows to
-//! the aggregate), `stock` (stock SQL shared by the store and the inventory),
-//! `catalog`, `inventory`, `numbers`, `error` (database errors to store
-//! kinds), `connect` (the pool from a URL, TLS included), `testing` (a fresh
-//! database per test, and servers of a test's own).
+//! `sql` (every statement's text, from the files under `src/sql/`), `store`
+//! (the order store), `write` (a change as the write statement's values),
+//! `read` (rows to the aggregate), `stock` (the stock effect's values,
+//! shared by the store and the inventory), `outbox` (the feed's sequencer),
+//! `plans` (the plans of the hot statements), `catalog`, `inventory`,
+//! `numbers`, `error` (database errors to store kinds), `connect` (the pool
+//! from a URL, TLS included), `testing` (a fresh database per test, and
+//! servers of a test's own).
 
 mod catalog;
 mod catalog_cache;
@@ -54,19 +57,24 @@ mod connect;
 mod error;
 mod inventory;
 mod numbers;
-mod rows;
+mod outbox;
+mod plans;
+mod read;
 mod runtime;
+mod sql;
 mod stock;
 mod store;
 pub mod testing;
+mod write;
 
 pub use catalog::PgCatalog;
 pub use catalog_cache::{CATALOG_CHANNEL, CachedCatalog, MAX_ENTRIES};
 pub use connect::{ACQUIRE_TIMEOUT, ConnectError, connect, describe};
 pub use inventory::PgInventory;
 pub use numbers::PgOrderNumbers;
+pub use plans::QueryPlan;
 pub use runtime::TokioTimer;
-pub use store::{PgOrderStore, QueryPlan};
+pub use store::PgOrderStore;
 
 /// The schema's migrations, embedded. Run them with
 /// `MIGRATOR.run(&pool).await`; committed migrations are never edited, new

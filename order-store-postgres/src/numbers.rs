@@ -45,13 +45,11 @@ impl OrderNumbers for PgOrderNumbers {
         let n = match self.take() {
             Some(n) => n,
             None => {
-                let fetched: Vec<i64> = sqlx::query_scalar(
-                    "select nextval('order_number_seq') from generate_series(1, $1)",
-                )
-                .bind(i32::try_from(self.block).unwrap_or(i32::MAX))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| PortError::Unavailable(e.to_string()))?;
+                let fetched: Vec<i64> = sqlx::query_scalar(crate::sql::NEXT_ORDER_NUMBERS)
+                    .bind(i32::try_from(self.block).unwrap_or(i32::MAX))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| PortError::Unavailable(e.to_string()))?;
                 let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
                 ready.extend(fetched);
                 ready.pop_front().ok_or_else(|| {

@@ -1,0 +1,1 @@
+ where o.id = $1::uuid

@@ -1,0 +1,1 @@
+ where o.number = $1::text

@@ -1,0 +1,149 @@
+
+-- A change to a stored order: compare-and-set on the version, then each
+-- child table brought to the order's state.
+--
+-- The gate is `ord`, the order row, updated only if its version is still the
+-- one the change was decided against. When another writer won, every other
+-- part, which joins `ord`, writes nothing and the statement answers 0. Id,
+-- number, customer, currency and creation time never change.
+--
+-- Each child table is read through the order's id (its index on
+-- `order_id`): a child row whose id the order does not have yet is
+-- inserted, a stored one that differs is updated, an equal one is left alone
+-- (no lock, no WAL). No `on conflict`: the statement knows which rows exist,
+-- so no insert is speculative.
+ord as (
+    update orders o
+       set status = i.status, payment_status = i.payment_status, subtotal = i.subtotal,
+           discount = i.discount, tax = i.tax, shipping = i.shipping, total = i.total,
+           shipping_address = i.shipping_address, billing_address = i.billing_address,
+           shipping_method = i.shipping_method, coupon_code = i.coupon_code,
+           discount_rule = i.discount_rule, notes = i.notes, pricing = i.pricing,
+           reservation = i.reservation, payment_attempts = i.payment_attempts,
+           cancellation_reason = i.cancellation_reason, cancelled_by = i.cancelled_by,
+           version = i.version, updated_at = i.updated_at, confirmed_at = i.confirmed_at,
+           cancelled_at = i.cancelled_at, delivered_at = i.delivered_at,
+           completed_at = i.completed_at
+      from input i
+     where o.id = i.id
+       and o.version = i.expected_version
+    returning o.id
+),
+
+-- Lines: new ones inserted, changed ones updated, removed ones deleted (an
+-- edit renumbers the positions after a removed line: the position key is
+-- checked at commit).
+line_rows as (
+    select l.id, ord.id as order_id, (l.n - 1)::integer as position, l.product_id,
+           l.variant_id, l.sku, l.name, l.kind, l.tax_class, l.tax_rate, l.quantity,
+           l.unit_price, l.subtotal, l.discount, l.tax, l.total, l.qty_ordered,
+           l.qty_cancelled, l.qty_shipped, l.qty_delivered, l.qty_returned,
+           l.qty_return_requested
+      from ord, input,
+           unnest(input.line_id, input.line_product_id, input.line_variant_id, input.line_sku,
+                  input.line_name, input.line_kind, input.line_tax_class, input.line_tax_rate,
+                  input.line_quantity, input.line_unit_price, input.line_subtotal,
+                  input.line_discount, input.line_tax, input.line_total, input.line_ordered,
+                  input.line_cancelled, input.line_shipped, input.line_delivered,
+                  input.line_returned, input.line_return_requested)
+           with ordinality
+           as l(id, product_id, variant_id, sku, name, kind, tax_class, tax_rate, quantity,
+                unit_price, subtotal, discount, tax, total, qty_ordered, qty_cancelled,
+                qty_shipped, qty_delivered, qty_returned, qty_return_requested, n)
+),
+lines_added as (
+    insert into order_lines (id, order_id, position, product_id, variant_id, sku, name, kind,
+                             tax_class, tax_rate, quantity, unit_price, subtotal, discount, tax,
+                             total, qty_ordered, qty_cancelled, qty_shipped, qty_delivered,
+                             qty_returned, qty_return_requested)
+    select r.* from line_rows r
+     where r.id not in (select s.id from ord join order_lines s on s.order_id = ord.id)
+),
+lines_changed as (
+    -- What was bought (product, SKU, name, kind, tax class) never changes.
+    -- `line_rows` has the columns of `order_lines`, in order, so a stored
+    -- row and its new state compare whole.
+    update order_lines s
+       set position = r.position, quantity = r.quantity, tax_rate = r.tax_rate,
+           unit_price = r.unit_price, subtotal = r.subtotal, discount = r.discount,
+           tax = r.tax, total = r.total, qty_ordered = r.qty_ordered,
+           qty_cancelled = r.qty_cancelled, qty_shipped = r.qty_shipped,
+           qty_delivered = r.qty_delivered, qty_returned = r.qty_returned,
+           qty_return_requested = r.qty_return_requested
+      from ord, line_rows r
+     where s.order_id = ord.id and s.id = r.id and s is distinct from r
+),
+lines_removed as (
+    delete from order_lines s
+     using ord, input
+     where s.order_id = ord.id and s.id <> all (input.line_id)
+),
+-- Shipments and returns: new ones inserted with their lines; a delivery or
+-- a receipt recorded on the stored row. Their lines never change once
+-- written.
+shipment_rows as (
+    select s.id, ord.id as order_id, (s.n - 1)::integer as position, s.carrier,
+           s.tracking_number, s.shipped_at, s.delivered_at
+      from ord, input,
+           unnest(input.shipment_id, input.shipment_carrier, input.shipment_tracking_number,
+                  input.shipment_shipped_at, input.shipment_delivered_at)
+           with ordinality as s(id, carrier, tracking_number, shipped_at, delivered_at, n)
+),
+stored_shipments as (
+    select s.id from ord join shipments s on s.order_id = ord.id
+),
+shipments_added as (
+    insert into shipments (id, order_id, position, carrier, tracking_number, shipped_at,
+                           delivered_at)
+    select r.* from shipment_rows r
+     where r.id not in (select id from stored_shipments)
+),
+shipments_changed as (
+    update shipments s
+       set delivered_at = r.delivered_at
+      from ord, shipment_rows r
+     where s.order_id = ord.id and s.id = r.id
+       and s.delivered_at is distinct from r.delivered_at
+),
+shipment_lines_added as (
+    insert into shipment_lines (shipment_id, position, line_id, quantity)
+    select l.shipment_id, l.position, l.line_id, l.quantity
+      from ord, input,
+           unnest(input.shipment_line_shipment_id, input.shipment_line_position,
+                  input.shipment_line_line_id, input.shipment_line_quantity)
+           as l(shipment_id, position, line_id, quantity)
+     where l.shipment_id not in (select id from stored_shipments)
+),
+return_rows as (
+    select r.id, ord.id as order_id, (r.n - 1)::integer as position, r.reason,
+           r.refund_amount, r.requested_at, r.received_at
+      from ord, input,
+           unnest(input.return_id, input.return_reason, input.return_refund_amount,
+                  input.return_requested_at, input.return_received_at)
+           with ordinality as r(id, reason, refund_amount, requested_at, received_at, n)
+),
+stored_returns as (
+    select s.id from ord join returns s on s.order_id = ord.id
+),
+returns_added as (
+    insert into returns (id, order_id, position, reason, refund_amount, requested_at,
+                         received_at)
+    select r.* from return_rows r
+     where r.id not in (select id from stored_returns)
+),
+returns_changed as (
+    update returns s
+       set received_at = r.received_at
+      from ord, return_rows r
+     where s.order_id = ord.id and s.id = r.id
+       and s.received_at is distinct from r.received_at
+),
+return_lines_added as (
+    insert into return_lines (return_id, position, line_id, quantity)
+    select l.return_id, l.position, l.line_id, l.quantity
+      from ord, input,
+           unnest(input.return_line_return_id, input.return_line_position,
+                  input.return_line_line_id, input.return_line_quantity)
+           as l(return_id, position, line_id, quantity)
+     where l.return_id not in (select id from stored_returns)
+),
