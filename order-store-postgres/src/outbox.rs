@@ -19,7 +19,7 @@ use crate::read::event_from_row;
 use crate::sql;
 
 /// Serializes the global feed's position assignment.
-const SEQUENCER_LOCK: i64 = 0x6f75_7462_6f78; // "outbox"
+pub(crate) const SEQUENCER_LOCK: i64 = 0x6f75_7462_6f78; // "outbox"
 
 /// Events positioned per transaction.
 pub(crate) const SEQUENCER_BATCH: i64 = 200;

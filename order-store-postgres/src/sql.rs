@@ -4,8 +4,11 @@
 //! Every text is fixed: values are always bound, never spliced in, and no
 //! statement is assembled from parts at run time. So sqlx prepares each one
 //! once per connection and reuses it, PostgreSQL can keep its plan, and a
-//! reviewer reads in one file what the database runs. Texts made of several
-//! files are joined here, at compile time.
+//! reviewer reads in one file what the database runs. The writes are made
+//! of parts, one file each, joined here once per process into one fixed text
+//! per shape of write.
+
+use std::sync::OnceLock;
 
 use crate::stock::Effect;
 
@@ -16,93 +19,109 @@ macro_rules! sql {
     };
 }
 
-/// Writes one change to an order with its stock effect: the values
-/// (`write/input.sql`), a new order (`write/insert.sql`) or a stored one
-/// (`write/update.sql`), what both append (`write/appends.sql`), the effect
-/// (`stock/*.sql`) and the count of orders written (`written.sql`). One text
-/// per kind of write and effect, so no statement carries the parts another
-/// write needs.
-pub(crate) fn write_order(new: bool, effect: Option<Effect>) -> &'static str {
-    match (new, effect) {
-        (true, None) => sql!(
-            "write/input.sql",
-            "write/insert.sql",
-            "write/appends.sql",
-            "written.sql"
-        ),
-        (true, Some(Effect::Reserve)) => sql!(
-            "write/input.sql",
-            "write/insert.sql",
-            "write/appends.sql",
-            "stock/reserve.sql",
-            "written.sql"
-        ),
-        (true, Some(Effect::Commit)) => sql!(
-            "write/input.sql",
-            "write/insert.sql",
-            "write/appends.sql",
-            "stock/commit.sql",
-            "written.sql"
-        ),
-        (true, Some(Effect::Release)) => sql!(
-            "write/input.sql",
-            "write/insert.sql",
-            "write/appends.sql",
-            "stock/release.sql",
-            "written.sql"
-        ),
-        (true, Some(Effect::Restock)) => sql!(
-            "write/input.sql",
-            "write/insert.sql",
-            "write/appends.sql",
-            "stock/restock.sql",
-            "written.sql"
-        ),
-        (false, None) => sql!(
-            "write/input.sql",
-            "write/update.sql",
-            "write/appends.sql",
-            "written.sql"
-        ),
-        (false, Some(Effect::Reserve)) => sql!(
-            "write/input.sql",
-            "write/update.sql",
-            "write/appends.sql",
-            "stock/reserve.sql",
-            "written.sql"
-        ),
-        (false, Some(Effect::Commit)) => sql!(
-            "write/input.sql",
-            "write/update.sql",
-            "write/appends.sql",
-            "stock/commit.sql",
-            "written.sql"
-        ),
-        (false, Some(Effect::Release)) => sql!(
-            "write/input.sql",
-            "write/update.sql",
-            "write/appends.sql",
-            "stock/release.sql",
-            "written.sql"
-        ),
-        (false, Some(Effect::Restock)) => sql!(
-            "write/input.sql",
-            "write/update.sql",
-            "write/appends.sql",
-            "stock/restock.sql",
-            "written.sql"
-        ),
+/// Which parts the write of a change needs: every write has the values,
+/// the order row, its lines, its events and the count written; the other
+/// parts only when the change writes to their tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct WriteShape {
+    /// A new order (`write/insert.sql`), or a stored one (`write/update.sql`).
+    pub(crate) new: bool,
+    /// The order has shipments or returns (`write/*_fulfilment.sql`).
+    pub(crate) fulfilment: bool,
+    /// The change adds status history entries (`write/history.sql`).
+    pub(crate) history: bool,
+    /// The change adds payment entries (`write/payments.sql`).
+    pub(crate) payments: bool,
+    /// The change completes an idempotency key (`write/key.sql`).
+    pub(crate) key: bool,
+    /// The change processes an inbound event (`write/inbound.sql`).
+    pub(crate) inbound: bool,
+    /// The stock effect (`stock/*.sql`).
+    pub(crate) effect: Option<Effect>,
+}
+
+impl WriteShape {
+    /// A number per shape, `0 .. SHAPES`.
+    fn index(self) -> usize {
+        let flags = [
+            self.new,
+            self.fulfilment,
+            self.history,
+            self.payments,
+            self.key,
+            self.inbound,
+        ]
+        .iter()
+        .enumerate()
+        .fold(0, |index, (bit, set)| index | (usize::from(*set) << bit));
+        let effect = match self.effect {
+            None => 0,
+            Some(Effect::Reserve) => 1,
+            Some(Effect::Commit) => 2,
+            Some(Effect::Release) => 3,
+            Some(Effect::Restock) => 4,
+        };
+        flags + (effect << 6)
     }
 }
 
-/// Applies one stock effect on its own (`PgInventory`).
-pub(crate) fn stock_alone(effect: Effect) -> &'static str {
+/// How many shapes a write can have.
+const SHAPES: usize = 5 << 6;
+
+/// The text of the write of a change of `shape`: its parts joined, in
+/// order, once per process. Each shape's text is always the same, so it is
+/// prepared once per connection like any other statement; a write never
+/// carries the parts of tables it does not touch, whose every part would
+/// cost the statement its start-up (measured in ADR 0007).
+pub(crate) fn write_order(shape: WriteShape) -> &'static str {
+    static TEXTS: [OnceLock<String>; SHAPES] = [const { OnceLock::new() }; SHAPES];
+    TEXTS[shape.index()].get_or_init(|| {
+        let parts = [
+            Some(sql!("write/input.sql")),
+            Some(if shape.new {
+                sql!("write/insert.sql")
+            } else {
+                sql!("write/update.sql")
+            }),
+            match (shape.fulfilment, shape.new) {
+                (false, _) => None,
+                (true, true) => Some(sql!("write/insert_fulfilment.sql")),
+                (true, false) => Some(sql!("write/update_fulfilment.sql")),
+            },
+            shape.history.then_some(sql!("write/history.sql")),
+            shape.payments.then_some(sql!("write/payments.sql")),
+            Some(sql!("write/events.sql")),
+            shape.key.then_some(sql!("write/key.sql")),
+            shape.inbound.then_some(sql!("write/inbound.sql")),
+            shape.effect.map(stock_effect),
+            Some(sql!("written.sql")),
+        ];
+        parts.into_iter().flatten().collect()
+    })
+}
+
+/// The part of a statement that applies `effect`.
+fn stock_effect(effect: Effect) -> &'static str {
     match effect {
-        Effect::Reserve => sql!("stock/alone.sql", "stock/reserve.sql", "written.sql"),
-        Effect::Commit => sql!("stock/alone.sql", "stock/commit.sql", "written.sql"),
-        Effect::Release => sql!("stock/alone.sql", "stock/release.sql", "written.sql"),
-        Effect::Restock => sql!("stock/alone.sql", "stock/restock.sql", "written.sql"),
+        Effect::Reserve => sql!("stock/reserve.sql"),
+        Effect::Commit => sql!("stock/commit.sql"),
+        Effect::Release => sql!("stock/release.sql"),
+        Effect::Restock => sql!("stock/restock.sql"),
     }
+}
+
+/// Applies one stock effect on its own (`PgInventory`): its values
+/// (`stock/alone.sql`), the effect, the count written.
+pub(crate) fn stock_alone(effect: Effect) -> &'static str {
+    static TEXTS: [OnceLock<String>; 4] = [const { OnceLock::new() }; 4];
+    TEXTS[effect as usize].get_or_init(|| {
+        [
+            sql!("stock/alone.sql"),
+            stock_effect(effect),
+            sql!("written.sql"),
+        ]
+        .concat()
+    })
 }
 
 /// What is short for a reservation that failed.

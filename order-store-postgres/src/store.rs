@@ -31,7 +31,7 @@ use crate::outbox::{self, stored_events};
 use crate::read::{currency, event_from_row, order_from_row};
 use crate::sql;
 use crate::stock::{StockBinds, shortfall};
-use crate::write::{PgQuery, bind_change, i64_of};
+use crate::write::{PgQuery, bind_change, i64_of, write_text};
 
 /// The order store on PostgreSQL.
 #[derive(Debug, Clone)]
@@ -149,8 +149,7 @@ impl OrderStore for PgOrderStore {
             ));
         }
         let stock = StockBinds::of(change.stock)?;
-        let text = sql::write_order(change.expected_version == 0, stock.effect);
-        let statement = bind_change(sqlx::query(text), &change, &stock);
+        let statement = bind_change(sqlx::query(write_text(&change, &stock)), &change, &stock);
         let written: i64 = match statement.fetch_one(&self.pool).await {
             Ok(row) => row.try_get("written").map_err(translate)?,
             Err(err) => {

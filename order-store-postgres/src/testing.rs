@@ -488,7 +488,7 @@ pub async fn seed_orders(store: &crate::PgOrderStore, count: usize) {
                     order_core::Currency::USD,
                 )
                 .unwrap_or_else(|e| panic!("{e}"));
-                let (placed, record) = seed_order(customer, at, price, &ids);
+                let (placed, record) = seed_order(customer, at, price, &[seed_product()], &ids);
                 let (order, records) = advance(placed, record, n, &ids);
                 // Pending orders hold their stock, as placed orders do.
                 let hold = [order_core::ports::StockEffect::Reserve {
@@ -548,21 +548,9 @@ fn advance(
     let mut records = vec![placed];
     let mut order = order;
     let mut step = |order: &mut Order, command: Command| {
-        let events = order
-            .decide(&command, at)
-            .unwrap_or_else(|e| panic!("seed step refused: {e}"));
-        for event in events {
-            let record = EventRecord {
-                id: must(EventId::new(ids.new_v7())),
-                order_id: order.id(),
-                sequence: order.version() + 1,
-                occurred_at: at,
-                actor: Actor::system(),
-                event,
-            };
-            order.apply(&record);
-            records.push(record);
-        }
+        let (next, new) = follow(order, &command, at, ids);
+        *order = next;
+        records.extend(new);
     };
     if n.is_multiple_of(3) {
         return (order, records);
@@ -626,14 +614,80 @@ fn advance(
     (order, records)
 }
 
+/// `order` after `command`, decided by the engine at `at`, with the records
+/// of its events.
+///
+/// # Panics
+/// When the engine refuses the command: a set-up failure.
+pub(crate) fn follow(
+    order: &order_core::Order,
+    command: &order_core::Command,
+    at: chrono::DateTime<chrono::Utc>,
+    ids: &dyn order_core::ports::IdGenerator,
+) -> (order_core::Order, Vec<order_core::EventRecord>) {
+    use order_core::*;
+
+    let events = order
+        .decide(command, at)
+        .unwrap_or_else(|e| panic!("seed step refused: {e}"));
+    let mut next = order.clone();
+    let records = events
+        .into_iter()
+        .map(|event| {
+            let record = EventRecord {
+                id: must(EventId::new(ids.new_v7())),
+                order_id: order.id(),
+                sequence: next.version() + 1,
+                occurred_at: at,
+                actor: Actor::system(),
+                event,
+            };
+            next.apply(&record);
+            record
+        })
+        .collect();
+    (next, records)
+}
+
+/// The product every seeded order buys.
+fn seed_product() -> (order_core::ProductId, order_core::Sku) {
+    (
+        must(order_core::ProductId::new(uuid::Uuid::from_u128(0xA11))),
+        must(order_core::Sku::parse("SEED-1")),
+    )
+}
+
+/// Adds `count` active products `SKU-1` … `SKU-<count>`, each with a million
+/// units on hand, and refreshes the planner's statistics: a catalog of a
+/// realistic size for placements and for their plans.
+///
+/// # Panics
+/// When a write fails: a test set-up failure.
+pub async fn seed_products(pool: &sqlx::PgPool, count: usize) {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "insert into products (product_id, sku, name, unit_price, currency, tax_class, kind)
+         select ('0193e6d2-0000-7000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, 'SKU-' || g,
+                'Product ' || g, 1 + (g % 500) * 0.25, 'USD', 'standard', 'physical'
+           from generate_series(1, {count}) g;
+         insert into stock_levels (sku, on_hand)
+         select 'SKU-' || g, 1000000 from generate_series(1, {count}) g;
+         analyze products, stock_levels;"
+    )))
+    .execute(pool)
+    .await
+    .unwrap_or_else(|e| panic!("seeding products failed: {e}"));
+}
+
 fn must<T>(value: Result<T, order_core::ValidationError>) -> T {
     value.unwrap_or_else(|e| panic!("seed data is invalid: {e}"))
 }
 
-fn seed_order(
+/// A placed order of two units of each of `products` at `price`.
+pub(crate) fn seed_order(
     customer: order_core::CustomerId,
     at: chrono::DateTime<chrono::Utc>,
     price: order_core::Money,
+    products: &[(order_core::ProductId, order_core::Sku)],
     ids: &dyn order_core::ports::IdGenerator,
 ) -> (order_core::Order, order_core::EventRecord) {
     use order_core::pricing::{PriceLine, PricingPolicy, price_lines};
@@ -642,12 +696,15 @@ fn seed_order(
     let quantity = must(Quantity::new(2));
     let priced = price_lines(
         Currency::USD,
-        &[PriceLine {
-            unit_price: price,
-            quantity,
-            tax_rate: pricing::Percent::ZERO,
-            discountable: false,
-        }],
+        &products
+            .iter()
+            .map(|_| PriceLine {
+                unit_price: price,
+                quantity,
+                tax_rate: pricing::Percent::ZERO,
+                discountable: false,
+            })
+            .collect::<Vec<_>>(),
         None,
         &PricingPolicy::default(),
     )
@@ -656,23 +713,27 @@ fn seed_order(
         .with_shipping(Money::zero(Currency::USD))
         .unwrap_or_else(|e| panic!("{e}"));
     let id = must(OrderId::new(ids.new_v7()));
-    let line = OrderLine {
-        id: must(LineId::new(ids.new_v7())),
-        product_id: must(ProductId::new(uuid::Uuid::from_u128(0xA11))),
-        variant_id: None,
-        sku: must(Sku::parse("SEED-1")),
-        name: must(ProductName::parse("Seed product")),
-        kind: ProductKind::Physical,
-        tax_class: must(TaxClass::parse("standard")),
-        tax_rate: pricing::Percent::ZERO,
-        quantity,
-        unit_price: price,
-        amounts: priced.lines[0],
-        quantities: LineQuantities {
-            ordered: 2,
-            ..LineQuantities::default()
-        },
-    };
+    let lines = products
+        .iter()
+        .zip(&priced.lines)
+        .map(|((product_id, sku), amounts)| OrderLine {
+            id: must(LineId::new(ids.new_v7())),
+            product_id: *product_id,
+            variant_id: None,
+            sku: sku.clone(),
+            name: must(ProductName::parse("Seed product")),
+            kind: ProductKind::Physical,
+            tax_class: must(TaxClass::parse("standard")),
+            tax_rate: pricing::Percent::ZERO,
+            quantity,
+            unit_price: price,
+            amounts: *amounts,
+            quantities: LineQuantities {
+                ordered: 2,
+                ..LineQuantities::default()
+            },
+        })
+        .collect();
     let record = EventRecord {
         id: must(EventId::new(ids.new_v7())),
         order_id: id,
@@ -686,7 +747,7 @@ fn seed_order(
             )),
             customer_id: customer,
             currency: Currency::USD,
-            lines: vec![line],
+            lines,
             shipping_address: Some(must(Address::parse(AddressInput {
                 name: "Seed Customer".into(),
                 line1: "1 Seed Street".into(),

@@ -11,13 +11,31 @@ use sqlx::postgres::{PgArguments, PgBindIterExt};
 use sqlx::query::Query;
 use sqlx::types::Json;
 
+use crate::sql::{self, WriteShape};
 use crate::stock::StockBinds;
 
 /// A statement being bound.
 pub(crate) type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
 
-/// Binds `change`, whose stock effect is `stock`, to `query` (a text of
-/// [`crate::sql::write_order`]).
+/// The text of the write of `change`, whose stock effect is `stock`: only
+/// the parts it needs.
+pub(crate) fn write_text(change: &Change<'_>, stock: &StockBinds<'_>) -> &'static str {
+    let order = change.order;
+    sql::write_order(WriteShape {
+        new: change.expected_version == 0,
+        // Shipments and returns are never removed: an order without any has
+        // none stored either.
+        fulfilment: !order.shipments().is_empty() || !order.returns().is_empty(),
+        history: change.new_history().next().is_some(),
+        payments: change.new_payments().next().is_some(),
+        key: change.idempotency_key.is_some(),
+        inbound: change.inbound_event.is_some(),
+        effect: stock.effect,
+    })
+}
+
+/// Binds `change`, whose stock effect is `stock`, to `query` (its
+/// [`write_text`]).
 pub(crate) fn bind_change<'q>(
     query: PgQuery<'q>,
     change: &Change<'_>,

@@ -1,13 +1,17 @@
 -- The values of a write of one change to an order (`PgOrderStore::commit`),
--- the start of its statement, which goes on with `insert.sql` (a new order)
--- or `update.sql` (a stored one), `appends.sql`, the stock effect if any
--- (`../stock/*.sql`) and ends with `../written.sql` (see `sql.rs`). One
--- statement, so one round trip and one transaction: all of it or none of it.
+-- the start of its statement. One statement, so one round trip and one
+-- transaction: all of it or none of it. It goes on with `insert.sql` (a new
+-- order) or `update.sql` (a stored one), then only the parts the change
+-- needs: `*_fulfilment.sql` (an order with shipments or returns),
+-- `history.sql`, `payments.sql`, `events.sql`, `key.sql`, `inbound.sql`, the
+-- stock effect (`../stock/*.sql`), and ends with `../written.sql` (see
+-- `sql.rs`, which joins them).
 --
--- Every text is fixed: sqlx prepares each once per connection and every use
--- case reuses it; only the values change. Each value is bound once, as a
--- typed scalar or array (one array per child column, unnested where it is
--- written), and named here (`write.rs` binds them in this order).
+-- Each text is fixed: sqlx prepares it once per connection and every change
+-- of that shape reuses it; only the values change. Each value is bound once,
+-- as a typed scalar or array (one array per child column, unnested where it
+-- is written), and named here (`write.rs` binds them in this order); a part
+-- a text leaves out leaves its values unread.
 with input as (
     select
         -- The order row.
