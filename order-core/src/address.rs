@@ -123,7 +123,9 @@ fn optional(
     max: usize,
 ) -> Result<Option<String>, ValidationError> {
     match raw {
-        Some(text) if !text.trim().is_empty() => bounded(field, &text, max).map(Some),
+        Some(text) if !text.trim().is_empty() => {
+            bounded(field, &text, max).map(|t| Some(t.to_owned()))
+        }
         _ => Ok(None),
     }
 }
@@ -148,12 +150,12 @@ impl Address {
             }
         }
         Ok(Self(Arc::new(Fields {
-            name: bounded("name", &input.name, 200)?,
-            line1: bounded("line1", &input.line1, 200)?,
+            name: bounded("name", &input.name, 200)?.to_owned(),
+            line1: bounded("line1", &input.line1, 200)?.to_owned(),
             line2: optional("line2", input.line2, 200)?,
-            city: bounded("city", &input.city, 100)?,
+            city: bounded("city", &input.city, 100)?.to_owned(),
             region: optional("region", input.region, 100)?,
-            postal_code: bounded("postal_code", &input.postal_code, 20)?,
+            postal_code: bounded("postal_code", &input.postal_code, 20)?.to_owned(),
             country: CountryCode::parse(&input.country)?,
             phone,
         })))

@@ -87,19 +87,33 @@ impl Transient for PolicyError {
     }
 }
 
-/// Resolves to `Some(output)` if `work` finishes first, `None` if `deadline`
-/// does.
-async fn race<T>(work: impl Future<Output = T>, deadline: impl Future<Output = ()>) -> Option<T> {
+/// Resolves to `Some(output)` if `work` finishes first, `None` if the
+/// deadline does. The deadline starts when `work` first has to wait: work
+/// that finishes at once (an in-process adapter, a cache hit) never sets a
+/// timer, which costs a boxed future per call.
+async fn race<T, D: Future<Output = ()>>(
+    work: impl Future<Output = T>,
+    deadline: impl FnOnce() -> D,
+) -> Option<T> {
     let mut work = pin!(work);
-    let mut deadline = pin!(deadline);
+    let mut start = Some(deadline);
+    let mut deadline = pin!(None);
     std::future::poll_fn(|cx| {
         if let Poll::Ready(output) = work.as_mut().poll(cx) {
             return Poll::Ready(Some(output));
         }
-        if deadline.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(None);
+        if let Some(start) = start.take() {
+            deadline.set(Some(start()));
         }
-        Poll::Pending
+        let expired = deadline
+            .as_mut()
+            .as_pin_mut()
+            .is_some_and(|deadline| deadline.poll(cx).is_ready());
+        if expired {
+            Poll::Ready(None)
+        } else {
+            Poll::Pending
+        }
     })
     .await
 }
@@ -118,7 +132,7 @@ where
 {
     let mut failures = 0;
     loop {
-        let outcome = race(call(), timer.sleep(policy.timeout))
+        let outcome = race(call(), || timer.sleep(policy.timeout))
             .await
             .unwrap_or_else(|| Err(E::timed_out()));
         match outcome {
@@ -133,7 +147,42 @@ where
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
+
+    /// A timer whose sleeps end at once, counting them.
+    #[derive(Default)]
+    struct CountingTimer(AtomicUsize);
+
+    #[async_trait::async_trait]
+    impl Timer for CountingTimer {
+        async fn sleep(&self, _duration: Duration) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_call_that_answers_at_once_sets_no_timer() {
+        let timer = CountingTimer::default();
+        let answer: Result<u8, PortError> =
+            with_retry(&RetryPolicy::default(), &timer, || async { Ok(7) }).await;
+        assert_eq!(answer, Ok(7));
+        assert_eq!(timer.0.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn a_call_that_never_answers_times_out_on_every_attempt() {
+        let timer = CountingTimer::default();
+        let policy = RetryPolicy {
+            attempts: 2,
+            ..RetryPolicy::default()
+        };
+        let answer: Result<u8, PortError> = with_retry(&policy, &timer, std::future::pending).await;
+        assert_eq!(answer, Err(PortError::Timeout));
+        // Two timeouts and the back-off between them.
+        assert_eq!(timer.0.load(Ordering::Relaxed), 3);
+    }
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {

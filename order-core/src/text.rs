@@ -11,7 +11,11 @@ use crate::error::ValidationError;
 
 /// Checks the shared rules (trimmed, non-empty, bounded, no control
 /// characters) and returns the trimmed text.
-pub(crate) fn bounded(field: &str, raw: &str, max: usize) -> Result<String, ValidationError> {
+pub(crate) fn bounded<'a>(
+    field: &str,
+    raw: &'a str,
+    max: usize,
+) -> Result<&'a str, ValidationError> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Err(ValidationError::Empty {
@@ -32,7 +36,7 @@ pub(crate) fn bounded(field: &str, raw: &str, max: usize) -> Result<String, Vali
             rule: "must not contain control characters",
         });
     }
-    Ok(trimmed.to_owned())
+    Ok(trimmed)
 }
 
 macro_rules! bounded_text {
@@ -59,7 +63,7 @@ macro_rules! bounded_text {
             pub fn parse(raw: &str) -> Result<Self, ValidationError> {
                 let text = bounded($field, raw, $max)?;
                 let extra: fn(&str) -> Result<(), &'static str> = $extra;
-                extra(&text).map_err(|rule| ValidationError::BadFormat { field: $field.into(), rule })?;
+                extra(text).map_err(|rule| ValidationError::BadFormat { field: $field.into(), rule })?;
                 Ok(Self(text.into()))
             }
 

@@ -113,6 +113,20 @@ fn records_reference(order: &Order, kind: PaymentKind, reference: &GatewayRefere
         .any(|entry| entry.kind == kind && entry.reference.as_ref() == Some(reference))
 }
 
+/// `{order id}:{attempt}:{amount in minor units}`, the stem of an attempt's
+/// gateway keys; written out rather than `format!`ted, as every checkout
+/// builds one.
+fn attempt_key(id: OrderId, attempt: u32, due: Money) -> String {
+    let mut uuid = uuid::Uuid::encode_buffer();
+    let mut key = String::with_capacity(64);
+    key.push_str(id.as_uuid().hyphenated().encode_lower(&mut uuid));
+    key.push(':');
+    key.push_str(&attempt.to_string());
+    key.push(':');
+    key.push_str(&due.minor().to_string());
+    key
+}
+
 pub(super) fn gateway_error(order_id: OrderId, err: PaymentError) -> OrderError {
     match err {
         PaymentError::Declined { code, reason } => OrderError::PaymentDeclined {
@@ -369,7 +383,7 @@ impl OrderService {
         let id = before.id();
         let now = self.now();
         let due = before.amount_due();
-        let key = format!("{id}:{}:{}", before.payment_attempts(), due.minor());
+        let key = attempt_key(id, before.payment_attempts(), due);
         let mut receipts = Receipts {
             authorization: None,
             capture: None,
@@ -939,5 +953,33 @@ impl OrderService {
                 Ok(after) => return Ok(after),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+
+    proptest::proptest! {
+        /// A resumed attempt must present the gateway the keys of its first
+        /// run, whichever build made them.
+        #[test]
+        fn an_attempt_key_reads_as_its_format(
+            id in any_order_id(),
+            attempt: u32,
+            minor in -(1_i128 << 95)..(1_i128 << 95),
+        ) {
+            let due = Money::from_minor(minor, Currency::USD).unwrap();
+            proptest::prop_assert_eq!(attempt_key(id, attempt, due), format!("{id}:{attempt}:{minor}"));
+        }
+    }
+
+    fn any_order_id() -> impl proptest::strategy::Strategy<Value = OrderId> {
+        proptest::strategy::Strategy::prop_map(proptest::prelude::any::<u128>(), |bits| {
+            // Version 7, variant 10.
+            let bits = (bits & !(0xf << 76) & !(0b11 << 62)) | (0x7 << 76) | (0b10 << 62);
+            OrderId::new(uuid::Uuid::from_u128(bits)).unwrap()
+        })
     }
 }
