@@ -26,8 +26,10 @@ macro_rules! sql {
 pub(crate) struct WriteShape {
     /// A new order (`write/insert.sql`), or a stored one (`write/update.sql`).
     pub(crate) new: bool,
-    /// The order has shipments or returns (`write/*_fulfilment.sql`).
-    pub(crate) fulfilment: bool,
+    /// The order has shipments (`write/*_shipments.sql`).
+    pub(crate) shipments: bool,
+    /// The order has returns (`write/*_returns.sql`).
+    pub(crate) returns: bool,
     /// The change adds status history entries (`write/history.sql`).
     pub(crate) history: bool,
     /// The change adds payment entries (`write/payments.sql`).
@@ -45,7 +47,8 @@ impl WriteShape {
     fn index(self) -> usize {
         let flags = [
             self.new,
-            self.fulfilment,
+            self.shipments,
+            self.returns,
             self.history,
             self.payments,
             self.key,
@@ -61,12 +64,12 @@ impl WriteShape {
             Some(Effect::Release) => 3,
             Some(Effect::Restock) => 4,
         };
-        flags + (effect << 6)
+        flags + (effect << 7)
     }
 }
 
 /// How many shapes a write can have.
-const SHAPES: usize = 5 << 6;
+const SHAPES: usize = 5 << 7;
 
 /// The text of the write of a change of `shape`: its parts joined, in
 /// order, once per process. Each shape's text is always the same, so it is
@@ -83,10 +86,15 @@ pub(crate) fn write_order(shape: WriteShape) -> &'static str {
             } else {
                 sql!("write/update.sql")
             }),
-            match (shape.fulfilment, shape.new) {
+            match (shape.shipments, shape.new) {
                 (false, _) => None,
-                (true, true) => Some(sql!("write/insert_fulfilment.sql")),
-                (true, false) => Some(sql!("write/update_fulfilment.sql")),
+                (true, true) => Some(sql!("write/insert_shipments.sql")),
+                (true, false) => Some(sql!("write/update_shipments.sql")),
+            },
+            match (shape.returns, shape.new) {
+                (false, _) => None,
+                (true, true) => Some(sql!("write/insert_returns.sql")),
+                (true, false) => Some(sql!("write/update_returns.sql")),
             },
             shape.history.then_some(sql!("write/history.sql")),
             shape.payments.then_some(sql!("write/payments.sql")),

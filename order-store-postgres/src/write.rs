@@ -25,7 +25,8 @@ pub(crate) fn write_text(change: &Change<'_>, stock: &StockBinds<'_>) -> &'stati
         new: change.expected_version == 0,
         // Shipments and returns are never removed: an order without any has
         // none stored either.
-        fulfilment: !order.shipments().is_empty() || !order.returns().is_empty(),
+        shipments: !order.shipments().is_empty(),
+        returns: !order.returns().is_empty(),
         history: change.new_history().next().is_some(),
         payments: change.new_payments().next().is_some(),
         key: change.idempotency_key.is_some(),

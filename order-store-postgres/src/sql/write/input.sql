@@ -2,7 +2,7 @@
 -- the start of its statement. One statement, so one round trip and one
 -- transaction: all of it or none of it. It goes on with `insert.sql` (a new
 -- order) or `update.sql` (a stored one), then only the parts the change
--- needs: `*_fulfilment.sql` (an order with shipments or returns),
+-- needs: `*_shipments.sql` and `*_returns.sql` (an order that has any),
 -- `history.sql`, `payments.sql`, `events.sql`, `key.sql`, `inbound.sql`, the
 -- stock effect (`../stock/*.sql`), and ends with `../written.sql` (see
 -- `sql.rs`, which joins them).
