@@ -25,12 +25,6 @@ use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tower::ServiceExt as _;
 
-/// mimalloc rather than the system allocator: a request allocates and frees
-/// many small, short-lived buffers across threads, where glibc's malloc
-/// cost a fifth of the service's CPU per order (docs/benchmarks.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
