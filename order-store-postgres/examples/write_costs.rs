@@ -24,6 +24,9 @@
 //!   databases' writes on a shared server are not counted;
 //! - **server CPU**: the measured backend's run time (`/proc/<pid>/schedstat`),
 //!   so this must run on the database's machine, as a user that may read it.
+//!
+//! Last, how often PostgreSQL planned each of the measured connection's
+//! prepared statements anew (custom plans) or ran its generic plan.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -2,12 +2,13 @@
 //!
 //! Every method sends statements of a fixed text (`sql.rs`) with typed
 //! values. A read of an order is one statement: the order row and one array
-//! per child column (`read.rs`). A write is one statement too
-//! (`sql/write_order.sql`, values from `write.rs`): it compare-and-sets the
-//! order row and, only if that succeeded, writes lines, shipments, returns,
-//! history, payment entries, outbox events, the idempotency completion, the
-//! processed inbound event and the stock effect. One statement is one
-//! transaction: all of it or none of it.
+//! per child column (`read.rs`). A write is one statement too, joined from
+//! the parts its change needs (`sql::write_order`, values from `write.rs`):
+//! it compare-and-sets the order row (or inserts a new one) and, only if
+//! that succeeded, writes lines, shipments, returns, history, payment
+//! entries, outbox events, the idempotency completion, the processed inbound
+//! event and the stock effect. One statement is one transaction: all of it
+//! or none of it.
 
 use std::time::Duration;
 
