@@ -1,8 +1,8 @@
-//! The values of a write (`sql/write/input.sql`): a change to an order bound as typed
-//! parameters, in the order the statement's `input` names them: the order
-//! row's columns one by one, then each child table as one array per column
-//! (encoded straight from the aggregate, no intermediate rows), then the
-//! stock effect.
+//! A change to an order as a write statement: the parts its text needs
+//! (`sql::write_order`), and its values bound as typed parameters in the
+//! order `sql/write/input.sql` names them: the order row's columns one by
+//! one, then each child table as one array per column (encoded straight
+//! from the aggregate, no intermediate rows), then the stock effect.
 
 use order_core::ports::Change;
 use order_core::{Order, OrderStatus, ProductKind};

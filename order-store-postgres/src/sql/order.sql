@@ -5,11 +5,10 @@
 -- An order without children of a kind gets NULL arrays.
 --
 -- Each child table is one lateral subquery: its rows of this order, by
--- index, sorted, then aggregated. Every `array_agg` takes its rows in the
+-- index, in order, then aggregated. Every `array_agg` takes its rows in the
 -- order of the sorted subquery below it (nothing at that level, no join,
 -- could reorder them); `array_agg(… order by position)` would say so in each
--- aggregate, but sorts once per aggregate and measured twice as slow
--- (ADR 0007).
+-- aggregate, but sorts once per aggregate, and measured slower (ADR 0007).
 --
 -- The statements that read orders append a `where … order by … limit`
 -- (`order_by_id.sql`, `order_by_number.sql`, `list/*.sql`).
