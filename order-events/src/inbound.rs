@@ -129,27 +129,33 @@ impl DecodeError {
 }
 
 /// Either shape's fields; unknown fields are ignored, as the seeds' readers
-/// must ignore what they do not know.
+/// must ignore what they do not know. The two names of a field are two
+/// fields (an alias would refuse a body carrying both, even as `null`); the
+/// engine's name is read first.
 #[derive(Debug, Deserialize)]
 struct Body<'a> {
     id: Option<String>,
     #[serde(rename = "type")]
     event_type: Option<String>,
-    #[serde(alias = "orderId")]
     order_id: Option<String>,
+    #[serde(rename = "orderId")]
+    order_id_camel: Option<String>,
     #[serde(borrow)]
     amount: Option<&'a RawValue>,
     currency: Option<String>,
-    #[serde(alias = "transactionId")]
     reference: Option<String>,
+    #[serde(rename = "transactionId")]
+    transaction_id: Option<String>,
     #[serde(rename = "refundId")]
     refund_id: Option<String>,
     #[serde(rename = "paymentId")]
     payment_id: Option<String>,
-    #[serde(alias = "failureCode")]
     code: Option<String>,
-    #[serde(alias = "failureReason")]
+    #[serde(rename = "failureCode")]
+    failure_code: Option<String>,
     reason: Option<String>,
+    #[serde(rename = "failureReason")]
+    failure_reason: Option<String>,
 }
 
 /// Decodes a payment event. `event_type` is the CloudEvents type from a
@@ -178,10 +184,16 @@ pub fn decode(
     if !TYPES.contains(&event_type) {
         return Err(DecodeError::UnknownType(event_type.to_owned()));
     }
-    let order_id = body
-        .order_id
-        .as_deref()
-        .ok_or(DecodeError::Missing("orderId"))?;
+    let order_id = match (body.order_id.as_deref(), body.order_id_camel.as_deref()) {
+        (Some(engine), Some(seed)) if engine != seed => {
+            return Err(DecodeError::Invalid {
+                field: "orderId",
+                rule: "order_id and orderId must agree",
+            });
+        }
+        (Some(id), _) | (None, Some(id)) => id,
+        (None, None) => return Err(DecodeError::Missing("orderId")),
+    };
     let order_id = OrderId::from_str(order_id).map_err(|_| DecodeError::Invalid {
         field: "orderId",
         rule: "must be a UUID",
@@ -204,6 +216,7 @@ pub fn decode(
             reference: body
                 .reference
                 .clone()
+                .or_else(|| body.transaction_id.clone())
                 .or_else(|| body.refund_id.clone())
                 .or_else(|| body.payment_id.clone())
                 .ok_or(DecodeError::Missing("transactionId"))?,
@@ -213,10 +226,15 @@ pub fn decode(
         "payment.processed" => InboundKind::Processed(settlement()?),
         "payment.refunded" => InboundKind::Refunded(settlement()?),
         _ => InboundKind::Failed {
-            code: body.code.clone().unwrap_or_else(|| "failed".into()),
+            code: body
+                .code
+                .clone()
+                .or_else(|| body.failure_code.clone())
+                .unwrap_or_else(|| "failed".into()),
             reason: body
                 .reason
                 .clone()
+                .or_else(|| body.failure_reason.clone())
                 .unwrap_or_else(|| "the provider reported a failure".into()),
         },
     };
@@ -399,6 +417,30 @@ mod tests {
             decode(Some("payment.processed"), None, typed.as_bytes()),
             Err(DecodeError::ConflictingType { .. })
         ));
+    }
+
+    #[test]
+    fn both_names_of_a_field_may_come_together_even_as_null() {
+        let body = format!(
+            r#"{{"id":"e","type":"payment.failed","order_id":"{ORDER}","orderId":null,"code":null,"failureCode":"DECLINED","reason":"no","failureReason":null}}"#
+        );
+        let payment = decode(None, None, body.as_bytes()).unwrap();
+        assert_eq!(
+            payment.kind,
+            InboundKind::Failed {
+                code: "DECLINED".into(),
+                reason: "no".into()
+            }
+        );
+        let disagreeing = format!(
+            r#"{{"id":"e","type":"payment.failed","order_id":"{ORDER}","orderId":"0190a0a0-0000-7000-8000-0000000000bb"}}"#
+        );
+        assert_eq!(
+            decode(None, None, disagreeing.as_bytes())
+                .unwrap_err()
+                .field(),
+            "orderId"
+        );
     }
 
     #[test]

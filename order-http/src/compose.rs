@@ -465,7 +465,10 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
     let store = ports.store.clone();
     let relay = Relay::new(
         store.clone(),
-        publisher(config.events),
+        Arc::new(metered::MeteredPublisher::new(
+            publisher(config.events),
+            metrics.clone(),
+        )),
         storage.lease,
         RelaySettings {
             idle_poll: Duration::from_millis(config.relay_poll_ms.max(1)),

@@ -5,8 +5,10 @@
 //! placement to confirmation (`order_processing_duration_seconds`); the
 //! external services — payment gateway, catalog, inventory — are counted
 //! and timed (`external_service_requests_total`,
-//! `external_service_duration_seconds`). They only measure; behaviour is
-//! the wrapped adapter's. [`meter`] wraps a service's ports in them.
+//! `external_service_duration_seconds`); the event publisher observes each
+//! event's delivery latency (`order_events_delivery_seconds`). They only
+//! measure; behaviour is the wrapped adapter's. [`meter`] wraps a service's
+//! ports in them.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -16,8 +18,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_core::order::Compensation;
 use order_core::ports::{
-    Catalog, Change, IdempotencyClaim, IdempotencyKey, Inventory, OrderPage, OrderQuery,
-    OrderStore, PaymentGateway, PaymentRequest, Product, ProductKey, StockItem,
+    Catalog, Change, EventPublisher, IdempotencyClaim, IdempotencyKey, Inventory, OrderPage,
+    OrderQuery, OrderStore, PaymentGateway, PaymentRequest, Product, ProductKey, StockItem,
 };
 use order_core::{
     EventRecord, GatewayReference, InventoryError, Money, Order, OrderEvent, OrderId, OrderNumber,
@@ -258,5 +260,35 @@ impl Inventory for MeteredService<dyn Inventory> {
         items: &[StockItem],
     ) -> Result<(), InventoryError> {
         self.run(self.inner.restock(order, key, items)).await
+    }
+}
+
+/// An [`EventPublisher`] that observes, for each event it acknowledged, the
+/// time since the event's change.
+#[allow(missing_debug_implementations)]
+pub struct MeteredPublisher {
+    inner: Arc<dyn EventPublisher>,
+    metrics: Arc<Metrics>,
+}
+
+impl MeteredPublisher {
+    /// Observes `inner`'s deliveries.
+    pub fn new(inner: Arc<dyn EventPublisher>, metrics: Arc<Metrics>) -> Self {
+        Self { inner, metrics }
+    }
+}
+
+#[async_trait]
+impl EventPublisher for MeteredPublisher {
+    async fn publish(&self, events: &[StoredEvent]) -> Result<(), PortError> {
+        self.inner.publish(events).await?;
+        let now = Utc::now();
+        for event in events {
+            let took = (now - event.record.occurred_at)
+                .to_std()
+                .unwrap_or_default();
+            self.metrics.event_delivered(took);
+        }
+        Ok(())
     }
 }

@@ -12,6 +12,7 @@
 //! | `external_service_requests_total` | counter | `service`, `outcome` | calls to the payment gateway, catalog and inventory |
 //! | `external_service_duration_seconds` | histogram | `service` | their latency |
 //! | `database_query_duration_seconds` | histogram | `operation` | store operations' latency |
+//! | `order_events_delivery_seconds` | histogram | — | per event, from its change to the publisher's acknowledgement (the relay's delivery latency; the seeds' SLA is 5 s at p99) |
 //!
 //! The order metrics are taken where a change is committed (`metered`), so
 //! they count what was written: a replay, a refused command or a lost race
@@ -45,6 +46,8 @@ pub const EXTERNAL_REQUESTS: &str = "external_service_requests_total";
 pub const EXTERNAL_DURATION: &str = "external_service_duration_seconds";
 /// `database_query_duration_seconds`.
 pub const DATABASE_QUERY_DURATION: &str = "database_query_duration_seconds";
+/// `order_events_delivery_seconds`.
+pub const EVENT_DELIVERY: &str = "order_events_delivery_seconds";
 
 /// Upper bounds of the latency buckets (requests, external calls, store
 /// operations), in seconds.
@@ -109,6 +112,10 @@ impl Metrics {
             describe_counter!(EXTERNAL_REQUESTS, "Calls to external services.");
             describe_histogram!(EXTERNAL_DURATION, "External service latency.");
             describe_histogram!(DATABASE_QUERY_DURATION, "Store operation latency.");
+            describe_histogram!(
+                EVENT_DELIVERY,
+                "Time from an event's change to the publisher's acknowledgement."
+            );
             counter!(ORDERS_CREATED).absolute(0);
         });
         metrics
@@ -166,6 +173,12 @@ impl Metrics {
     /// A store operation (`get`, `commit`, …).
     pub fn database_query(&self, operation: &'static str, took: Duration) {
         self.record(|| histogram!(DATABASE_QUERY_DURATION, "operation" => operation).record(took));
+    }
+
+    /// Observes one event's delivery: from its change to the publisher's
+    /// acknowledgement.
+    pub fn event_delivered(&self, took: Duration) {
+        self.record(|| histogram!(EVENT_DELIVERY).record(took));
     }
 
     /// Folds the recorded histogram samples into their buckets; without it,

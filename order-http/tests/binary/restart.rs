@@ -1,9 +1,10 @@
 //! Durability of the default store: an order placed and paid, the process
 //! stopped with SIGTERM and started again on the same data directory, is
-//! still there, with its stock.
+//! still there, with its stock; its events were published at once.
 
 use order_http::auth::{AuthConfig, Role};
 use serde_json::{Value, json};
+use std::time::{Duration, Instant};
 
 use crate::process::{Scratch, Server, http, repository};
 
@@ -21,6 +22,25 @@ fn start(data: &Scratch) -> Server {
         ("ORDER_CONFIG", &config),
         ("ORDER_DATA_DIR", &data_dir),
     ])
+}
+
+/// Whether `/metrics` shows `events` events acknowledged by the publisher
+/// within `limit`.
+fn delivered_within(base: &str, token: &str, events: u64, limit: Duration) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        let (_, metrics) = http("GET", &format!("{base}/metrics"), token, None);
+        let delivered = metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("order_events_delivery_seconds_count "))
+            .and_then(|count| count.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        if delivered >= events {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
 }
 
 fn json_of(status: u16, body: &str, expected: u16) -> Value {
@@ -76,6 +96,11 @@ fn an_order_survives_sigterm_and_a_restart_on_the_default_sqlite_file() {
     );
     let paid = json_of(status, &body, 200);
     assert_eq!(paid["status"], "confirmed");
+    let version = paid["version"].as_u64().expect("a version");
+    assert!(
+        delivered_within(&base, &admin, version, Duration::from_secs(5)),
+        "the relay published the order's {version} events within 5 s (it runs continuously, not on the 30 s sweep)"
+    );
     server.stop();
 
     let server = start(&data);
