@@ -135,6 +135,18 @@ minted_id!(
     EventId,
     "event_id"
 );
+minted_id!(
+    /// Identifies a webhook subscription.
+    SubscriptionId,
+    "subscription_id"
+);
+
+minted_id!(
+    /// Identifies one delivery of one message to one webhook subscription.
+    DeliveryId,
+    "delivery_id"
+);
+
 external_id!(
     /// Identifies a customer (owned by the customer system).
     CustomerId,

@@ -50,6 +50,7 @@ pub mod service;
 pub mod status;
 pub mod system;
 pub mod text;
+pub mod webhook;
 
 pub use address::{Address, AddressInput, CountryCode};
 pub use command::{Command, DetailsChange};
@@ -59,8 +60,8 @@ pub use error::{
 };
 pub use event::{EventRecord, OrderEvent, StoredEvent};
 pub use id::{
-    CustomerId, EventId, LineId, OrderId, PaymentEntryId, ProductId, ReturnId, ShipmentId,
-    VariantId,
+    CustomerId, DeliveryId, EventId, LineId, OrderId, PaymentEntryId, ProductId, ReturnId,
+    ShipmentId, SubscriptionId, VariantId,
 };
 pub use invoice::Invoice;
 pub use ledger::{LineQuantities, PaymentEntry, PaymentKind, PaymentLedger};
@@ -77,6 +78,6 @@ pub use service::{
 };
 pub use status::{Action, OrderStatus, PaymentAction, PaymentStatus};
 pub use text::{
-    Actor, Carrier, CouponCode, GatewayReference, Notes, ProductName, Reason, ShippingMethod, Sku,
-    TaxClass, TrackingNumber,
+    Actor, Carrier, CouponCode, EventTypeName, GatewayReference, Notes, ProductName, Reason,
+    ShippingMethod, Sku, TaxClass, TrackingNumber, WebhookSecret, WebhookUrl,
 };

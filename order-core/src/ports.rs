@@ -15,7 +15,7 @@ use crate::error::{
     InventoryError, PaymentError, PolicyError, PortError, StoreError, ValidationError,
 };
 use crate::event::{EventRecord, OrderEvent, StoredEvent};
-use crate::id::{CustomerId, OrderId, ProductId, VariantId};
+use crate::id::{CustomerId, DeliveryId, OrderId, ProductId, SubscriptionId, VariantId};
 use crate::ledger::PaymentEntry;
 use crate::money::Money;
 use crate::order::{Compensation, Order, ProductKind, StatusChange};
@@ -24,6 +24,7 @@ use crate::pricing::{Discount, Percent};
 use crate::quantity::Quantity;
 use crate::status::OrderStatus;
 use crate::text::{CouponCode, GatewayReference, ProductName, ShippingMethod, Sku, TaxClass};
+use crate::webhook::{Attempt, Delivery, DeliveryState, Subscription};
 
 /// A client-chosen key that makes a placement safe to retry: 1 to 255
 /// printable ASCII characters.
@@ -715,6 +716,90 @@ pub trait EventPublisher: Send + Sync {
     /// [`PortError`] when any event could not be handed over; the relay
     /// publishes the whole batch again later.
     async fn publish(&self, events: &[StoredEvent]) -> Result<(), PortError>;
+}
+
+/// Webhook subscriptions and their deliveries, kept beside the orders.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Adds a subscription.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot write.
+    async fn add_subscription(&self, subscription: &Subscription) -> Result<(), StoreError>;
+
+    /// Every subscription, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot answer.
+    async fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError>;
+
+    /// Removes a subscription and its deliveries; false if there was none.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot write.
+    async fn remove_subscription(&self, id: SubscriptionId) -> Result<bool, StoreError>;
+
+    /// The feed position up to which messages were turned into deliveries
+    /// (0 at first).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot answer.
+    async fn fan_out_position(&self) -> Result<u64, StoreError>;
+
+    /// Adds `deliveries` and moves the fan-out position from `from` to `to`,
+    /// at once: both or neither. False, with nothing written, when the
+    /// position is no longer `from` (another process fanned out meanwhile).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot write.
+    async fn enqueue(
+        &self,
+        deliveries: &[Delivery],
+        from: u64,
+        to: u64,
+    ) -> Result<bool, StoreError>;
+
+    /// Pending deliveries due at `now`, oldest position first.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot answer.
+    async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Records an attempt and the delivery as it stands after it.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot write.
+    async fn record_attempt(
+        &self,
+        delivery: &Delivery,
+        attempt: &Attempt,
+    ) -> Result<(), StoreError>;
+
+    /// Replaces a delivery's state (an admin's redelivery).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot write.
+    async fn update_delivery(&self, delivery: &Delivery) -> Result<(), StoreError>;
+
+    /// A subscription's deliveries, newest first, in `state` if given.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot answer.
+    async fn deliveries(
+        &self,
+        subscription: SubscriptionId,
+        state: Option<DeliveryState>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError>;
+
+    /// A delivery and its attempts, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot answer.
+    async fn delivery(
+        &self,
+        id: DeliveryId,
+    ) -> Result<Option<(Delivery, Vec<Attempt>)>, StoreError>;
 }
 
 /// Leadership of the outbox relay among processes sharing one store: one

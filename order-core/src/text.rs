@@ -195,6 +195,71 @@ impl Actor {
     }
 }
 
+fn webhook_url(s: &str) -> Result<(), &'static str> {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or("must be an http:// or https:// URL")?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must be an http:// or https:// URL with a host and no spaces");
+    }
+    Ok(())
+}
+
+bounded_text!(
+    /// Where a webhook subscription's deliveries go: an `http://` or
+    /// `https://` URL with a host.
+    WebhookUrl,
+    "url",
+    2_000,
+    webhook_url
+);
+
+fn webhook_secret(s: &str) -> Result<(), &'static str> {
+    let encoded = s
+        .strip_prefix("whsec_")
+        .ok_or("must be whsec_ followed by the base64 of 24 to 64 random bytes")?;
+    let base64 = encoded
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='));
+    if base64 && (32..=88).contains(&encoded.len()) {
+        Ok(())
+    } else {
+        Err("must be whsec_ followed by the base64 of 24 to 64 random bytes")
+    }
+}
+
+bounded_text!(
+    /// The key deliveries are signed with, in the Standard Webhooks form
+    /// (`whsec_` and the base64 of 24 to 64 random bytes).
+    WebhookSecret,
+    "secret",
+    94,
+    webhook_secret
+);
+
+fn event_type_chars(s: &str) -> Result<(), &'static str> {
+    if s == "*"
+        || (s.contains('.')
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_')))
+    {
+        Ok(())
+    } else {
+        Err("must be an event type such as order.created, or *")
+    }
+}
+
+bounded_text!(
+    /// An event type a webhook subscription asks for (`order.created`), or
+    /// `*` for every type.
+    EventTypeName,
+    "event_types",
+    100,
+    event_type_chars
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@
 //! - [`PgInventory`]: stock levels and reservations (the `Inventory` port)
 //!   for deployments that keep stock behind the port, and stock adjustment.
 //! - [`PgOrderNumbers`]: order numbers from a database sequence.
+//! - [`PgWebhookStore`]: outbound webhook subscriptions and deliveries.
 //! - [`PgRelayLease`]: one outbox relay at a time per database (a session
 //!   advisory lock).
 //! - [`TokioTimer`]: the `Timer` port on tokio, for services running these
@@ -68,6 +69,7 @@ mod sql;
 mod stock;
 mod store;
 pub mod testing;
+mod webhooks;
 mod write;
 
 pub use catalog::PgCatalog;
@@ -79,6 +81,7 @@ pub use numbers::PgOrderNumbers;
 pub use plans::QueryPlan;
 pub use runtime::TokioTimer;
 pub use store::PgOrderStore;
+pub use webhooks::PgWebhookStore;
 
 /// The schema's migrations, embedded. Run them with
 /// `MIGRATOR.run(&pool).await`; committed migrations are never edited, new

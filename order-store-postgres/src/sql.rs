@@ -198,3 +198,22 @@ pub(crate) const STOCK_LEVEL: &str = sql!("stock_level.sql");
 
 /// A block of order numbers.
 pub(crate) const NEXT_ORDER_NUMBERS: &str = sql!("next_order_numbers.sql");
+
+/// Outbound webhooks (`webhooks.rs`).
+pub(crate) mod webhooks {
+    pub(crate) const ADD_SUBSCRIPTION: &str = sql!("webhooks/add_subscription.sql");
+    pub(crate) const SUBSCRIPTIONS: &str = sql!("webhooks/subscriptions.sql");
+    pub(crate) const REMOVE_SUBSCRIPTION: &str = sql!("webhooks/remove_subscription.sql");
+    pub(crate) const FAN_OUT_POSITION: &str = sql!("webhooks/fan_out_position.sql");
+    pub(crate) const MOVE_FAN_OUT: &str = sql!("webhooks/move_fan_out.sql");
+    pub(crate) const ENQUEUE: &str = sql!("webhooks/enqueue.sql");
+    pub(crate) const DUE: &str = sql!("webhooks/delivery_columns.sql", "webhooks/due.sql");
+    pub(crate) const OF_SUBSCRIPTION: &str = sql!(
+        "webhooks/delivery_columns.sql",
+        "webhooks/of_subscription.sql"
+    );
+    pub(crate) const BY_ID: &str = sql!("webhooks/delivery_columns.sql", "webhooks/by_id.sql");
+    pub(crate) const ATTEMPTS: &str = sql!("webhooks/attempts.sql");
+    pub(crate) const RECORD_ATTEMPT: &str = sql!("webhooks/record_attempt.sql");
+    pub(crate) const UPDATE_DELIVERY: &str = sql!("webhooks/update_delivery.sql");
+}

@@ -14,6 +14,8 @@
 //! - [`SqliteInventory`]: the same stock behind the `Inventory` port, for
 //!   services that keep stock outside the store.
 //! - [`SqliteOrderNumbers`]: `ORD-<year>-<sequence>` from a counter row.
+//! - [`SqliteWebhookStore`]: outbound webhook subscriptions and deliveries
+//!   (the `WebhookStore` port).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,7 +33,7 @@
 //! reads, the write of a change, outbox, idempotency), `document` (the
 //! order's JSON document and the text encoding of times), `stock` (stock SQL
 //! shared by the store and the inventory), `inventory`, `catalog`,
-//! `numbers`, `error` (database errors to store and port kinds).
+//! `numbers`, `webhooks`, `error` (database errors to store and port kinds).
 
 mod catalog;
 mod document;
@@ -41,12 +43,14 @@ mod numbers;
 mod open;
 mod stock;
 mod store;
+mod webhooks;
 
 pub use catalog::SqliteCatalog;
 pub use inventory::SqliteInventory;
 pub use numbers::SqliteOrderNumbers;
 pub use open::{OpenError, connect};
 pub use store::SqliteOrderStore;
+pub use webhooks::SqliteWebhookStore;
 
 /// The schema's migrations, embedded; [`connect`] runs them. Committed
 /// migrations are never edited, new ones are added.

@@ -31,6 +31,7 @@ pub mod stock;
 pub mod store_contract;
 pub mod store_races;
 pub mod strategy;
+pub mod webhook_contract;
 
 pub use fault::{Fault, FaultPlan};
 pub use harness::Harness;

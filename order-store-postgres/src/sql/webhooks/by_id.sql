@@ -1,0 +1,2 @@
+
+ where id = $1::uuid
