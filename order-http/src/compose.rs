@@ -11,6 +11,7 @@
 //! | tax, shipping, coupons, pricing | the policy file's tables | `--config` |
 //! | event publisher | the log | `--events` |
 //! | outbox relay lease | PostgreSQL advisory lock, sole (SQLite) | `DATABASE_URL` |
+//! | webhook subscriptions and deliveries | SQLite, PostgreSQL | `DATABASE_URL` |
 //! | clock, ids, timer | system clock, UUID v7, tokio | — |
 
 use std::path::{Path, PathBuf};
@@ -19,15 +20,20 @@ use std::time::Duration;
 
 use order_core::ports::{
     Catalog, CatalogAdmin, EventPublisher, Inventory, OrderNumbers, OrderStore, PaymentGateway,
-    RelayLease, StockLevels,
+    RelayLease, StockLevels, WebhookStore,
 };
 use order_core::system::{AuthenticatedCustomers, SystemClock, UuidV7Ids};
+use order_core::webhook::RetryPolicy;
 use order_core::{CaptureMode, OrderService, PaymentFlow, Ports, ServiceConfig, StockKeeping};
 use order_events::relay::{Relay, RelaySettings, SoleRelay};
 use order_store_postgres::{
-    CachedCatalog, PgCatalog, PgInventory, PgOrderNumbers, PgOrderStore, PgRelayLease, TokioTimer,
+    CachedCatalog, PgCatalog, PgInventory, PgOrderNumbers, PgOrderStore, PgRelayLease,
+    PgWebhookStore, TokioTimer,
 };
-use order_store_sqlite::{SqliteCatalog, SqliteInventory, SqliteOrderNumbers, SqliteOrderStore};
+use order_store_sqlite::{
+    SqliteCatalog, SqliteInventory, SqliteOrderNumbers, SqliteOrderStore, SqliteWebhookStore,
+};
+use order_webhooks::{Dispatcher, DispatcherSettings};
 
 use crate::auth::{AuthConfig, Role};
 use crate::background::LogPublisher;
@@ -216,6 +222,8 @@ pub struct App {
     pub state: AppState,
     /// The outbox relay, to run beside the server.
     pub relay: Relay,
+    /// The webhook dispatcher, to run beside the server.
+    pub webhooks: Dispatcher,
     /// Dev-mode tokens (role, token), when dev mode can mint them.
     pub dev_tokens: Vec<(Role, String)>,
 }
@@ -282,6 +290,7 @@ struct Storage {
     inventory: Arc<dyn Inventory>,
     numbers: Arc<dyn OrderNumbers>,
     lease: Arc<dyn RelayLease>,
+    webhooks: Arc<dyn WebhookStore>,
 }
 
 async fn storage(database: &Database, max_connections: u32) -> Result<Storage, StartError> {
@@ -307,6 +316,7 @@ async fn storage(database: &Database, max_connections: u32) -> Result<Storage, S
                 stock: store,
                 inventory: Arc::new(PgInventory::new(pool.clone())),
                 numbers: Arc::new(PgOrderNumbers::new(pool.clone(), 20)),
+                webhooks: Arc::new(PgWebhookStore::new(pool.clone())),
                 lease: Arc::new(PgRelayLease::new(pool)),
             })
         }
@@ -344,7 +354,8 @@ async fn sqlite(url: &str, max_connections: u32) -> Result<Storage, StartError> 
         catalog_admin: catalog,
         stock: store,
         inventory: Arc::new(SqliteInventory::new(pool.clone())),
-        numbers: Arc::new(SqliteOrderNumbers::new(pool, 20)),
+        numbers: Arc::new(SqliteOrderNumbers::new(pool.clone(), 20)),
+        webhooks: Arc::new(SqliteWebhookStore::new(pool)),
         // One process owns an SQLite file (its WAL lock); it relays alone.
         lease: Arc::new(SoleRelay),
     })
@@ -463,6 +474,27 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         &metrics,
     );
     let store = ports.store.clone();
+    let webhook_retry = RetryPolicy {
+        window: chrono::Duration::seconds(
+            i64::try_from(config.webhook_retry_window_secs).unwrap_or(i64::MAX / 1_000),
+        ),
+        ..RetryPolicy::default()
+    };
+    let webhooks = Dispatcher::new(
+        store.clone(),
+        storage.webhooks.clone(),
+        storage.lease.clone(),
+        config.event_source.clone(),
+        DispatcherSettings {
+            timeout: Duration::from_secs(config.webhook_timeout_secs.max(1)),
+            retry: webhook_retry,
+            ..DispatcherSettings::default()
+        },
+    )
+    .map_err(|e| StartError::Settings(format!("the webhook HTTP client: {e}")))?;
+    tracing::info!(
+        "webhooks: subscriptions and deliveries in the store; signed per Standard Webhooks"
+    );
     let relay = Relay::new(
         store.clone(),
         Arc::new(metered::MeteredPublisher::new(
@@ -501,10 +533,13 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
             body_timeout: Duration::from_secs(config.body_read_timeout_secs.max(1)),
         },
         open_metrics: !config.protect_metrics,
+        webhooks: storage.webhooks,
+        webhook_retry,
     };
     Ok(App {
         state,
         relay,
+        webhooks,
         dev_tokens,
     })
 }

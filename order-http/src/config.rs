@@ -179,6 +179,19 @@ pub struct Config {
     #[arg(long, env = "ORDER_RELAY_POLL_MS", default_value_t = 100)]
     pub relay_poll_ms: u64,
 
+    /// Seconds a webhook delivery is retried (5 s, doubling to an hour)
+    /// before it is left failed for an admin to send again.
+    #[arg(
+        long,
+        env = "ORDER_WEBHOOK_RETRY_WINDOW_SECS",
+        default_value_t = 86_400
+    )]
+    pub webhook_retry_window_secs: u64,
+
+    /// Seconds one webhook attempt may take.
+    #[arg(long, env = "ORDER_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
+    pub webhook_timeout_secs: u64,
+
     /// The CloudEvents `source` of published events.
     #[arg(long, env = "ORDER_EVENT_SOURCE", default_value = "/order-service")]
     pub event_source: String,

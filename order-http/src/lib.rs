@@ -58,7 +58,8 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(routes::orders::routes())
         .merge(routes::events::routes())
-        .merge(routes::admin::routes());
+        .merge(routes::admin::routes())
+        .merge(routes::webhooks::routes());
     let app = Router::new()
         .nest("/api/v1", api)
         .merge(routes::ops::routes())

@@ -83,6 +83,7 @@ async fn main() -> anyhow::Result<()> {
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let relay = tokio::spawn(app.relay.run(stopped.clone()));
+    let webhooks = tokio::spawn(app.webhooks.run(stopped.clone()));
     let sweeper = tokio::spawn(background::sweep(
         app.state.clone(),
         Duration::from_secs(config.sweep_interval_secs.max(1)),
@@ -112,12 +113,13 @@ async fn main() -> anyhow::Result<()> {
         connections.shutdown().await;
         let _ = sweeper.await;
         let _ = relay.await;
+        let _ = webhooks.await;
     })
     .await;
     if drained.is_err() {
         tracing::warn!(
             grace_secs = grace.as_secs(),
-            "the grace period is over: exiting with connections, the sweep or the relay unfinished"
+            "the grace period is over: exiting with connections, the sweep, the relay or webhooks unfinished"
         );
     }
     upkeep.abort();

@@ -19,7 +19,11 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
 use crate::dto::*;
 use crate::error::Problem;
 use crate::routes::ops::HealthBody;
-use crate::routes::{admin, events, ops, orders};
+use crate::routes::webhooks::{
+    AttemptBody, DeliveryBody, DeliveryDetailBody, DeliveryListBody, SubscriptionBody,
+    SubscriptionListBody, SubscriptionRequestBody,
+};
+use crate::routes::{admin, events, ops, orders, webhooks};
 
 /// The API description.
 #[derive(Debug, OpenApi)]
@@ -34,6 +38,8 @@ use crate::routes::{admin, events, ops, orders};
         events::feed, events::payment_event,
         admin::upsert_product, admin::list_products, admin::get_stock, admin::set_stock, admin::report,
         ops::health, ops::live, ops::ready, ops::metrics,
+        webhooks::subscribe, webhooks::subscriptions, webhooks::unsubscribe, webhooks::deliveries,
+        webhooks::delivery, webhooks::redeliver,
     ),
     components(
         schemas(
@@ -46,6 +52,8 @@ use crate::routes::{admin, events, ops, orders};
             Uuid7, ExternalId, Decimal, CurrencyCode, CountryCode, OrderNumber, Sku, Code64, Code100, Text20, Text100,
             Text200, Text500, Text2000, OptionalText100, OptionalText200, Phone, ProviderEventId, IdempotencyKey,
             EntityTag, FeedPosition, OrderStatus, PaymentStatus, ProductKind, PaymentEventType, ListOrder,
+            WebhookUrl, WebhookSecret, WebhookEventType, SubscriptionRequestBody, SubscriptionBody, SubscriptionListBody, DeliveryBody, DeliveryListBody,
+            AttemptBody, DeliveryDetailBody,
         ),
         responses(Problem),
     ),
@@ -57,6 +65,7 @@ use crate::routes::{admin, events, ops, orders};
         (name = "returns", description = "Returns and refunds"),
         (name = "events", description = "The event feed and the payment webhook"),
         (name = "admin", description = "Catalog, stock and reports"),
+        (name = "webhooks", description = "Signed outbound webhooks: subscriptions and deliveries"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -419,4 +428,13 @@ value_types! {
         => |d| enum_schema(d, ["payment.processed", "payment.failed", "payment.refunded"]);
     ListOrder: "`newest` first (the default) or `oldest` first."
         => |d| enum_schema(d, ["newest", "oldest"]);
+    WebhookUrl: "Where webhook deliveries go: an `http://` or `https://` URL with a host, at most 2,000 characters."
+        => |d| string_schema(d, Some(
+            "^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?$".to_owned(),
+        ))
+        .max_length(Some(2_000));
+    WebhookSecret: "A Standard Webhooks signing secret: `whsec_` and the base64 of 24 to 64 bytes."
+        => |d| string_schema(d, Some("^whsec_[A-Za-z0-9+/]{32,86}={0,2}$".to_owned()));
+    WebhookEventType: "An event type the engine publishes (docs/events.md), or `*` for all."
+        => |d| enum_schema(d, order_events::types::ALL.iter().copied().chain(["*"]));
 }

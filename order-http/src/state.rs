@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use order_core::OrderService;
-use order_core::ports::{CatalogAdmin, OrderStore, StockLevels};
+use order_core::ports::{CatalogAdmin, OrderStore, StockLevels, WebhookStore};
+use order_core::webhook::RetryPolicy;
 
 use crate::auth::AuthConfig;
 use crate::metrics::Metrics;
@@ -52,4 +53,9 @@ pub struct AppState {
     pub limits: Limits,
     /// Whether `/metrics` needs no credentials.
     pub open_metrics: bool,
+    /// Webhook subscriptions and deliveries.
+    pub webhooks: Arc<dyn WebhookStore>,
+    /// How webhook deliveries are retried (an admin's redelivery opens a new
+    /// window).
+    pub webhook_retry: RetryPolicy,
 }

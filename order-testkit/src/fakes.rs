@@ -26,7 +26,7 @@ use crate::fault::{Fault, FaultPlan};
 use crate::hash::FastMap;
 use crate::stock::StockBook;
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 

@@ -7,7 +7,7 @@
 //! must pass.
 //!
 //! # Layout
-//! - `memory`: [`InMemoryOrderStore`]
+//! - `memory`: [`InMemoryOrderStore`]; `memory_webhooks`: [`InMemoryWebhookStore`]
 //! - `fakes`, `fault`: fakes of the other ports and their [`FaultPlan`]
 //! - `stock`: [`stock::StockBook`], the stock model the fakes and the store share
 //! - `harness`: [`Harness`], every fake wired into an `OrderService`
@@ -16,6 +16,8 @@
 //! - `sim`: random command sequences run against an `OrderService`
 //! - `mock`: mockall mocks of the ports
 //! - `store_contract`: the conformance suite and [`store_contract!`]
+//! - `webhook_contract`: the webhook store conformance suite and
+//!   [`webhook_store_contract!`]
 //! - `store_races`: races and whole stories every stock-keeping store must
 //!   survive, run through `OrderService`, and [`store_races!`]
 
@@ -25,6 +27,7 @@ pub mod fault;
 pub mod harness;
 mod hash;
 pub mod memory;
+pub mod memory_webhooks;
 pub mod mock;
 pub mod sim;
 pub mod stock;
@@ -36,3 +39,4 @@ pub mod webhook_contract;
 pub use fault::{Fault, FaultPlan};
 pub use harness::Harness;
 pub use memory::InMemoryOrderStore;
+pub use memory_webhooks::InMemoryWebhookStore;

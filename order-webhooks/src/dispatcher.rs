@@ -1,7 +1,7 @@
 //! The webhook loop. While this process holds the lease (the outbox
 //! relay's: the leader does both), each pass fans the new feed events out
-//! into deliveries, sends the deliveries that are due — a few at a time —
-//! and records every attempt with the delivery as the core's retry rules
+//! into deliveries, sends the deliveries that are due — a few subscriptions
+//! at a time, each subscription's in feed order — and records every attempt with the delivery as the core's retry rules
 //! leave it. Store failures back off; a receiver's failure is only that
 //! delivery's.
 
@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use order_core::ports::{OrderStore, RelayLease, WebhookStore};
-use order_core::webhook::RetryPolicy;
+use order_core::webhook::{Delivery, RetryPolicy, Subscription};
 use order_core::{StoreError, SubscriptionId};
 use order_events::Wire;
 use tokio::sync::watch;
@@ -160,31 +160,42 @@ impl Dispatcher {
             .into_iter()
             .map(|s| (s.id, Arc::new(s)))
             .collect();
+        // One task per subscription, sending its deliveries in feed order,
+        // so a healthy receiver gets an order's messages in sequence.
+        let mut queues: Vec<(Arc<Subscription>, Vec<Delivery>)> = Vec::new();
+        for delivery in due {
+            let Some(subscription) = subscriptions.get(&delivery.subscription_id) else {
+                continue;
+            };
+            match queues.iter_mut().find(|(s, _)| s.id == subscription.id) {
+                Some((_, queue)) => queue.push(delivery),
+                None => queues.push((Arc::clone(subscription), vec![delivery])),
+            }
+        }
         let mut attempted = 0;
-        for chunk in due.chunks(self.settings.concurrency.max(1)) {
+        for group in queues.chunks(self.settings.concurrency.max(1)) {
             let mut sends = JoinSet::new();
-            for delivery in chunk {
-                let Some(subscription) = subscriptions.get(&delivery.subscription_id) else {
-                    continue;
-                };
-                let (sender, subscription, delivery) = (
-                    self.sender.clone(),
-                    Arc::clone(subscription),
-                    delivery.clone(),
-                );
+            for (subscription, queue) in group {
+                let (sender, subscription, queue) =
+                    (self.sender.clone(), Arc::clone(subscription), queue.clone());
+                let webhooks = Arc::clone(&self.webhooks);
+                let retry = self.settings.retry;
                 sends.spawn(async move {
-                    let (outcome, took) = sender.send(&subscription, &delivery).await;
-                    (delivery, outcome, took)
+                    let mut made = 0;
+                    for delivery in queue {
+                        let (outcome, took) = sender.send(&subscription, &delivery).await;
+                        let (after, attempt) =
+                            delivery.attempted(outcome, Utc::now(), took, &retry);
+                        webhooks.record_attempt(&after, &attempt).await?;
+                        made += 1;
+                    }
+                    Ok::<usize, StoreError>(made)
                 });
             }
             while let Some(sent) = sends.join_next().await {
-                let Ok((delivery, outcome, took)) = sent else {
-                    continue;
-                };
-                let (after, attempt) =
-                    delivery.attempted(outcome, Utc::now(), took, &self.settings.retry);
-                self.webhooks.record_attempt(&after, &attempt).await?;
-                attempted += 1;
+                if let Ok(made) = sent {
+                    attempted += made?;
+                }
             }
         }
         Ok(fanned + attempted)

@@ -5,3 +5,4 @@ pub(crate) mod docs;
 pub(crate) mod events;
 pub(crate) mod ops;
 pub(crate) mod orders;
+pub(crate) mod webhooks;

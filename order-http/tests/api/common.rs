@@ -12,13 +12,14 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use order_core::ports::{Catalog, OrderStore, PaymentGateway};
+use order_core::webhook::RetryPolicy;
 use order_core::{OrderService, ServiceConfig, Sku, StockKeeping};
 use order_http::auth::{AuthConfig, Role};
 use order_http::metered::meter;
 use order_http::metrics::Metrics;
 use order_http::{AppState, Limits, router};
 use order_store_postgres::TokioTimer;
-use order_testkit::{Harness, InMemoryOrderStore};
+use order_testkit::{Harness, InMemoryOrderStore, InMemoryWebhookStore};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 use uuid::Uuid;
@@ -203,6 +204,8 @@ impl TestApp {
                 body_timeout: setup.body_timeout,
             },
             open_metrics: setup.open_metrics,
+            webhooks: Arc::new(InMemoryWebhookStore::default()),
+            webhook_retry: RetryPolicy::default(),
         };
         Self {
             client: Client::new(router(state)),

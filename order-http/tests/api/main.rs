@@ -15,3 +15,4 @@ mod ops;
 mod orders;
 mod preview;
 mod timeouts;
+mod webhooks;

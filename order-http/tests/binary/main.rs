@@ -9,3 +9,4 @@ mod settings;
 mod slow_clients;
 mod startup;
 mod walkthrough;
+mod webhooks;
