@@ -706,12 +706,29 @@ pub trait OrderNumbers: Send + Sync {
 /// Delivers outbox events to the outside world.
 #[async_trait]
 pub trait EventPublisher: Send + Sync {
-    /// Publishes one event. Delivery is at least once: consumers deduplicate
-    /// by event id.
+    /// Publishes a batch of events, oldest first, and answers `Ok` only once
+    /// every one of them was handed over (a broker acknowledged it): the
+    /// relay marks them published only then. Delivery is at least once:
+    /// consumers deduplicate by event id.
     ///
     /// # Errors
-    /// [`PortError`] when the event could not be handed over.
-    async fn publish(&self, event: &StoredEvent) -> Result<(), PortError>;
+    /// [`PortError`] when any event could not be handed over; the relay
+    /// publishes the whole batch again later.
+    async fn publish(&self, events: &[StoredEvent]) -> Result<(), PortError>;
+}
+
+/// Leadership of the outbox relay among processes sharing one store: one
+/// relay at a time publishes, so one order's events leave in sequence order
+/// and are not published twice by two replicas.
+#[async_trait]
+pub trait RelayLease: Send + Sync {
+    /// True while this process leads: takes the lease when it is free and
+    /// keeps it while held; false while another process holds it.
+    ///
+    /// # Errors
+    /// [`PortError`] when the lease's backend cannot answer (the caller
+    /// does not relay until it can).
+    async fn hold(&self) -> Result<bool, PortError>;
 }
 
 /// Waiting, for timeouts and retry back-off, without tying the core to a

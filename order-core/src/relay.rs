@@ -1,41 +1,36 @@
 //! The outbox relay: hands stored events to an [`EventPublisher`] at least
-//! once, oldest first, and marks what was handed over. Run it in a loop (the
-//! HTTP binary does, on a timer); several relays may run, since consumers
-//! deduplicate by event id.
+//! once, oldest first, a batch at a time, and marks a batch published once
+//! the publisher acknowledged all of it. Run it in a loop; with several
+//! replicas, let one relay lead (consumers deduplicate by event id, so a
+//! second relay duplicates events but never loses one).
 
-use crate::error::{OrderError, PortError};
+use crate::error::OrderError;
 use crate::ports::{EventPublisher, OrderStore};
 
 /// One pass of the relay: publishes up to `batch` unpublished events in
-/// order and stops at the first failure, so order is kept. Returns how many
-/// were published.
+/// order and marks them published. Returns how many were published.
 ///
 /// # Errors
-/// Store failures; a publisher failure after some events were published is
-/// reported as [`OrderError::Unavailable`] once those are marked.
+/// Store failures; [`OrderError::Unavailable`] when the publisher failed,
+/// in which case nothing was marked and the next pass publishes the batch
+/// again.
 pub async fn relay_outbox(
     store: &dyn OrderStore,
     publisher: &dyn EventPublisher,
     batch: usize,
 ) -> Result<usize, OrderError> {
     let pending = store.unpublished(batch).await?;
-    let mut published = Vec::with_capacity(pending.len());
-    let mut failure: Option<PortError> = None;
-    for event in &pending {
-        match publisher.publish(event).await {
-            Ok(()) => published.push(event.position),
-            Err(err) => {
-                failure = Some(err);
-                break;
-            }
-        }
+    if pending.is_empty() {
+        return Ok(0);
     }
-    store.mark_published(&published).await?;
-    match failure {
-        Some(source) => Err(OrderError::Unavailable {
+    publisher
+        .publish(&pending)
+        .await
+        .map_err(|source| OrderError::Unavailable {
             port: "event publisher",
             source,
-        }),
-        None => Ok(published.len()),
-    }
+        })?;
+    let positions: Vec<u64> = pending.iter().map(|event| event.position).collect();
+    store.mark_published(&positions).await?;
+    Ok(positions.len())
 }

@@ -20,15 +20,17 @@ pub struct LogPublisher;
 
 #[async_trait]
 impl EventPublisher for LogPublisher {
-    async fn publish(&self, event: &StoredEvent) -> Result<(), PortError> {
-        tracing::info!(
-            position = event.position,
-            event_id = %event.record.id,
-            event_type = event.record.event_type(),
-            order_id = %event.record.order_id,
-            sequence = event.record.sequence,
-            "event published"
-        );
+    async fn publish(&self, events: &[StoredEvent]) -> Result<(), PortError> {
+        for event in events {
+            tracing::info!(
+                position = event.position,
+                event_id = %event.record.id,
+                event_type = event.record.event_type(),
+                order_id = %event.record.order_id,
+                sequence = event.record.sequence,
+                "event published"
+            );
+        }
         Ok(())
     }
 }

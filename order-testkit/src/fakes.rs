@@ -687,9 +687,9 @@ impl RecordingPublisher {
 
 #[async_trait]
 impl EventPublisher for RecordingPublisher {
-    async fn publish(&self, event: &StoredEvent) -> Result<(), PortError> {
+    async fn publish(&self, events: &[StoredEvent]) -> Result<(), PortError> {
         self.faults.check("publish").await?;
-        lock(&self.published).push(event.clone());
+        lock(&self.published).extend_from_slice(events);
         Ok(())
     }
 }

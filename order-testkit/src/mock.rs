@@ -229,6 +229,6 @@ mock! {
     pub EventPublisher {}
     #[async_trait]
     impl EventPublisher for EventPublisher {
-        async fn publish(&self, event: &StoredEvent) -> Result<(), PortError>;
+        async fn publish(&self, events: &[StoredEvent]) -> Result<(), PortError>;
     }
 }
