@@ -2,4 +2,6 @@
 //! by `support`): nothing to set up before `cargo test`.
 
 mod consumer;
+mod payments;
+mod publisher;
 mod support;
