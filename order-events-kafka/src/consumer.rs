@@ -3,7 +3,11 @@
 //! is done with it. A message that can never apply goes to the dead-letter
 //! topic with its reason and is committed, so it never blocks its
 //! partition; a transient failure is tried again with a growing pause, the
-//! offset uncommitted, until it applies or the loop is told to stop.
+//! offset uncommitted, until it applies or the loop is told to stop. (A
+//! retry that outlasts `max.poll.interval.ms`, five minutes by default,
+//! makes librdkafka leave the group: the partition moves to another member,
+//! or back to this one, from the last committed offset, and the message
+//! comes again — safe, since handlers apply a message once.)
 
 use std::future::Future;
 use std::time::Duration;

@@ -5,12 +5,17 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use order_core::{
-    Actor, Order, OrderService, OrderStatus, PaymentFlow, PaymentKind, PaymentStatus, ServiceConfig,
+    Actor, Order, OrderService, OrderStatus, PaymentFlow, PaymentKind, PaymentStatus,
+    ServiceConfig, StoreError,
 };
 use order_events_kafka::{DEAD_LETTER_REASON, KafkaConsumer, KafkaSettings, PaymentEvents};
 use order_testkit::Harness;
 use order_testkit::builder::{PlaceOrderBuilder, customer};
+use order_testkit::mock::MockOrderStore;
 use rdkafka::Message;
 use serde_json::json;
 use tokio::sync::oneshot;
@@ -72,17 +77,32 @@ impl Engine {
     }
 
     fn consume(&self, settings: &KafkaSettings) -> Consuming {
-        let handler = PaymentEvents::new(
-            self.service.clone(),
-            Actor::parse("service:payments").expect("an actor"),
-        );
-        let consumer = KafkaConsumer::new(settings, handler).expect("a consumer");
-        let (stop, stopped) = oneshot::channel::<()>();
-        Consuming {
-            stop,
-            task: tokio::spawn(consumer.run(stopped_signal(stopped))),
-        }
+        consume(self.service.clone(), settings)
     }
+}
+
+/// Applies payment events with `service` until stopped.
+fn consume(service: OrderService, settings: &KafkaSettings) -> Consuming {
+    let handler = PaymentEvents::new(service, Actor::parse("service:payments").expect("an actor"));
+    let consumer = KafkaConsumer::new(settings, handler).expect("a consumer");
+    let (stop, stopped) = oneshot::channel::<()>();
+    Consuming {
+        stop,
+        task: tokio::spawn(consumer.run(stopped_signal(stopped))),
+    }
+}
+
+/// A service whose store is down: every read fails, and is counted.
+fn store_down(reads: Arc<AtomicUsize>) -> OrderService {
+    let mut store = MockOrderStore::new();
+    store.expect_get().returning(move |_| {
+        reads.fetch_add(1, Ordering::SeqCst);
+        Err(StoreError::Unavailable("the database is down".into()))
+    });
+    Harness::with_store(Arc::new(store)).service_with(ServiceConfig {
+        payments: PaymentFlow::External,
+        ..ServiceConfig::default()
+    })
 }
 
 async fn stopped_signal(stopped: oneshot::Receiver<()>) {
@@ -335,4 +355,43 @@ async fn a_poison_payment_event_is_dead_lettered_while_later_events_still_apply(
     assert!(reasons[2].contains("currency"), "{reasons:?}");
     assert_eq!(dead[1].payload(), Some(&b"{not json"[..]));
     assert_eq!(engine.order(&nobody).await.status(), OrderStatus::Pending);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_event_is_retried_uncommitted_while_the_store_is_down_and_applies_once_it_is_back()
+ {
+    let broker = Broker::start().await;
+    let topics = topics(&broker).await;
+    let engine = Engine::new();
+    let order = engine.pending_order(1).await;
+    let settings = settings(&broker, &topics);
+    broker
+        .produce(
+            &topics.payments,
+            &order.id().to_string(),
+            &[("ce_type", "payment.processed")],
+            &processed(&order, "pay-1", &total(&order), "USD"),
+        )
+        .await;
+
+    let reads = Arc::new(AtomicUsize::new(0));
+    let down = consume(store_down(Arc::clone(&reads)), &settings);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while reads.load(Ordering::SeqCst) < 3 {
+        assert!(tokio::time::Instant::now() < deadline, "never retried");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    down.stop().await;
+
+    // The same group, the store back: the event was neither committed nor
+    // dead-lettered, so it comes again and applies.
+    let back = engine.consume(&settings);
+    engine
+        .until(
+            &order,
+            "the event applies once the store is back",
+            |order| order.status() == OrderStatus::Confirmed,
+        )
+        .await;
+    back.stop().await;
 }
