@@ -89,16 +89,35 @@ pub enum DecodeError {
     #[error("{0}: missing")]
     Missing(&'static str),
     /// A field's value is not what it must be.
-    #[error("{field}: {problem}")]
+    #[error("{field}: {rule}")]
     Invalid {
         /// The field.
         field: &'static str,
-        /// What is wrong.
-        problem: String,
+        /// The rule it breaks.
+        rule: &'static str,
     },
 }
 
 impl DecodeError {
+    /// The validation error a readable but unfit event is (none for a body
+    /// that is not JSON).
+    pub fn validation(&self) -> Option<ValidationError> {
+        let field = self.field().to_owned();
+        match self {
+            Self::Malformed(_) => None,
+            Self::MissingType | Self::Missing(_) => Some(ValidationError::Empty { field }),
+            Self::UnknownType(_) => Some(ValidationError::BadFormat {
+                field,
+                rule: "must be payment.processed, payment.failed or payment.refunded",
+            }),
+            Self::ConflictingType { .. } => Some(ValidationError::BadFormat {
+                field,
+                rule: "the ce-type header and the body's type must agree",
+            }),
+            Self::Invalid { rule, .. } => Some(ValidationError::BadFormat { field, rule }),
+        }
+    }
+
     /// The field the error is about, for a problem document.
     pub fn field(&self) -> &'static str {
         match self {
@@ -163,9 +182,9 @@ pub fn decode(
         .order_id
         .as_deref()
         .ok_or(DecodeError::Missing("orderId"))?;
-    let order_id = OrderId::from_str(order_id).map_err(|e| DecodeError::Invalid {
+    let order_id = OrderId::from_str(order_id).map_err(|_| DecodeError::Invalid {
         field: "orderId",
-        problem: e.to_string(),
+        rule: "must be a UUID",
     })?;
     let event_id = match (event_id, body.id.as_deref(), body.payment_id.as_deref()) {
         (Some(id), _, _) | (None, Some(id), _) => id.to_owned(),
@@ -175,7 +194,7 @@ pub fn decode(
     if event_id.trim().is_empty() || event_id.len() > 200 {
         return Err(DecodeError::Invalid {
             field: "id",
-            problem: "must be 1 to 200 characters".into(),
+            rule: "must be 1 to 200 characters",
         });
     }
     let settlement = || -> Result<Settlement, DecodeError> {
@@ -216,9 +235,9 @@ fn amount(raw: &RawValue) -> Result<Decimal, DecodeError> {
         .strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
         .unwrap_or(text);
-    let invalid = |problem: &str| DecodeError::Invalid {
+    let invalid = |rule: &'static str| DecodeError::Invalid {
         field: "amount",
-        problem: problem.to_owned(),
+        rule,
     };
     if literal.contains(['e', 'E']) {
         return Err(invalid("must be a plain decimal, without an exponent"));

@@ -1,9 +1,8 @@
 //! The service's background work: every sweep interval it expires stale
-//! pending orders, completes delivered orders past their return window and
-//! relays the outbox to the event publisher; [`LogPublisher`] is the
-//! publisher that writes each event to the log.
+//! pending orders and completes delivered orders past their return window
+//! (the outbox relay runs on its own, continuously: `order_events::relay`);
+//! [`LogPublisher`] is the publisher that writes each event to the log.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -35,11 +34,10 @@ impl EventPublisher for LogPublisher {
     }
 }
 
-/// Every `interval`: expires stale pending orders, completes delivered
-/// orders past their return window, and relays the outbox, until `stop`.
+/// Every `interval`: expires stale pending orders and completes delivered
+/// orders past their return window, until `stop`.
 pub async fn sweep(
     state: AppState,
-    publisher: Arc<dyn EventPublisher>,
     interval: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -63,11 +61,6 @@ pub async fn sweep(
             ),
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "completing orders failed"),
-        }
-        if let Err(err) =
-            order_core::relay::relay_outbox(state.store.as_ref(), publisher.as_ref(), 500).await
-        {
-            tracing::warn!(error = %err, "relaying the outbox failed");
         }
     }
 }

@@ -10,6 +10,7 @@
 //! | customers | the token's subject | `--customers` |
 //! | tax, shipping, coupons, pricing | the policy file's tables | `--config` |
 //! | event publisher | the log | `--events` |
+//! | outbox relay lease | PostgreSQL advisory lock, sole (SQLite) | `DATABASE_URL` |
 //! | clock, ids, timer | system clock, UUID v7, tokio | — |
 
 use std::path::{Path, PathBuf};
@@ -18,12 +19,13 @@ use std::time::Duration;
 
 use order_core::ports::{
     Catalog, CatalogAdmin, EventPublisher, Inventory, OrderNumbers, OrderStore, PaymentGateway,
-    StockLevels,
+    RelayLease, StockLevels,
 };
 use order_core::system::{AuthenticatedCustomers, SystemClock, UuidV7Ids};
 use order_core::{CaptureMode, OrderService, PaymentFlow, Ports, ServiceConfig, StockKeeping};
+use order_events::relay::{Relay, RelaySettings, SoleRelay};
 use order_store_postgres::{
-    CachedCatalog, PgCatalog, PgInventory, PgOrderNumbers, PgOrderStore, TokioTimer,
+    CachedCatalog, PgCatalog, PgInventory, PgOrderNumbers, PgOrderStore, PgRelayLease, TokioTimer,
 };
 use order_store_sqlite::{SqliteCatalog, SqliteInventory, SqliteOrderNumbers, SqliteOrderStore};
 
@@ -212,8 +214,8 @@ fn has_token_key(config: &Config) -> bool {
 pub struct App {
     /// The handlers' state.
     pub state: AppState,
-    /// Where the relay publishes events.
-    pub publisher: Arc<dyn EventPublisher>,
+    /// The outbox relay, to run beside the server.
+    pub relay: Relay,
     /// Dev-mode tokens (role, token), when dev mode can mint them.
     pub dev_tokens: Vec<(Role, String)>,
 }
@@ -279,6 +281,7 @@ struct Storage {
     stock: Arc<dyn StockLevels>,
     inventory: Arc<dyn Inventory>,
     numbers: Arc<dyn OrderNumbers>,
+    lease: Arc<dyn RelayLease>,
 }
 
 async fn storage(database: &Database, max_connections: u32) -> Result<Storage, StartError> {
@@ -303,7 +306,8 @@ async fn storage(database: &Database, max_connections: u32) -> Result<Storage, S
                 catalog_admin: cached,
                 stock: store,
                 inventory: Arc::new(PgInventory::new(pool.clone())),
-                numbers: Arc::new(PgOrderNumbers::new(pool, 20)),
+                numbers: Arc::new(PgOrderNumbers::new(pool.clone(), 20)),
+                lease: Arc::new(PgRelayLease::new(pool)),
             })
         }
         Database::Sqlite(url) => sqlite(url, max_connections).await,
@@ -341,6 +345,8 @@ async fn sqlite(url: &str, max_connections: u32) -> Result<Storage, StartError> 
         stock: store,
         inventory: Arc::new(SqliteInventory::new(pool.clone())),
         numbers: Arc::new(SqliteOrderNumbers::new(pool, 20)),
+        // One process owns an SQLite file (its WAL lock); it relays alone.
+        lease: Arc::new(SoleRelay),
     })
 }
 
@@ -457,6 +463,15 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         &metrics,
     );
     let store = ports.store.clone();
+    let relay = Relay::new(
+        store.clone(),
+        publisher(config.events),
+        storage.lease,
+        RelaySettings {
+            idle_poll: Duration::from_millis(config.relay_poll_ms.max(1)),
+            ..RelaySettings::default()
+        },
+    );
     let orders = OrderService::new(ports, service_config(config, policies.pricing, flow));
     let dev_tokens = if plan.dev {
         [
@@ -486,7 +501,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
     };
     Ok(App {
         state,
-        publisher: publisher(config.events),
+        relay,
         dev_tokens,
     })
 }

@@ -170,9 +170,18 @@ pub struct Config {
     pub capture: Capture,
 
     /// Seconds between background sweeps (expire stale orders, complete
-    /// delivered ones, relay the outbox).
+    /// delivered ones).
     #[arg(long, env = "ORDER_SWEEP_INTERVAL_SECS", default_value_t = 30)]
     pub sweep_interval_secs: u64,
+
+    /// Milliseconds the outbox relay waits between passes when nothing is
+    /// waiting (it runs continuously; a full batch is followed at once).
+    #[arg(long, env = "ORDER_RELAY_POLL_MS", default_value_t = 100)]
+    pub relay_poll_ms: u64,
+
+    /// The CloudEvents `source` of published events.
+    #[arg(long, env = "ORDER_EVENT_SOURCE", default_value = "/order-service")]
+    pub event_source: String,
 
     /// Seconds to finish in-flight requests after SIGTERM; then the process
     /// exits, closing whatever connections remain.

@@ -622,34 +622,55 @@ impl DryRunRequestBody {
     }
 }
 
-/// The webhook: `payment.processed`, `payment.failed` or `payment.refunded`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+/// The webhook's body, in either shape: the engine's (`id`, `type`,
+/// `order_id`, a decimal-string `amount`, `reference`, `code`, `reason`) or
+/// the payment service's (`paymentId`, `orderId`, `userId`, a numeric
+/// `amount`, `currency`, `paymentMethod`, `transactionId`, `processedAt`,
+/// `failureReason`, `failureCode`, `failedAt`), whose type comes from the
+/// `ce-type` header. Other fields are ignored. Only documents the body:
+/// `order_events::inbound::decode` reads it.
+#[derive(Debug, Clone, ToSchema)]
 pub struct PaymentEventRequestBody {
-    /// The provider's event id; each is applied once.
-    #[schema(value_type = crate::openapi::ProviderEventId)]
-    pub id: String,
-    /// `payment.processed`, `payment.failed` or `payment.refunded`.
-    #[serde(rename = "type")]
-    #[schema(value_type = crate::openapi::PaymentEventType)]
-    pub kind: String,
-    /// The order.
-    #[schema(value_type = crate::openapi::Uuid7)]
-    pub order_id: Uuid,
-    /// The amount (processed, refunded), a decimal string.
-    #[serde(default)]
-    #[schema(value_type = Option<crate::openapi::Decimal>)]
+    /// The provider's event id; each is applied once (else the `ce-id`
+    /// header, else `<type>:<paymentId>`).
+    #[schema(value_type = Option<crate::openapi::ProviderEventId>)]
+    pub id: Option<String>,
+    /// `payment.processed`, `payment.failed` or `payment.refunded` (else
+    /// the `ce-type` header).
+    #[schema(rename = "type", value_type = Option<crate::openapi::PaymentEventType>)]
+    pub kind: Option<String>,
+    /// The order (or `orderId`).
+    #[schema(value_type = Option<crate::openapi::Uuid7>)]
+    pub order_id: Option<Uuid>,
+    /// The order, in the payment service's name.
+    #[schema(rename = "orderId", value_type = Option<crate::openapi::Uuid7>)]
+    pub order_id_camel: Option<Uuid>,
+    /// The payment service's payment id.
+    #[schema(rename = "paymentId", value_type = Option<crate::openapi::Text200>)]
+    pub payment_id: Option<String>,
+    /// The amount (processed, refunded): a decimal string or a JSON number,
+    /// read exactly; at most the currency's minor units.
+    #[schema(value_type = Option<String>, example = "99.99")]
     pub amount: Option<String>,
-    /// The provider's reference (processed, refunded).
-    #[serde(default)]
+    /// If given, it must be the order's currency.
+    #[schema(value_type = Option<crate::openapi::CurrencyCode>)]
+    pub currency: Option<String>,
+    /// The provider's reference (processed, refunded), or `transactionId`.
     #[schema(value_type = Option<crate::openapi::Text200>)]
     pub reference: Option<String>,
-    /// The failure code (failed).
-    #[serde(default)]
+    /// The provider's transaction id: one capture or refund per id.
+    #[schema(rename = "transactionId", value_type = Option<crate::openapi::Text200>)]
+    pub transaction_id: Option<String>,
+    /// The failure code (failed), or `failureCode`.
     pub code: Option<String>,
-    /// The failure reason (failed).
-    #[serde(default)]
+    /// The failure reason (failed), or `failureReason`.
     pub reason: Option<String>,
+    /// The payment service's failure code.
+    #[schema(rename = "failureCode")]
+    pub failure_code: Option<String>,
+    /// The payment service's failure reason.
+    #[schema(rename = "failureReason")]
+    pub failure_reason: Option<String>,
 }
 
 /// Money in an order.

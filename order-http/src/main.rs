@@ -82,9 +82,9 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(%address, "listening");
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let relay = tokio::spawn(app.relay.run(stopped.clone()));
     let sweeper = tokio::spawn(background::sweep(
         app.state.clone(),
-        app.publisher,
         Duration::from_secs(config.sweep_interval_secs.max(1)),
         stopped,
     ));
@@ -111,12 +111,13 @@ async fn main() -> anyhow::Result<()> {
     let drained = tokio::time::timeout_at(deadline, async {
         connections.shutdown().await;
         let _ = sweeper.await;
+        let _ = relay.await;
     })
     .await;
     if drained.is_err() {
         tracing::warn!(
             grace_secs = grace.as_secs(),
-            "the grace period is over: exiting with connections or the sweep unfinished"
+            "the grace period is over: exiting with connections, the sweep or the relay unfinished"
         );
     }
     upkeep.abort();

@@ -12,6 +12,8 @@
 //! - [`PgInventory`]: stock levels and reservations (the `Inventory` port)
 //!   for deployments that keep stock behind the port, and stock adjustment.
 //! - [`PgOrderNumbers`]: order numbers from a database sequence.
+//! - [`PgRelayLease`]: one outbox relay at a time per database (a session
+//!   advisory lock).
 //! - [`TokioTimer`]: the `Timer` port on tokio, for services running these
 //!   adapters.
 //! - [`MIGRATOR`]: the embedded migrations.
@@ -56,6 +58,7 @@ mod catalog_cache;
 mod connect;
 mod error;
 mod inventory;
+mod lease;
 mod numbers;
 mod outbox;
 mod plans;
@@ -71,6 +74,7 @@ pub use catalog::PgCatalog;
 pub use catalog_cache::{CATALOG_CHANNEL, CachedCatalog, MAX_ENTRIES};
 pub use connect::{ACQUIRE_TIMEOUT, ConnectError, connect, describe};
 pub use inventory::PgInventory;
+pub use lease::{PgRelayLease, RELAY_LOCK};
 pub use numbers::PgOrderNumbers;
 pub use plans::QueryPlan;
 pub use runtime::TokioTimer;

@@ -13,7 +13,7 @@ use utoipa::IntoParams;
 use crate::auth::Role;
 use crate::dto::{EventBody, EventPageBody, OrderResponseBody, PaymentEventRequestBody};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{AppQuery, id};
+use crate::extract::AppQuery;
 use crate::state::AppState;
 
 /// The event routes, relative to `/api/v1`.
@@ -75,23 +75,18 @@ pub(crate) async fn feed(
     }))
 }
 
-fn required<'a>(field: &str, value: Option<&'a str>) -> ApiResult<&'a str> {
-    value.ok_or_else(|| {
-        order_core::ValidationError::Empty {
-            field: field.to_owned(),
-        }
-        .into()
-    })
-}
-
 #[utoipa::path(post, path = "/api/v1/payments/events", tag = "events", request_body = PaymentEventRequestBody,
-    params(("X-Signature" = Option<String>, Header, nullable = false, description = "sha256=<hex HMAC of the body>, instead of a service token")),
+    params(("X-Signature" = Option<String>, Header, nullable = false, description = "sha256=<hex HMAC of the body>, instead of a service token"),
+        ("ce-type" = Option<String>, Header, nullable = false, description = "CloudEvents type: payment.processed, payment.failed or payment.refunded (for bodies without a type)"),
+        ("ce-id" = Option<String>, Header, nullable = false, description = "CloudEvents id: the event is applied once by it")),
     responses((status = 200, body = OrderResponseBody),
         (status = 403, response = Problem), (status = 404, response = Problem), (status = 409, response = Problem), (status = 422, response = Problem)),
     security(("bearer" = [])))]
 /// The payment provider's webhook: `payment.processed`, `payment.failed`,
-/// `payment.refunded`; each event id is applied once. Takes a service token
-/// or an HMAC signature.
+/// `payment.refunded`, in the engine's shape or the payment service's (the
+/// seed's bodies, typed by a CloudEvents `ce-type` header); each event id is
+/// applied once, each provider transaction once. Takes a service token or
+/// an HMAC signature.
 pub(crate) async fn payment_event(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -108,71 +103,25 @@ pub(crate) async fn payment_event(
                 .unwrap_or_else(|_| order_core::Actor::system())
         }
     };
-    let event: PaymentEventRequestBody =
-        serde_json::from_slice(&body).map_err(|err| ApiError::BadRequest {
-            detail: format!("body: {err}"),
-            field: None,
-        })?;
-    let order_id = id("order_id", &event.order_id.to_string(), |s| s.parse())?;
-    let order = state.orders.get(order_id).await?;
-    let currency = order.currency();
-    let amount = |text: Option<&str>| -> ApiResult<order_core::Money> {
-        order_core::Money::parse(required("amount", text)?, currency).map_err(|source| {
-            ApiError::from(order_core::ValidationError::Money {
-                field: "amount".into(),
-                source,
-            })
-        })
-    };
-    let reference = |text: Option<&str>| -> ApiResult<order_core::GatewayReference> {
-        Ok(order_core::GatewayReference::parse(required(
-            "reference",
-            text,
-        )?)?)
-    };
-    let kind = match event.kind.as_str() {
-        "payment.processed" => order_core::PaymentEventKind::Processed {
-            amount: amount(event.amount.as_deref())?,
-            reference: reference(event.reference.as_deref())?,
-        },
-        "payment.failed" => order_core::PaymentEventKind::Failed {
-            code: event.code.clone().unwrap_or_else(|| "failed".into()),
-            reason: event
-                .reason
-                .clone()
-                .unwrap_or_else(|| "the provider reported a failure".into()),
-        },
-        "payment.refunded" => order_core::PaymentEventKind::Refunded {
-            amount: amount(event.amount.as_deref())?,
-            reference: reference(event.reference.as_deref())?,
-        },
-        _ => {
-            return Err(order_core::ValidationError::BadFormat {
-                field: "type".into(),
-                rule: "must be payment.processed, payment.failed or payment.refunded",
-            }
-            .into());
-        }
-    };
-    if event.id.trim().is_empty() || event.id.len() > 200 {
-        return Err(order_core::ValidationError::BadFormat {
-            field: "id".into(),
-            rule: "must be 1 to 200 characters",
-        }
-        .into());
-    }
-    let applied = state
-        .orders
-        .apply_payment_event(
-            &order_core::PaymentEvent {
-                event_id: event.id,
-                order_id,
-                kind,
-            },
-            &actor,
-        )
-        .await?;
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let payment = order_events::inbound::decode(header("ce-type"), header("ce-id"), &body)
+        .map_err(|error| decode_error(&error))?;
+    let applied = order_events::inbound::apply(&state.orders, &payment, &actor)
+        .await
+        .map_err(|error| ApiError::Order(error.0))?;
     Ok(axum::response::IntoResponse::into_response(axum::Json(
         OrderResponseBody::from(&applied),
     )))
+}
+
+/// A body that is not JSON is malformed (400); a readable event missing or
+/// misstating a field fails validation naming it (422).
+fn decode_error(error: &order_events::inbound::DecodeError) -> ApiError {
+    match error.validation() {
+        Some(invalid) => invalid.into(),
+        None => ApiError::BadRequest {
+            detail: error.to_string(),
+            field: None,
+        },
+    }
 }

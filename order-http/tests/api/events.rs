@@ -231,17 +231,125 @@ async fn a_webhook_event_that_does_not_fit_is_a_client_error() {
         .await
         .problem(404, "order_not_found");
 
-    let mut extra = processed(&order, "evt_extra");
-    extra["surprise"] = json!(true);
-    app.post(WEBHOOK, &service, &extra)
-        .await
-        .problem(400, "malformed_request");
+    app.send(
+        axum::http::Request::builder()
+            .method(Method::POST)
+            .uri(WEBHOOK)
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {service}"))
+            .body(axum::body::Body::from("{\"type\": "))
+            .expect("a request"),
+    )
+    .await
+    .problem(400, "malformed_request");
 
-    // None of these changed the order; the right event still applies.
+    // None of these changed the order; the right event still applies, and
+    // fields the engine does not know are ignored.
     assert_eq!(app.fetch(&order).await["version"], order["version"]);
-    app.post(WEBHOOK, &service, &processed(&order, "evt_amount"))
-        .await
-        .expect(200);
+    let mut extra = processed(&order, "evt_amount");
+    extra["surprise"] = json!(true);
+    app.post(WEBHOOK, &service, &extra).await.expect(200);
+}
+
+/// Posts `body` as a CloudEvents binary-mode event of `event_type`, with a
+/// service token.
+async fn cloud_event(app: &TestApp, event_type: &str, body: &Value) -> crate::common::Reply {
+    app.send(
+        axum::http::Request::builder()
+            .method(Method::POST)
+            .uri(WEBHOOK)
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {}", app.service()))
+            .header("ce-specversion", "1.0")
+            .header("ce-type", event_type)
+            .header("ce-source", "/payment-service")
+            .body(axum::body::Body::from(
+                serde_json::to_vec(body).expect("JSON"),
+            ))
+            .expect("a request"),
+    )
+    .await
+}
+
+/// The payment service's documented body (order-management-domain-contracts),
+/// its amount a JSON number.
+fn seed_body(order: &Value, payment_id: &str, transaction_id: &str) -> Value {
+    let total: f64 = order["totals"]["total"]
+        .as_str()
+        .expect("a decimal string")
+        .parse()
+        .expect("a number");
+    json!({
+        "paymentId": payment_id,
+        "orderId": order["id"],
+        "userId": order["customer_id"],
+        "amount": total,
+        "currency": order["currency"],
+        "paymentMethod": "credit_card",
+        "transactionId": transaction_id,
+        "processedAt": "2024-01-31T10:05:00Z",
+    })
+}
+
+#[tokio::test]
+async fn the_payment_services_documented_bodies_confirm_and_refund_an_order() {
+    let app = TestApp::new();
+    let order = app.place().await;
+    let reply = cloud_event(
+        &app,
+        "payment.processed",
+        &seed_body(&order, "pay-1", "ext-12345"),
+    )
+    .await;
+    let confirmed = reply.expect(200);
+    assert_eq!(confirmed["status"], "confirmed");
+    assert_eq!(confirmed["payments"]["captured"], order["totals"]["total"]);
+
+    // The same transaction reported again under another payment id is not
+    // captured twice.
+    let reply = cloud_event(
+        &app,
+        "payment.processed",
+        &seed_body(&order, "pay-1-retry", "ext-12345"),
+    )
+    .await;
+    let again = reply.expect(200);
+    assert_eq!(again["version"], confirmed["version"]);
+
+    let mut refund = seed_body(&order, "pay-1", "ext-refund-1");
+    refund["amount"] = json!(1);
+    let reply = cloud_event(&app, "payment.refunded", &refund).await;
+    let refunded = reply.expect(200);
+    assert_eq!(refunded["payments"]["refunded"], "1.00");
+
+    let mut wrong_currency = seed_body(&order, "pay-2", "ext-2");
+    wrong_currency["currency"] = json!("EUR");
+    let problem = cloud_event(&app, "payment.refunded", &wrong_currency).await;
+    assert_eq!(
+        problem.problem(422, "validation_failed")["field"],
+        "currency"
+    );
+}
+
+#[tokio::test]
+async fn the_payment_services_failure_body_fails_the_order_and_needs_its_type() {
+    let app = TestApp::new();
+    let order = app.place().await;
+    let failure = json!({
+        "paymentId": "pay-9",
+        "orderId": order["id"],
+        "userId": order["customer_id"],
+        "amount": 99.99,
+        "currency": order["currency"],
+        "failureReason": "Insufficient funds",
+        "failureCode": "INSUFFICIENT_FUNDS",
+        "failedAt": "2024-01-31T10:05:00Z",
+    });
+    let untyped = app.post(WEBHOOK, &app.service(), &failure).await;
+    assert_eq!(untyped.problem(422, "validation_failed")["field"], "type");
+    let reply = cloud_event(&app, "payment.failed", &failure).await;
+    let failed = reply.expect(200);
+    assert_eq!(failed["payment_status"], "failed");
 }
 
 /// `payment.failed` for an order whose payment never started is recorded
