@@ -23,14 +23,15 @@ use crate::delivery::Sender;
 use crate::error::KafkaEventsError;
 use crate::settings::KafkaSettings;
 
-/// The dead letter's header with the reason the message can never apply.
-pub const DEAD_LETTER_REASON: &str = "dlq_reason";
+/// The dead letter's header with the reason the message can never apply
+/// (as docs/asyncapi.yaml names it).
+pub const DEAD_LETTER_REASON: &str = "x-dead-letter-reason";
 /// The dead letter's header with the topic the message came from.
-pub const DEAD_LETTER_TOPIC: &str = "dlq_topic";
+pub const DEAD_LETTER_TOPIC: &str = "x-dead-letter-topic";
 /// The dead letter's header with the partition the message came from.
-pub const DEAD_LETTER_PARTITION: &str = "dlq_partition";
+pub const DEAD_LETTER_PARTITION: &str = "x-dead-letter-partition";
 /// The dead letter's header with the message's offset there.
-pub const DEAD_LETTER_OFFSET: &str = "dlq_offset";
+pub const DEAD_LETTER_OFFSET: &str = "x-dead-letter-offset";
 
 /// What the consumer does with each message.
 #[async_trait]
