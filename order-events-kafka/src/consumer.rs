@@ -169,7 +169,7 @@ impl<H: Handler> KafkaConsumer<H> {
                 offset = message.offset(),
                 %error,
                 retry_in = ?pause,
-                "payment event not applied; retrying",
+                "message not handled; retrying",
             );
             tokio::select! {
                 () = &mut shutdown => return false,
@@ -231,7 +231,7 @@ impl<H: Handler> KafkaConsumer<H> {
             offset = message.offset(),
             reason,
             dead_letter_topic = %self.dead_letter_topic,
-            "payment event dead-lettered",
+            "message dead-lettered",
         );
         Ok(())
     }
