@@ -19,7 +19,8 @@
 //! # Layout
 //! `settings` (properties), `delivery` (a batch sent and acknowledged
 //! within a bound), `publisher`, `consumer` (the loop and its dead
-//! letters), `payments` (the handler of payment events), `error`.
+//! letters), `payments` (the handler of payment events), `error`, and
+//! `testing` (feature `testing`: an embedded Tansu broker for tests).
 //!
 //! # Building
 //! librdkafka is compiled from its bundled source by its own `configure`
@@ -50,6 +51,8 @@ mod error;
 mod payments;
 mod publisher;
 mod settings;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use consumer::{
     DEAD_LETTER_OFFSET, DEAD_LETTER_PARTITION, DEAD_LETTER_REASON, DEAD_LETTER_TOPIC, Handler,

@@ -9,7 +9,8 @@
 //! | payment gateway | simulator, external payment service | `--payments` |
 //! | customers | the token's subject | `--customers` |
 //! | tax, shipping, coupons, pricing | the policy file's tables | `--config` |
-//! | event publisher | the log | `--events` |
+//! | event publisher | the log, Kafka | `--events`, `--kafka-*` |
+//! | payment events in | the webhook, a Kafka consumer group | `--kafka-brokers` |
 //! | outbox relay lease | PostgreSQL advisory lock, sole (SQLite) | `DATABASE_URL` |
 //! | webhook subscriptions and deliveries | SQLite, PostgreSQL | `DATABASE_URL` |
 //! | clock, ids, timer | system clock, UUID v7, tokio | — |
@@ -25,7 +26,11 @@ use order_core::ports::{
 use order_core::system::{AuthenticatedCustomers, SystemClock, UuidV7Ids};
 use order_core::webhook::RetryPolicy;
 use order_core::{CaptureMode, OrderService, PaymentFlow, Ports, ServiceConfig, StockKeeping};
+use order_events::Wire;
 use order_events::relay::{Relay, RelaySettings, SoleRelay};
+use order_events_kafka::{
+    EventTopics, KafkaConsumer, KafkaPublisher, KafkaSettings, PaymentEvents,
+};
 use order_store_postgres::{
     CachedCatalog, PgCatalog, PgInventory, PgOrderNumbers, PgOrderStore, PgRelayLease,
     PgWebhookStore, TokioTimer,
@@ -224,6 +229,8 @@ pub struct App {
     pub relay: Relay,
     /// The webhook dispatcher, to run beside the server.
     pub webhooks: Dispatcher,
+    /// The payment-event consumer, when Kafka brokers are configured.
+    pub payment_events: Option<KafkaConsumer<PaymentEvents>>,
     /// Dev-mode tokens (role, token), when dev mode can mint them.
     pub dev_tokens: Vec<(Role, String)>,
 }
@@ -389,13 +396,76 @@ fn customers(mode: Customers) -> Arc<dyn order_core::ports::Customers> {
     }
 }
 
-fn publisher(mode: Events) -> Arc<dyn EventPublisher> {
-    match mode {
-        Events::Log => {
+/// The Kafka settings, when `--kafka-brokers` names brokers.
+fn kafka(config: &Config) -> Result<Option<KafkaSettings>, StartError> {
+    let Some(brokers) = config
+        .kafka_brokers
+        .as_deref()
+        .filter(|b| !b.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let topics = match &config.kafka_topic_per_type_prefix {
+        Some(prefix) => EventTopics::PerType {
+            prefix: prefix.clone(),
+        },
+        None => EventTopics::Single(config.kafka_topic.clone()),
+    };
+    let mut settings = KafkaSettings::new(brokers)
+        .client_id("order-service")
+        .event_topics(topics)
+        .payment_topics(
+            config
+                .kafka_payment_topics
+                .iter()
+                .filter(|t| !t.is_empty())
+                .cloned(),
+        )
+        .group_id(config.kafka_group.clone())
+        .dead_letter_topic(config.kafka_dead_letter_topic.clone());
+    for property in config
+        .kafka_properties
+        .iter()
+        .filter(|p| !p.trim().is_empty())
+    {
+        let (key, value) = property.split_once('=').ok_or_else(|| {
+            StartError::Settings(format!("--kafka-properties: {property:?} is not key=value"))
+        })?;
+        settings = settings.property(key.trim(), value.trim());
+    }
+    Ok(Some(settings))
+}
+
+fn publisher(
+    config: &Config,
+    kafka: Option<&KafkaSettings>,
+    store: &Arc<dyn OrderStore>,
+) -> Result<Arc<dyn EventPublisher>, StartError> {
+    match (config.events, kafka) {
+        (Events::Log, _) => {
             tracing::info!(
                 "events: written to the log; consumers read the event feed (GET /api/v1/events)"
             );
-            Arc::new(LogPublisher)
+            Ok(Arc::new(LogPublisher))
+        }
+        (Events::Kafka, None) => Err(StartError::Settings(
+            "--events kafka needs --kafka-brokers (ORDER_KAFKA_BROKERS)".into(),
+        )),
+        (Events::Kafka, Some(settings)) => {
+            let wire = Wire::new(Arc::clone(store), config.event_source.clone());
+            let publisher = KafkaPublisher::new(settings, wire)
+                .map_err(|e| StartError::Settings(format!("the Kafka producer: {e}")))?;
+            tracing::info!(
+                brokers = config.kafka_brokers.as_deref().unwrap_or_default(),
+                topic = config
+                    .kafka_topic_per_type_prefix
+                    .as_deref()
+                    .map_or(config.kafka_topic.clone(), |prefix| format!(
+                        "{prefix}<type>"
+                    )),
+                "events: CloudEvents on Kafka (idempotent producer, acks=all, key = order id)"
+            );
+            Ok(Arc::new(publisher))
         }
     }
 }
@@ -495,10 +565,11 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
     tracing::info!(
         "webhooks: subscriptions and deliveries in the store; signed per Standard Webhooks"
     );
+    let kafka = kafka(config)?;
     let relay = Relay::new(
         store.clone(),
         Arc::new(metered::MeteredPublisher::new(
-            publisher(config.events),
+            publisher(config, kafka.as_ref(), &store)?,
             metrics.clone(),
         )),
         storage.lease,
@@ -508,6 +579,22 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         },
     );
     let orders = OrderService::new(ports, service_config(config, policies.pricing, flow));
+    let payment_events = match &kafka {
+        None => None,
+        Some(settings) => {
+            let actor = order_core::Actor::parse("service:payment-events")
+                .map_err(|e| StartError::Settings(e.to_string()))?;
+            let consumer = KafkaConsumer::new(settings, PaymentEvents::new(orders.clone(), actor))
+                .map_err(|e| StartError::Settings(format!("the Kafka consumer: {e}")))?;
+            tracing::info!(
+                topics = ?config.kafka_payment_topics,
+                group = %config.kafka_group,
+                dead_letters = %config.kafka_dead_letter_topic,
+                "payment events: consumed from Kafka"
+            );
+            Some(consumer)
+        }
+    };
     let dev_tokens = if plan.dev {
         [
             (Role::Admin, "admin"),
@@ -540,6 +627,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         state,
         relay,
         webhooks,
+        payment_events,
         dev_tokens,
     })
 }

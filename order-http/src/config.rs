@@ -44,6 +44,8 @@ pub enum Events {
     /// One log line per event; consumers read the event feed
     /// (`GET /api/v1/events`).
     Log,
+    /// CloudEvents on Kafka (`--kafka-brokers`, `--kafka-topic`).
+    Kafka,
 }
 
 /// How log lines look.
@@ -191,6 +193,48 @@ pub struct Config {
     /// Seconds one webhook attempt may take.
     #[arg(long, env = "ORDER_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
     pub webhook_timeout_secs: u64,
+
+    /// Kafka bootstrap servers (`host:port,…`). With them the service
+    /// consumes the payment service's events (`--kafka-payment-topics`), and
+    /// `--events kafka` publishes the outbox there.
+    #[arg(long, env = "ORDER_KAFKA_BROKERS")]
+    pub kafka_brokers: Option<String>,
+
+    /// The topic every order event is published to.
+    #[arg(long, env = "ORDER_KAFKA_TOPIC", default_value = "order-events")]
+    pub kafka_topic: String,
+
+    /// Publish each event type to a topic of its own, named
+    /// `<prefix><type>` (`order.created`…), instead of `--kafka-topic`.
+    #[arg(long, env = "ORDER_KAFKA_TOPIC_PER_TYPE_PREFIX")]
+    pub kafka_topic_per_type_prefix: Option<String>,
+
+    /// The topics payment events are consumed from (comma-separated; a
+    /// topic named after a type, `payment.processed`, types its bodies).
+    #[arg(
+        long,
+        env = "ORDER_KAFKA_PAYMENT_TOPICS",
+        value_delimiter = ',',
+        default_value = "payment-events"
+    )]
+    pub kafka_payment_topics: Vec<String>,
+
+    /// The consumer group of the payment-event consumer.
+    #[arg(long, env = "ORDER_KAFKA_GROUP", default_value = "order-service")]
+    pub kafka_group: String,
+
+    /// Where payment events that can never apply go, with the reason.
+    #[arg(
+        long,
+        env = "ORDER_KAFKA_DEAD_LETTER_TOPIC",
+        default_value = "payment-events-dlq"
+    )]
+    pub kafka_dead_letter_topic: String,
+
+    /// Extra librdkafka properties for the producer and the consumer
+    /// (`key=value`, comma-separated: `linger.ms=5,compression.type=zstd`).
+    #[arg(long, env = "ORDER_KAFKA_PROPERTIES", value_delimiter = ',')]
+    pub kafka_properties: Vec<String>,
 
     /// The CloudEvents `source` of published events.
     #[arg(long, env = "ORDER_EVENT_SOURCE", default_value = "/order-service")]

@@ -84,6 +84,12 @@ async fn main() -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let relay = tokio::spawn(app.relay.run(stopped.clone()));
     let webhooks = tokio::spawn(app.webhooks.run(stopped.clone()));
+    let payment_events = app.payment_events.map(|consumer| {
+        let mut stop = stopped.clone();
+        tokio::spawn(consumer.run(async move {
+            let _ = stop.wait_for(|stopping| *stopping).await;
+        }))
+    });
     let sweeper = tokio::spawn(background::sweep(
         app.state.clone(),
         Duration::from_secs(config.sweep_interval_secs.max(1)),
@@ -114,6 +120,9 @@ async fn main() -> anyhow::Result<()> {
         let _ = sweeper.await;
         let _ = relay.await;
         let _ = webhooks.await;
+        if let Some(consumer) = payment_events {
+            let _ = consumer.await;
+        }
     })
     .await;
     if drained.is_err() {

@@ -13,7 +13,7 @@ use rdkafka::Message;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::support::{Broker, PATIENCE, header, unique};
+use order_events_kafka::testing::{Broker, PATIENCE, header, unique};
 
 /// Applies bodies by recording them; `poison…` can never apply; `flaky…`
 /// fails for now as many times as `failures` says; `stuck…` always fails

@@ -1,7 +1,7 @@
 //! The Kafka adapters against a real Kafka-protocol broker (Tansu, embedded
-//! by `support`): nothing to set up before `cargo test`.
+//! by `order_events_kafka::testing`): nothing to set up before `cargo test`.
 
 mod consumer;
+mod contracts;
 mod payments;
 mod publisher;
-mod support;

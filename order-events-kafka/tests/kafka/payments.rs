@@ -21,7 +21,7 @@ use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::support::{Broker, PATIENCE, header, unique};
+use order_events_kafka::testing::{Broker, PATIENCE, header, unique};
 
 /// An engine whose payments are taken by an external payment service.
 struct Engine {

@@ -18,7 +18,7 @@ use rdkafka::message::OwnedMessage;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::support::{Broker, PATIENCE, header, unique};
+use order_events_kafka::testing::{Broker, PATIENCE, header, unique};
 
 fn actor() -> Actor {
     Actor::parse("admin:ops").expect("an actor")

@@ -61,3 +61,15 @@ fn the_payment_service_adapter_is_refused_until_it_exists() {
     ]);
     assert!(stderr.contains("not available yet"), "{stderr}");
 }
+
+#[test]
+fn kafka_events_without_brokers_stop_the_start_naming_the_setting() {
+    let scratch = Scratch::new("kafka-no-brokers");
+    let data_dir = scratch.path().to_string_lossy();
+    let stderr = refusal(&[
+        ("ORDER_DEV", "true"),
+        ("ORDER_DATA_DIR", &data_dir),
+        ("ORDER_EVENTS", "kafka"),
+    ]);
+    assert!(stderr.contains("--kafka-brokers"), "{stderr}");
+}

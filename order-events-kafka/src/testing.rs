@@ -1,9 +1,12 @@
-//! A real Kafka-protocol broker for the tests: Tansu 0.6.0 embedded in the
-//! test's runtime, on memory storage and an ephemeral loopback port, which
+//! A real Kafka-protocol broker for tests (feature `testing`; this crate's
+//! tests and the binary's use it): Tansu 0.6.0 embedded in the test's
+//! runtime, on memory storage and an ephemeral loopback port, which
 //! can be stopped and started again with its data (as a broker restarted
 //! on its disk); topics made through rdkafka's admin API; a raw producer and
 //! a reader on the test's side. Clients get the test profile (one record per
 //! batch, earliest offsets), which Tansu 0.6.0's offset bugs need.
+
+#![allow(clippy::missing_panics_doc, missing_debug_implementations)]
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpStream};
@@ -11,7 +14,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use order_events_kafka::KafkaSettings;
+use crate::KafkaSettings;
 use rdkafka::ClientConfig;
 use rdkafka::Message;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -27,12 +30,12 @@ use tokio::time::{Instant, timeout};
 use url::Url;
 
 /// How long a test waits for anything to arrive.
-pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
+pub const PATIENCE: Duration = Duration::from_secs(30);
 
 type Serve = Box<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// An embedded broker that can be stopped and started again with its data.
-pub(crate) struct Broker {
+pub struct Broker {
     address: SocketAddr,
     serve: Serve,
     running: Option<JoinHandle<()>>,
@@ -40,7 +43,7 @@ pub(crate) struct Broker {
 
 impl Broker {
     /// A broker on a free loopback port, serving.
-    pub(crate) async fn start() -> Self {
+    pub async fn start() -> Self {
         let address = free_loopback_address();
         let url = Url::parse(&format!("tcp://{address}")).expect("a broker url");
         let tansu = Tansu::<Controller<StorageContainer>, StorageContainer>::builder()
@@ -74,12 +77,12 @@ impl Broker {
     }
 
     /// `host:port`, the bootstrap list.
-    pub(crate) fn address(&self) -> String {
+    pub fn address(&self) -> String {
         self.address.to_string()
     }
 
     /// The adapters' settings for this broker, with the test profile.
-    pub(crate) fn settings(&self) -> KafkaSettings {
+    pub fn settings(&self) -> KafkaSettings {
         KafkaSettings::new(self.address())
             .test_profile()
             .delivery_timeout(Duration::from_secs(5))
@@ -87,7 +90,7 @@ impl Broker {
     }
 
     /// Stops serving: the listener and every connection close.
-    pub(crate) async fn stop(&mut self) {
+    pub async fn stop(&mut self) {
         if let Some(running) = self.running.take() {
             running.abort();
             // Cancelled, as asked.
@@ -96,7 +99,7 @@ impl Broker {
     }
 
     /// Serves again on the same port, with the same data.
-    pub(crate) async fn resume(&mut self) {
+    pub async fn resume(&mut self) {
         assert!(self.running.is_none(), "the broker is already serving");
         self.running = Some(tokio::spawn((self.serve)()));
         let deadline = Instant::now() + PATIENCE;
@@ -107,7 +110,7 @@ impl Broker {
     }
 
     /// Creates `topics` with `partitions` partitions each.
-    pub(crate) async fn create_topics(&self, topics: &[&str], partitions: i32) {
+    pub async fn create_topics(&self, topics: &[&str], partitions: i32) {
         let admin: AdminClient<DefaultClientContext> = self.client().create().expect("an admin");
         let topics: Vec<NewTopic<'_>> = topics
             .iter()
@@ -123,13 +126,7 @@ impl Broker {
     }
 
     /// Sends one record, as another service would, and waits for it.
-    pub(crate) async fn produce(
-        &self,
-        topic: &str,
-        key: &str,
-        headers: &[(&str, &str)],
-        body: &str,
-    ) {
+    pub async fn produce(&self, topic: &str, key: &str, headers: &[(&str, &str)], body: &str) {
         let producer: FutureProducer = self
             .client()
             .set("linger.ms", "0")
@@ -157,7 +154,7 @@ impl Broker {
 
     /// Reads `topic` from the start, in a group of its own, until
     /// `enough` holds of what was read (or the patience runs out).
-    pub(crate) async fn read(
+    pub async fn read(
         &self,
         topic: &str,
         enough: impl Fn(&[OwnedMessage]) -> bool,
@@ -202,7 +199,7 @@ impl Drop for Broker {
 }
 
 /// A name no other test uses.
-pub(crate) fn unique(prefix: &str) -> String {
+pub fn unique(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     format!(
         "{prefix}-{}-{}",
@@ -212,7 +209,7 @@ pub(crate) fn unique(prefix: &str) -> String {
 }
 
 /// The value of `message`'s header `name`, as text.
-pub(crate) fn header(message: &OwnedMessage, name: &str) -> Option<String> {
+pub fn header(message: &OwnedMessage, name: &str) -> Option<String> {
     message
         .headers()?
         .iter()
