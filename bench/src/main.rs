@@ -31,6 +31,7 @@
 //! own databases (`order_bench_service`, `order_bench_pgbench`).
 
 mod db;
+mod delivery;
 mod engine;
 mod http;
 mod load;
@@ -397,6 +398,7 @@ async fn measure_all(bench: &mut Bench, report: &mut Report) -> Result<()> {
             latency: Percentiles::of(&mut latencies),
             usage,
             rss_kib: None,
+            delivery: None,
         });
         for (workload, pay) in [
             (Workload::Place, Pay::Never),
@@ -417,10 +419,17 @@ async fn measure_all(bench: &mut Bench, report: &mut Report) -> Result<()> {
             say(&format!("{conns} connection(s): HTTP, {workload:?}"));
             checkpoint(&mut bench.admin).await?;
             let workers = HttpOp::open(&requests, &call, conns).await?;
+            let delivered_before = delivery::scrape(server.addr).await?;
             let (run, usage) = measured(workers, &service_meters, warmup, secs).await?;
+            // The relay publishes what the phase's last requests committed.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let delivered = delivery::scrape(server.addr)
+                .await?
+                .since(&delivered_before);
             report.flows_served += run.ok() + run.errors;
             let mut phase = Phase::of_run(System::Http, workload, conns, &run, usage);
             phase.rss_kib = server.rss_kib();
+            phase.delivery = Some(delivered);
             report.phases.push(phase);
         }
     }

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::Result;
 use crate::db::{Counters, Wal};
+use crate::delivery::Histogram;
 use crate::load::{Run, Usage};
 use crate::proxy::Tally;
 use crate::server::Stopped;
@@ -43,6 +44,9 @@ pub(crate) struct Phase {
     pub(crate) usage: Usage,
     /// The server's RSS after the phase, in KiB.
     pub(crate) rss_kib: Option<u64>,
+    /// The relay's delivery latency of the events the phase committed (HTTP
+    /// phases), from the server's histogram.
+    pub(crate) delivery: Option<Histogram>,
 }
 
 impl Phase {
@@ -64,6 +68,7 @@ impl Phase {
             latency: run.percentiles(),
             usage,
             rss_kib: None,
+            delivery: None,
         }
     }
 
@@ -216,6 +221,7 @@ impl Report {
         self.write_phases(out)?;
         self.write_costs(out)?;
         self.write_memory(out)?;
+        self.write_delivery(out)?;
         self.write_listing(out)?;
         self.write_micro(out)
     }
@@ -619,6 +625,51 @@ impl Report {
         writeln!(out)
     }
 
+    fn write_delivery(&self, out: &mut String) -> std::fmt::Result {
+        let phases: Vec<&Phase> = self
+            .phases
+            .iter()
+            .filter(|p| p.delivery.as_ref().is_some_and(|d| d.count() > 0))
+            .collect();
+        if phases.is_empty() {
+            return Ok(());
+        }
+        writeln!(out, "### Event delivery under load (issue 10)")?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "The outbox relay's latency, from each event's change to the publisher's acknowledgement \
+             (the server's `order_events_delivery_seconds` histogram, read before and 1 s after each \
+             HTTP phase; the log publisher, so this is the relay's own delay, without a broker's). \
+             Quantiles are the upper bounds of the histogram buckets holding them. Target: p99 < 1 s \
+             (the seeds' SLA: 5 s)."
+        )?;
+        writeln!(out)?;
+        writeln!(out, "| conn. | what | events | p50 ≤ | p99 ≤ | p99 < 1 s |")?;
+        writeln!(out, "|---:|---|---:|---:|---:|---|")?;
+        for phase in phases {
+            let Some(delivery) = &phase.delivery else {
+                continue;
+            };
+            let seconds = |q: f64| match delivery.at_most(q) {
+                Some(le) if le.is_finite() => format!("{:.0} ms", le * 1e3),
+                Some(_) => "> 10 s".to_owned(),
+                None => "–".to_owned(),
+            };
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                phase.conns,
+                phase.label(),
+                thousands(delivery.count()),
+                seconds(0.5),
+                seconds(0.99),
+                verdict(delivery.at_most(0.99).is_some_and(|le| le <= 1.0)),
+            )?;
+        }
+        writeln!(out)
+    }
+
     fn write_listing(&self, out: &mut String) -> std::fmt::Result {
         if self.listings.is_empty() {
             return Ok(());
@@ -735,6 +786,7 @@ mod tests {
             },
             usage,
             rss_kib: None,
+            delivery: None,
         };
         let report = Report {
             phases: vec![
