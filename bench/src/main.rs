@@ -248,13 +248,14 @@ async fn run(args: &Args) -> Result<Report> {
         database_url: service.render(),
         policy_file: repository().join("config/sample.toml"),
         catalog_file,
-        sweep_secs: None,
+        quiet: false,
     };
     report.setup.push(format!(
         "Service: `{}` (built {}), `ORDER_PAYMENTS=simulated`, `ORDER_CONFIG=config/sample.toml`, \
          a generated `ORDER_SEED_CATALOG`, `ORDER_JWT_SECRET`, `RUST_LOG=warn`, other settings default \
-         (16 database connections, 30 s sweep); the engine in-process is composed by \
-         `order_http::compose::build` with the same settings",
+         (16 database connections, 30 s sweep, the outbox relay every 100 ms to the log \
+         publisher); the engine in-process is composed by `order_http::compose::build` with the \
+         same settings",
         launch.binary.display(),
         modified(&launch.binary)
     ));
@@ -539,7 +540,7 @@ async fn costs(bench: &mut Bench, tokens: &[String]) -> Result<Vec<Cost>> {
     .await?;
     let counted_server = Server::start(&Launch {
         database_url: bench.service.via_proxy(proxy.port).render(),
-        sweep_secs: Some(3_600),
+        quiet: true,
         ..bench.launch.clone()
     })?;
     let requests = Arc::new(Requests::new(

@@ -528,7 +528,9 @@ impl Report {
              statistics settled). WAL is read back with `pg_walinspect`: the records that change the \
              database's relations and the commits of their transactions, so other work on the server \
              is left out. A checkpoint and a warm-up of every subject come first, so full-page images \
-             are mostly left to the warm-ups. The server's sweep is off in these windows."
+             are mostly left to the warm-ups. The server's background work (sweep, outbox relay, \
+             webhooks) is off in these windows, so they hold the requests' own work; the relay's \
+             cost is in the load phases' CPU figures."
         )?;
         writeln!(out)?;
         writeln!(

@@ -26,8 +26,9 @@ pub(crate) struct Launch {
     pub(crate) database_url: String,
     pub(crate) policy_file: PathBuf,
     pub(crate) catalog_file: PathBuf,
-    /// `ORDER_SWEEP_INTERVAL_SECS`, when not the default.
-    pub(crate) sweep_secs: Option<u64>,
+    /// Background work off (an hour between sweeps, relay and webhook
+    /// passes), so a counted window holds only the requests' own work.
+    pub(crate) quiet: bool,
 }
 
 /// What the server logged.
@@ -120,8 +121,11 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        if let Some(secs) = launch.sweep_secs {
-            command.env("ORDER_SWEEP_INTERVAL_SECS", secs.to_string());
+        if launch.quiet {
+            command
+                .env("ORDER_SWEEP_INTERVAL_SECS", "3600")
+                .env("ORDER_RELAY_POLL_MS", "3600000")
+                .env("ORDER_WEBHOOK_POLL_MS", "3600000");
         }
         let mut child = command.spawn()?;
         let pid = child.id();

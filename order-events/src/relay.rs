@@ -1,6 +1,6 @@
 //! The continuous outbox relay. While this process holds the relay lease it
 //! publishes batch after batch as long as events wait, then polls every
-//! `idle_poll` (or sooner when [`Relay::waker`] is notified after a commit).
+//! `idle_poll`.
 //! A publisher failure (a broker down) leaves the batch unmarked and backs
 //! off, doubling up to `max_backoff`; nothing is lost, and the batch is
 //! published again when the publisher is back. With several replicas, the
@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use order_core::PortError;
 use order_core::ports::{EventPublisher, OrderStore, RelayLease};
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 /// How the relay paces itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +54,6 @@ pub struct Relay {
     publisher: Arc<dyn EventPublisher>,
     lease: Arc<dyn RelayLease>,
     settings: RelaySettings,
-    wake: Arc<Notify>,
 }
 
 impl std::fmt::Debug for Relay {
@@ -78,14 +77,7 @@ impl Relay {
             publisher,
             lease,
             settings,
-            wake: Arc::new(Notify::new()),
         }
-    }
-
-    /// Notify it after a commit to relay at once instead of at the next
-    /// poll.
-    pub fn waker(&self) -> Arc<Notify> {
-        Arc::clone(&self.wake)
     }
 
     /// Relays until `stop` turns true (or its sender goes).
@@ -129,7 +121,6 @@ impl Relay {
             };
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
-                () = self.wake.notified() => {}
                 _ = stop.changed() => {}
             }
         }

@@ -556,6 +556,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         storage.lease.clone(),
         config.event_source.clone(),
         DispatcherSettings {
+            poll: Duration::from_millis(config.webhook_poll_ms.max(1)),
             timeout: Duration::from_secs(config.webhook_timeout_secs.max(1)),
             retry: webhook_retry,
             ..DispatcherSettings::default()

@@ -190,6 +190,11 @@ pub struct Config {
     )]
     pub webhook_retry_window_secs: u64,
 
+    /// Milliseconds between the webhook dispatcher's passes when nothing
+    /// is due.
+    #[arg(long, env = "ORDER_WEBHOOK_POLL_MS", default_value_t = 250)]
+    pub webhook_poll_ms: u64,
+
     /// Seconds one webhook attempt may take.
     #[arg(long, env = "ORDER_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
     pub webhook_timeout_secs: u64,

@@ -76,7 +76,7 @@ pub use catalog::PgCatalog;
 pub use catalog_cache::{CATALOG_CHANNEL, CachedCatalog, MAX_ENTRIES};
 pub use connect::{ACQUIRE_TIMEOUT, ConnectError, connect, describe};
 pub use inventory::PgInventory;
-pub use lease::{PgRelayLease, RELAY_LOCK};
+pub use lease::{PgRelayLease, RECHECK, RELAY_LOCK};
 pub use numbers::PgOrderNumbers;
 pub use plans::QueryPlan;
 pub use runtime::TokioTimer;

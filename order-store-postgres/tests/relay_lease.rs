@@ -35,6 +35,7 @@ async fn one_lease_leads_and_another_takes_over_when_its_connection_dies() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(taken, "the lease passed on");
+    tokio::time::sleep(order_store_postgres::RECHECK).await;
     assert!(
         !first.hold().await.unwrap(),
         "the old holder, reconnected, follows"

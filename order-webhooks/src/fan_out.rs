@@ -1,9 +1,12 @@
 //! From the outbox feed to deliveries. The store keeps the feed position up
 //! to which messages became deliveries; a pass reads the events after it,
 //! maps them to the published messages, makes a pending delivery for each
-//! message and subscription that wants its type, and writes them with the
-//! new position in one transaction — so a crash repeats a pass or skips
-//! nothing, and two processes cannot both move the position.
+//! message and subscription that wants its type — from the subscription's
+//! creation on — and writes them with the new position in one transaction,
+//! so a crash repeats a pass or skips nothing, and two processes cannot
+//! both move the position. Without subscriptions nothing is read: the
+//! position waits, and the first subscription's catch-up delivers nothing
+//! older than itself.
 
 use chrono::{DateTime, Utc};
 use order_core::ports::{OrderStore, WebhookStore};
@@ -26,40 +29,58 @@ pub async fn fan_out(
     now: DateTime<Utc>,
     batch: usize,
 ) -> Result<usize, StoreError> {
+    let subscriptions = webhooks.subscriptions().await?;
+    if subscriptions.is_empty() {
+        return Ok(0);
+    }
     let from = webhooks.fan_out_position().await?;
     let events = orders.feed(from, batch).await?;
     let Some(last) = events.last() else {
         return Ok(0);
     };
     let to = last.position;
-    let subscriptions = webhooks.subscriptions().await?;
+    let oldest = subscriptions
+        .iter()
+        .map(|s| s.created_at)
+        .min()
+        .unwrap_or(now);
+    // Events older than every subscription are passed over unmapped.
+    let recent: Vec<_> = events
+        .iter()
+        .filter(|e| e.record.occurred_at >= oldest)
+        .cloned()
+        .collect();
     let mut deliveries = Vec::new();
-    if !subscriptions.is_empty() {
-        for message in wire.messages(&events).await? {
-            for subscription in subscriptions.iter().filter(|s| s.wants(message.event_type)) {
-                deliveries.push(Delivery {
-                    id: DeliveryId::new(Uuid::now_v7())
-                        .map_err(|e| StoreError::Backend(e.into()))?,
-                    subscription_id: subscription.id,
-                    message_id: message.id.clone(),
-                    event_type: message.event_type.to_owned(),
-                    position: message.position,
-                    headers: message
-                        .attributes
-                        .http_headers()
-                        .into_iter()
-                        .map(|(name, value)| (name.to_owned(), value))
-                        .collect(),
-                    body: String::from_utf8_lossy(&message.body).into_owned(),
-                    state: DeliveryState::Pending,
-                    attempts: 0,
-                    next_attempt_at: now,
-                    give_up_at: now + policy.window,
-                    last_status: None,
-                    last_error: None,
-                    created_at: now,
-                });
-            }
+    for message in wire.messages(&recent).await? {
+        let occurred_at = recent
+            .iter()
+            .find(|e| e.position == message.position)
+            .map_or(oldest, |e| e.record.occurred_at);
+        for subscription in subscriptions
+            .iter()
+            .filter(|s| s.wants(message.event_type) && occurred_at >= s.created_at)
+        {
+            deliveries.push(Delivery {
+                id: DeliveryId::new(Uuid::now_v7()).map_err(|e| StoreError::Backend(e.into()))?,
+                subscription_id: subscription.id,
+                message_id: message.id.clone(),
+                event_type: message.event_type.to_owned(),
+                position: message.position,
+                headers: message
+                    .attributes
+                    .http_headers()
+                    .into_iter()
+                    .map(|(name, value)| (name.to_owned(), value))
+                    .collect(),
+                body: String::from_utf8_lossy(&message.body).into_owned(),
+                state: DeliveryState::Pending,
+                attempts: 0,
+                next_attempt_at: now,
+                give_up_at: now + policy.window,
+                last_status: None,
+                last_error: None,
+                created_at: now,
+            });
         }
     }
     if webhooks.enqueue(&deliveries, from, to).await? {

@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use order_core::ports::{OrderStore, RelayLease, WebhookStore};
 use order_core::webhook::{DeliveryState, RetryPolicy, Subscription};
 use order_core::{Actor, EventTypeName, SubscriptionId, WebhookUrl};
@@ -76,7 +76,13 @@ async fn world() -> World {
     }
 }
 
-async fn subscribe(world: &World, url: &str, types: &[&str]) -> Subscription {
+/// A subscription made at `created_at`.
+async fn subscribe_at(
+    world: &World,
+    url: &str,
+    types: &[&str],
+    created_at: DateTime<Utc>,
+) -> Subscription {
     let subscription = Subscription {
         id: SubscriptionId::new(Uuid::now_v7()).unwrap(),
         url: WebhookUrl::parse(url).unwrap(),
@@ -85,7 +91,7 @@ async fn subscribe(world: &World, url: &str, types: &[&str]) -> Subscription {
             .map(|t| EventTypeName::parse(t).unwrap())
             .collect(),
         secret: new_secret(),
-        created_at: Utc::now(),
+        created_at,
     };
     world
         .webhooks
@@ -93,6 +99,12 @@ async fn subscribe(world: &World, url: &str, types: &[&str]) -> Subscription {
         .await
         .unwrap();
     subscription
+}
+
+/// A subscription made before the harness's clock, so it receives what
+/// the tests place.
+async fn subscribe(world: &World, url: &str, types: &[&str]) -> Subscription {
+    subscribe_at(world, url, types, DateTime::UNIX_EPOCH).await
 }
 
 async fn place_and_pay(world: &World) {
@@ -288,4 +300,37 @@ async fn a_receiver_that_keeps_failing_leaves_the_delivery_failed_until_an_admin
     let (delivered, attempts) = webhooks.delivery(failed[0].id).await.unwrap().unwrap();
     assert_eq!(delivered.state, DeliveryState::Delivered);
     assert_eq!(attempts.last().and_then(|a| a.status), Some(204));
+}
+
+#[tokio::test]
+async fn without_subscriptions_nothing_is_read_and_a_new_one_gets_nothing_older_than_itself() {
+    let world = world().await;
+    place_and_pay(&world).await;
+    let dispatcher = dispatcher(&world, RetryPolicy::default());
+    assert_eq!(
+        dispatcher.pass().await.unwrap(),
+        0,
+        "no subscription, no work"
+    );
+    assert_eq!(world.webhooks.fan_out_position().await.unwrap(), 0);
+
+    let receiver = Arc::new(Receiver::default());
+    let url = serve(receiver.clone()).await;
+    // Made after the order's events (the harness's clock is in the past).
+    let subscription = subscribe_at(&world, &url, &["*"], Utc::now()).await;
+    while dispatcher.pass().await.unwrap() > 0 {}
+    assert!(
+        world.webhooks.fan_out_position().await.unwrap() > 0,
+        "caught up"
+    );
+    assert!(
+        world
+            .webhooks
+            .deliveries(subscription.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing older than the subscription is delivered"
+    );
+    assert!(receiver.seen.lock().unwrap().is_empty());
 }
