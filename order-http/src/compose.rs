@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::HeaderValue;
+
 use order_core::ports::{
     Catalog, CatalogAdmin, EventPublisher, Inventory, OrderNumbers, OrderStore, PaymentGateway,
     RelayLease, StockLevels, WebhookStore,
@@ -396,6 +398,24 @@ fn customers(mode: Customers) -> Arc<dyn order_core::ports::Customers> {
     }
 }
 
+/// The origins CORS allows: `*`, or `http(s)://host[:port]` each.
+fn cors_origins(raw: &[String]) -> Result<Vec<HeaderValue>, StartError> {
+    raw.iter()
+        .map(|origin| origin.trim())
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| {
+            let scheme = origin.starts_with("https://") || origin.starts_with("http://");
+            let value = HeaderValue::from_str(origin.trim_end_matches('/')).ok();
+            match value {
+                Some(value) if origin == "*" || (scheme && !origin.contains(' ')) => Ok(value),
+                _ => Err(StartError::Settings(format!(
+                    "--cors-allowed-origins: {origin:?} is not * or an http(s)://host[:port] origin"
+                ))),
+            }
+        })
+        .collect()
+}
+
 /// The Kafka settings, when `--kafka-brokers` names brokers.
 fn kafka(config: &Config) -> Result<Option<KafkaSettings>, StartError> {
     let Some(brokers) = config
@@ -620,6 +640,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
             timeout: Duration::from_secs(config.request_timeout_secs),
             body_timeout: Duration::from_secs(config.body_read_timeout_secs.max(1)),
         },
+        cors_origins: cors_origins(&config.cors_allowed_origins)?,
         open_metrics: !config.protect_metrics,
         webhooks: storage.webhooks,
         webhook_retry,

@@ -241,6 +241,11 @@ pub struct Config {
     #[arg(long, env = "ORDER_KAFKA_PROPERTIES", value_delimiter = ',')]
     pub kafka_properties: Vec<String>,
 
+    /// Browser origins allowed to call the API (CORS), comma-separated, or
+    /// `*` for any; none by default.
+    #[arg(long, env = "ORDER_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Vec<String>,
+
     /// The CloudEvents `source` of published events.
     #[arg(long, env = "ORDER_EVENT_SOURCE", default_value = "/order-service")]
     pub event_source: String,

@@ -42,6 +42,7 @@ pub mod openapi;
 pub mod payments;
 pub mod policies;
 mod routes;
+mod security;
 pub mod state;
 pub mod telemetry;
 mod whole;
@@ -65,7 +66,12 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::ops::routes())
         .merge(routes::docs::routes())
         .fallback(middleware::not_found);
-    middleware::wrap(app, &state)
-        .layer(DefaultBodyLimit::max(state.limits.body_bytes))
-        .with_state(state)
+    let app = middleware::wrap(app, &state)
+        .layer(axum::middleware::from_fn(security::headers))
+        .layer(DefaultBodyLimit::max(state.limits.body_bytes));
+    let app = match security::cors(&state.cors_origins) {
+        Some(cors) => app.layer(cors),
+        None => app,
+    };
+    app.with_state(state)
 }

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::HeaderValue;
+
 use order_core::OrderService;
 use order_core::ports::{CatalogAdmin, OrderStore, StockLevels, WebhookStore};
 use order_core::webhook::RetryPolicy;
@@ -53,6 +55,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Whether `/metrics` needs no credentials.
     pub open_metrics: bool,
+    /// The browser origins allowed by CORS (`*` for any; none by default).
+    pub cors_origins: Vec<HeaderValue>,
     /// Webhook subscriptions and deliveries.
     pub webhooks: Arc<dyn WebhookStore>,
     /// How webhook deliveries are retried (an admin's redelivery opens a new

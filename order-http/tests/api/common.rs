@@ -56,6 +56,8 @@ pub(crate) struct Setup {
     /// A catalog to use for pricing instead of the harness's fake (the
     /// catalog administration stays the fake).
     pub(crate) catalog: Option<Arc<dyn Catalog>>,
+    /// The origins CORS allows.
+    pub(crate) cors_origins: Vec<axum::http::HeaderValue>,
 }
 
 impl Default for Setup {
@@ -70,6 +72,7 @@ impl Default for Setup {
             store: None,
             gateway: None,
             catalog: None,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -203,6 +206,7 @@ impl TestApp {
                 timeout: setup.timeout,
                 body_timeout: setup.body_timeout,
             },
+            cors_origins: setup.cors_origins,
             open_metrics: setup.open_metrics,
             webhooks: Arc::new(InMemoryWebhookStore::default()),
             webhook_retry: RetryPolicy::default(),

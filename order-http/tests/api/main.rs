@@ -14,5 +14,6 @@ mod events;
 mod ops;
 mod orders;
 mod preview;
+mod security;
 mod timeouts;
 mod webhooks;
