@@ -74,6 +74,24 @@ pub async fn fresh_database_url() -> Option<String> {
         .await
         .unwrap_or_else(|e| panic!("cannot create a test database: {e}"));
     let name = options.get_database().unwrap_or("postgres").to_owned();
+    Some(url_of(admin_url, &name))
+}
+
+/// The URL of a fresh, empty database (no migrations), or `None` as
+/// [`fresh_pool`]: for tests of processes that migrate it themselves.
+///
+/// # Panics
+/// As [`fresh_pool`].
+pub async fn empty_database_url() -> Option<String> {
+    let admin_url = server_or_skip()?;
+    let name = create_empty(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot create an empty test database: {e}"));
+    Some(url_of(admin_url, &name))
+}
+
+/// `admin_url` with its database replaced by `name`.
+fn url_of(admin_url: String, name: &str) -> String {
     let mut url = admin_url;
     if let Some(slash) = url.rfind('/') {
         if url[..slash].ends_with('/') {
@@ -82,8 +100,20 @@ pub async fn fresh_database_url() -> Option<String> {
             url.truncate(slash + 1);
         }
     }
-    url.push_str(&name);
-    Some(url)
+    url.push_str(name);
+    url
+}
+
+/// Creates an empty database on the server of `admin_url`; its name.
+async fn create_empty(admin_url: &str) -> Result<String, sqlx::Error> {
+    let admin: PgConnectOptions = admin_url.parse()?;
+    let mut conn = PgConnection::connect_with(&admin).await?;
+    let name = next_name();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(r#"create database "{name}""#)))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(name)
 }
 
 /// A pool on a fresh, empty database (no migrations), or `None` as
@@ -94,13 +124,8 @@ pub async fn fresh_database_url() -> Option<String> {
 pub async fn empty_pool() -> Option<PgPool> {
     let admin_url = server_or_skip()?;
     let create = async {
+        let name = create_empty(&admin_url).await?;
         let admin: PgConnectOptions = admin_url.parse()?;
-        let mut conn = PgConnection::connect_with(&admin).await?;
-        let name = next_name();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(r#"create database "{name}""#)))
-            .execute(&mut conn)
-            .await?;
-        conn.close().await?;
         PgPoolOptions::new()
             .max_connections(4)
             .connect_with(admin.database(&name))

@@ -3,6 +3,7 @@
 //! SQLite file, the start-up refusals of a misconfigured service, and
 //! clients that never finish their requests.
 
+mod fleet;
 mod image;
 mod kafka;
 mod process;
