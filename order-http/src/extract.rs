@@ -91,6 +91,25 @@ pub fn id<T>(
     })
 }
 
+/// A page size: `requested`, or `default` when absent, within 1 to `max`.
+///
+/// # Errors
+/// A validation error naming `limit` when it is out of range.
+pub fn page_limit(requested: Option<usize>, default: usize, max: usize) -> Result<usize, ApiError> {
+    let limit = requested.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(order_core::ValidationError::OutOfRange {
+            field: "limit".into(),
+            value: i64::try_from(limit).unwrap_or(i64::MAX),
+            min: 1,
+            max: i64::try_from(max).unwrap_or(i64::MAX),
+        }
+        .into())
+    }
+}
+
 /// The version in `If-Match` (`"3"`, `W/"3"` or `3`), if the header is there.
 ///
 /// # Errors

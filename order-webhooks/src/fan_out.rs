@@ -8,6 +8,8 @@
 //! position waits, and the first subscription's catch-up delivers nothing
 //! older than itself.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use order_core::ports::{OrderStore, WebhookStore};
 use order_core::webhook::{Delivery, DeliveryState, RetryPolicy};
@@ -50,12 +52,13 @@ pub async fn fan_out(
         .filter(|e| e.record.occurred_at >= oldest)
         .cloned()
         .collect();
+    let occurred: HashMap<u64, DateTime<Utc>> = recent
+        .iter()
+        .map(|e| (e.position, e.record.occurred_at))
+        .collect();
     let mut deliveries = Vec::new();
     for message in wire.messages(&recent).await? {
-        let occurred_at = recent
-            .iter()
-            .find(|e| e.position == message.position)
-            .map_or(oldest, |e| e.record.occurred_at);
+        let occurred_at = occurred.get(&message.position).copied().unwrap_or(oldest);
         for subscription in subscriptions
             .iter()
             .filter(|s| s.wants(message.event_type) && occurred_at >= s.created_at)

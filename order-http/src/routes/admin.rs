@@ -86,16 +86,7 @@ pub(crate) async fn list_products(
         .as_deref()
         .map(order_core::Sku::parse)
         .transpose()?;
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(order_core::ValidationError::OutOfRange {
-            field: "limit".into(),
-            value: i64::try_from(limit).unwrap_or(i64::MAX),
-            min: 1,
-            max: 200,
-        }
-        .into());
-    }
+    let limit = crate::extract::page_limit(params.limit, 50, 200)?;
     let products = state
         .catalog
         .list(after.as_ref(), limit)

@@ -50,16 +50,7 @@ pub(crate) async fn feed(
     AppQuery(params): AppQuery<FeedParams>,
 ) -> ApiResult<axum::Json<EventPageBody>> {
     caller.require(&[Role::Admin, Role::Service])?;
-    let limit = params.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(order_core::ValidationError::OutOfRange {
-            field: "limit".into(),
-            value: i64::try_from(limit).unwrap_or(i64::MAX),
-            min: 1,
-            max: 500,
-        }
-        .into());
-    }
+    let limit = crate::extract::page_limit(params.limit, 100, 500)?;
     let events = state
         .store
         .feed(params.after, limit)

@@ -334,16 +334,7 @@ pub(crate) async fn deliveries(
             })
         })?),
     };
-    let limit = params.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ValidationError::OutOfRange {
-            field: "limit".into(),
-            value: i64::try_from(limit).unwrap_or(i64::MAX),
-            min: 1,
-            max: 500,
-        }
-        .into());
-    }
+    let limit = crate::extract::page_limit(params.limit, 100, 500)?;
     let known = state.webhooks.subscriptions().await.map_err(store_error)?;
     if !known.iter().any(|s| s.id == id) {
         return Err(ApiError::NotFound(format!("subscription {id} not found")));

@@ -11,7 +11,7 @@ use order_http::auth::{AuthConfig, Role};
 use rdkafka::Message;
 use serde_json::{Value, json};
 
-use crate::process::{Scratch, Server, http, repository};
+use crate::process::{Scratch, Server, http, place_order, repository, stock_product};
 
 const SECRET: &str = "kafka-secret";
 const CUSTOMER_ID: &str = "0193e6d2-6c1e-7b4e-9a3a-0000000ca5ca";
@@ -60,20 +60,9 @@ async fn the_binary_publishes_to_kafka_and_a_seed_payment_event_from_kafka_confi
         .expect("a token");
 
     let order = tokio::task::spawn_blocking(move || {
-        let product = json!({"product_id": "0193e6d2-0000-7000-8000-0000000000cc", "sku": "TEAPOT",
-            "name": "Teapot", "unit_price": "25.00", "currency": "USD", "tax_class": "standard",
-            "kind": "physical"});
-        let (status, body) = http("POST", &format!("{base}/api/v1/products"), &admin, Some(&product.to_string()));
-        assert!(status < 300, "{status} {body}");
-        let (status, body) = http("PUT", &format!("{base}/api/v1/stock/TEAPOT"), &admin, Some(r#"{"on_hand":5}"#));
-        assert_eq!(status, 200, "{body}");
-        let order = json!({"currency": "USD", "lines": [{"product_id": product["product_id"], "quantity": 1}],
-            "shipping_address": {"name": "Jo", "line1": "1 Elm St", "city": "Portland",
-                                 "postal_code": "97201", "country": "US", "region": "OR"},
-            "shipping_method": "standard"});
-        let (status, body) = http("POST", &format!("{base}/api/v1/orders"), &customer, Some(&order.to_string()));
-        assert_eq!(status, 201, "{body}");
-        serde_json::from_str::<Value>(&body).expect("JSON")
+        let product = "0193e6d2-0000-7000-8000-0000000000cc";
+        stock_product(&base, &admin, (product, "TEAPOT", "25.00"), 5);
+        place_order(&base, &customer, product, 1)
     })
     .await
     .expect("placed");

@@ -200,3 +200,52 @@ pub(crate) fn http(method: &str, url: &str, token: &str, body: Option<&str>) -> 
         body.to_owned(),
     )
 }
+
+/// Adds a physical USD product `sku` with id `product_id` at `price`, and
+/// `on_hand` units of it, as `admin`.
+pub(crate) fn stock_product(
+    base: &str,
+    admin: &str,
+    (product_id, sku, price): (&str, &str, &str),
+    on_hand: u32,
+) {
+    let product = serde_json::json!({"product_id": product_id, "sku": sku, "name": sku,
+        "unit_price": price, "currency": "USD", "tax_class": "standard", "kind": "physical"});
+    let (status, body) = http(
+        "POST",
+        &format!("{base}/api/v1/products"),
+        admin,
+        Some(&product.to_string()),
+    );
+    assert!(status < 300, "{status} {body}");
+    let (status, body) = http(
+        "PUT",
+        &format!("{base}/api/v1/stock/{sku}"),
+        admin,
+        Some(&format!(r#"{{"on_hand":{on_hand}}}"#)),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Places `quantity` units of `product_id` in USD, shipped to Portland by
+/// standard shipping, as `customer`: the order answered with 201.
+pub(crate) fn place_order(
+    base: &str,
+    customer: &str,
+    product_id: &str,
+    quantity: u32,
+) -> serde_json::Value {
+    let order = serde_json::json!({"currency": "USD",
+        "lines": [{"product_id": product_id, "quantity": quantity}],
+        "shipping_address": {"name": "Jo", "line1": "1 Elm St", "city": "Portland",
+                             "postal_code": "97201", "country": "US", "region": "OR"},
+        "shipping_method": "standard"});
+    let (status, body) = http(
+        "POST",
+        &format!("{base}/api/v1/orders"),
+        customer,
+        Some(&order.to_string()),
+    );
+    assert_eq!(status, 201, "{body}");
+    serde_json::from_str(&body).expect("a JSON order")
+}

@@ -3,10 +3,10 @@
 //! still there, with its stock; its events were published at once.
 
 use order_http::auth::{AuthConfig, Role};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::time::{Duration, Instant};
 
-use crate::process::{Scratch, Server, http, repository};
+use crate::process::{Scratch, Server, http, place_order, repository, stock_product};
 
 const SECRET: &str = "restart-secret";
 const CUSTOMER_ID: &str = "0193e6d2-6c1e-7b4e-9a3a-00000000c0de";
@@ -59,34 +59,9 @@ fn an_order_survives_sigterm_and_a_restart_on_the_default_sqlite_file() {
 
     let server = start(&data);
     let base = server.base.clone();
-    let product = json!({"product_id": "0193e6d2-0000-7000-8000-0000000000aa", "sku": "LAMP",
-        "name": "Lamp", "unit_price": "30.00", "currency": "USD", "tax_class": "standard",
-        "kind": "physical"});
-    let (status, body) = http(
-        "POST",
-        &format!("{base}/api/v1/products"),
-        &admin,
-        Some(&product.to_string()),
-    );
-    assert!(status < 300, "{status} {body}");
-    let (status, body) = http(
-        "PUT",
-        &format!("{base}/api/v1/stock/LAMP"),
-        &admin,
-        Some(r#"{"on_hand":5}"#),
-    );
-    assert_eq!(status, 200, "{body}");
-    let order = json!({"currency": "USD", "lines": [{"product_id": product["product_id"], "quantity": 2}],
-        "shipping_address": {"name": "Jo", "line1": "1 Elm St", "city": "Portland",
-                             "postal_code": "97201", "country": "US", "region": "OR"},
-        "shipping_method": "standard"});
-    let (status, body) = http(
-        "POST",
-        &format!("{base}/api/v1/orders"),
-        &customer,
-        Some(&order.to_string()),
-    );
-    let placed = json_of(status, &body, 201);
+    let product = "0193e6d2-0000-7000-8000-0000000000aa";
+    stock_product(&base, &admin, (product, "LAMP", "30.00"), 5);
+    let placed = place_order(&base, &customer, product, 2);
     let id = placed["id"].as_str().expect("an id").to_owned();
     let (status, body) = http(
         "POST",

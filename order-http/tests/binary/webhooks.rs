@@ -16,7 +16,7 @@ use order_http::auth::{AuthConfig, Role};
 use order_webhooks::signature::verify;
 use serde_json::{Value, json};
 
-use crate::process::{Scratch, Server, http, repository};
+use crate::process::{Scratch, Server, http, place_order, repository, stock_product};
 
 const SECRET: &str = "webhooks-secret";
 const CUSTOMER_ID: &str = "0193e6d2-6c1e-7b4e-9a3a-00000000beef";
@@ -140,34 +140,9 @@ fn a_subscribed_receiver_gets_signed_messages_and_a_failed_delivery_is_sent_agai
     let happy_subscription = subscribe(&happy.url, json!(["order.created", "order.confirmed"]));
     let grumpy_subscription = subscribe(&grumpy.url, json!(["order.created"]));
 
-    let product = json!({"product_id": "0193e6d2-0000-7000-8000-0000000000bb", "sku": "KETTLE",
-        "name": "Kettle", "unit_price": "40.00", "currency": "USD", "tax_class": "standard",
-        "kind": "physical"});
-    let (status, body) = http(
-        "POST",
-        &format!("{base}/api/v1/products"),
-        &admin,
-        Some(&product.to_string()),
-    );
-    assert!(status < 300, "{status} {body}");
-    let (status, body) = http(
-        "PUT",
-        &format!("{base}/api/v1/stock/KETTLE"),
-        &admin,
-        Some(r#"{"on_hand":5}"#),
-    );
-    assert_eq!(status, 200, "{body}");
-    let order = json!({"currency": "USD", "lines": [{"product_id": product["product_id"], "quantity": 1}],
-        "shipping_address": {"name": "Jo", "line1": "1 Elm St", "city": "Portland",
-                             "postal_code": "97201", "country": "US", "region": "OR"},
-        "shipping_method": "standard"});
-    let (status, body) = http(
-        "POST",
-        &format!("{base}/api/v1/orders"),
-        &customer,
-        Some(&order.to_string()),
-    );
-    let placed = json_of(status, &body, 201);
+    let product = "0193e6d2-0000-7000-8000-0000000000bb";
+    stock_product(&base, &admin, (product, "KETTLE", "40.00"), 5);
+    let placed = place_order(&base, &customer, product, 1);
     let id = placed["id"].as_str().expect("an id").to_owned();
     let (status, body) = http(
         "POST",
