@@ -1,8 +1,10 @@
 //! The real `order-http` binary, started as a user starts it: the README's
 //! walkthrough, an order surviving SIGTERM and a restart on the default
-//! SQLite file, the start-up refusals of a misconfigured service, and
-//! clients that never finish their requests.
+//! SQLite file, the start-up refusals of a misconfigured service,
+//! clients that never finish their requests, and the Kubernetes
+//! manifests' settings.
 
+mod deploy;
 mod fleet;
 mod image;
 mod kafka;
