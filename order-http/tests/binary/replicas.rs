@@ -68,9 +68,12 @@ fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&Value>)
     )
 }
 
+/// Work for one client thread.
+type Job<T> = Box<dyn FnOnce() -> T + Send>;
+
 /// Runs every job at once (one thread each, released together); their
 /// answers in job order.
-fn at_once<T: Send + 'static>(jobs: Vec<Box<dyn FnOnce() -> T + Send>>) -> Vec<T> {
+fn at_once<T: Send + 'static>(jobs: Vec<Job<T>>) -> Vec<T> {
     let gate = Arc::new(Barrier::new(jobs.len()));
     let threads: Vec<_> = jobs
         .into_iter()
@@ -179,8 +182,7 @@ fn two_replicas_on_one_database_keep_every_invariant_under_mixed_concurrent_traf
 
     // 1. Placements at once: 22 buyers of 1 unit for 5 units; 8 buyers of 2
     //    for 3 units; 12 keys each sent to both replicas.
-    let mut jobs: Vec<Box<dyn FnOnce() -> (&'static str, Option<String>, Reply) + Send>> =
-        Vec::new();
+    let mut jobs: Vec<Job<(&'static str, Option<String>, Reply)>> = Vec::new();
     for n in 0..BUYERS {
         let (product, quantity, label) = if n < SCARCE_BUYERS {
             (SCARCE.0, 1, "scarce")
@@ -292,7 +294,7 @@ fn two_replicas_on_one_database_keep_every_invariant_under_mixed_concurrent_traf
 
     // 2. Conflicting writes: the same change pinned to version 1, sent to
     //    both replicas at once: one wins, the other is told 412.
-    let mut jobs: Vec<Box<dyn FnOnce() -> Reply + Send>> = Vec::new();
+    let mut jobs: Vec<Job<Reply>> = Vec::new();
     for id in keyed_orders.iter().take(4) {
         for replica in 0..2 {
             let url = format!("{}/api/v1/orders/{id}", base(replica));
@@ -326,7 +328,7 @@ fn two_replicas_on_one_database_keep_every_invariant_under_mixed_concurrent_traf
             .position(|(_, _, r)| r.0 == 201 && id_of(r) == id)
             .expect("placed here")
     };
-    let mut jobs: Vec<Box<dyn FnOnce() -> (String, &'static str, Reply) + Send>> = Vec::new();
+    let mut jobs: Vec<Job<(String, &'static str, Reply)>> = Vec::new();
     let to_pay: Vec<String> = keyed_orders.iter().chain(&scarce_orders).cloned().collect();
     for (n, id) in to_pay.iter().enumerate() {
         let n_owner = owner(id);
@@ -385,7 +387,7 @@ fn two_replicas_on_one_database_keep_every_invariant_under_mixed_concurrent_traf
 
     // 4. The payment service reports: each event delivered to both
     //    replicas at once; two payments fail.
-    let mut jobs: Vec<Box<dyn FnOnce() -> (String, &'static str, Reply) + Send>> = Vec::new();
+    let mut jobs: Vec<Job<(String, &'static str, Reply)>> = Vec::new();
     for (n, id) in pending_payment.iter().enumerate() {
         let kind = if n < 2 {
             "payment.failed"
