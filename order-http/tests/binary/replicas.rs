@@ -1,8 +1,8 @@
-//! Replicas proven on one database: two `order-http` processes on one fresh
+//! Replicas proven on one database: three `order-http` processes on one fresh
 //! PostgreSQL database take mixed traffic at once — more buyers than units
-//! for scarce products, each idempotency key sent to both replicas,
+//! for scarce products, each idempotency key sent to two replicas,
 //! conflicting `If-Match` writes on one order, payments with their payment
-//! events delivered to both replicas, cancellations racing payments — and
+//! events delivered to two replicas, cancellations racing payments — and
 //! afterwards the database itself is asked whether the invariants held: no
 //! unit oversold and every held unit an open order's, one order per key,
 //! each order's versions recorded once with their events and history, every
@@ -22,11 +22,13 @@ use crate::process::{Scratch, Server, repository, stock_product};
 const SECRET: &str = "replicas-secret";
 const WEBHOOK_SECRET: &str = "replicas-webhook-secret";
 const CONNECTIONS: u32 = 4;
+/// Processes on the one database.
+const REPLICAS: usize = 3;
 /// Buyers without a key: the first `SCARCE_BUYERS` want 1 of `SCARCE`'s
 /// units each, the rest 2 of `PAIRED`'s.
 const BUYERS: usize = 30;
 const SCARCE_BUYERS: usize = 22;
-/// Idempotency keys, each sent to both replicas.
+/// Idempotency keys, each sent to two replicas.
 const KEYS: usize = 12;
 
 /// Scarce and ample products: (id, sku, price, units on hand).
@@ -133,7 +135,7 @@ impl Seen {
 
 #[test]
 #[allow(clippy::too_many_lines)] // One story: traffic, then the invariants.
-fn two_replicas_on_one_database_keep_every_invariant_under_mixed_concurrent_traffic() {
+fn three_replicas_on_one_database_keep_every_invariant_under_mixed_concurrent_traffic() {
     let started = Instant::now();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -145,7 +147,7 @@ fn two_replicas_on_one_database_keep_every_invariant_under_mixed_concurrent_traf
     let config = repository().join("config/sample.toml");
     let config = config.to_string_lossy().into_owned();
     let connections = CONNECTIONS.to_string();
-    let scratch: Vec<Scratch> = (0..2)
+    let scratch: Vec<Scratch> = (0..REPLICAS)
         .map(|n| Scratch::new(&format!("replica-{n}")))
         .collect();
     let replicas: Vec<Server> = scratch
@@ -181,7 +183,7 @@ fn two_replicas_on_one_database_keep_every_invariant_under_mixed_concurrent_traf
     let mut seen = Seen::default();
 
     // 1. Placements at once: 22 buyers of 1 unit for 5 units; 8 buyers of 2
-    //    for 3 units; 12 keys each sent to both replicas.
+    //    for 3 units; 12 keys each sent to two replicas.
     let mut jobs: Vec<Job<(&'static str, Option<String>, Reply)>> = Vec::new();
     for n in 0..BUYERS {
         let (product, quantity, label) = if n < SCARCE_BUYERS {
@@ -207,7 +209,7 @@ fn two_replicas_on_one_database_keep_every_invariant_under_mixed_concurrent_traf
     for key in 0..KEYS {
         for replica in 0..2 {
             let (url, token) = (
-                format!("{}/api/v1/orders", base(replica)),
+                format!("{}/api/v1/orders", base(key + replica)),
                 customers[key % customers.len()].clone(),
             );
             let key = format!("replicas-key-{key:02}");
@@ -293,11 +295,11 @@ fn two_replicas_on_one_database_keep_every_invariant_under_mixed_concurrent_traf
     }
 
     // 2. Conflicting writes: the same change pinned to version 1, sent to
-    //    both replicas at once: one wins, the other is told 412.
+    //    two replicas at once: one wins, the other is told 412.
     let mut jobs: Vec<Job<Reply>> = Vec::new();
-    for id in keyed_orders.iter().take(4) {
+    for (n, id) in keyed_orders.iter().take(4).enumerate() {
         for replica in 0..2 {
-            let url = format!("{}/api/v1/orders/{id}", base(replica));
+            let url = format!("{}/api/v1/orders/{id}", base(n + replica));
             let auth = format!("Bearer {admin}");
             jobs.push(Box::new(move || {
                 send(
@@ -385,7 +387,7 @@ fn two_replicas_on_one_database_keep_every_invariant_under_mixed_concurrent_traf
         "every keyed order's checkout was accepted: {checkouts:?}"
     );
 
-    // 4. The payment service reports: each event delivered to both
+    // 4. The payment service reports: each event delivered to two
     //    replicas at once; two payments fail.
     let mut jobs: Vec<Job<(String, &'static str, Reply)>> = Vec::new();
     for (n, id) in pending_payment.iter().enumerate() {
@@ -396,11 +398,11 @@ fn two_replicas_on_one_database_keep_every_invariant_under_mixed_concurrent_traf
         };
         for replica in 0..2 {
             let (url, token, id) = (
-                format!("{}/api/v1/payments/events", base(replica)),
+                format!("{}/api/v1/payments/events", base(n + replica)),
                 service.clone(),
                 id.clone(),
             );
-            let base_for_total = base(replica);
+            let base_for_total = base(n + replica);
             jobs.push(Box::new(move || {
                 let auth = format!("Bearer {token}");
                 let (_, order) = send(
@@ -471,8 +473,8 @@ async fn check_invariants(url: &str, seen: &Seen) {
     )
     .await;
     assert!(
-        held <= 2 * (i64::from(CONNECTIONS) + 1),
-        "{held} connections from 2 replicas of {CONNECTIONS}"
+        held <= i64::try_from(REPLICAS).expect("a count") * (i64::from(CONNECTIONS) + 1),
+        "{held} connections from {REPLICAS} replicas of {CONNECTIONS}"
     );
 
     // No unit oversold: what is sold (committed at confirmation) and what
@@ -584,7 +586,7 @@ async fn check_invariants(url: &str, seen: &Seen) {
         last_differs, 0,
         "orders whose status is not their history's last"
     );
-    // The relay (one leader for both replicas) gives every event one feed
+    // The relay (one leader for all replicas) gives every event one feed
     // position.
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
