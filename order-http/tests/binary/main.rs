@@ -1,12 +1,15 @@
 //! The real `order-http` binary, started as a user starts it: the README's
 //! walkthrough, an order surviving SIGTERM and a restart on the default
-//! SQLite file, the start-up refusals of a misconfigured service, and
-//! clients that never finish their requests.
+//! SQLite file, the start-up refusals of a misconfigured service,
+//! clients that never finish their requests, replicas sharing one
+//! PostgreSQL database, and the Kubernetes manifests' settings.
 
+mod deploy;
 mod fleet;
 mod image;
 mod kafka;
 mod process;
+mod replicas;
 mod restart;
 mod settings;
 mod slow_clients;
