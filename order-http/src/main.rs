@@ -74,6 +74,12 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
+    let grpc = order_http::grpc::GrpcServer::bind(&config, &app.state).await?;
+    if let Some(server) = &grpc {
+        let address = server.local_addr()?;
+        println!("gRPC listening on {address}");
+        tracing::info!(%address, "gRPC listening");
+    }
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
@@ -89,6 +95,17 @@ async fn main() -> anyhow::Result<()> {
         tokio::spawn(consumer.run(async move {
             let _ = stop.wait_for(|stopping| *stopping).await;
         }))
+    });
+    let grpc = grpc.map(|server| {
+        let mut stop = stopped.clone();
+        tokio::spawn(async move {
+            let stopping = async move {
+                let _ = stop.wait_for(|stopping| *stopping).await;
+            };
+            if let Err(err) = server.run(stopping).await {
+                tracing::error!(error = %err, "the gRPC server stopped");
+            }
+        })
     });
     let sweeper = tokio::spawn(background::sweep(
         app.state.clone(),
@@ -122,6 +139,9 @@ async fn main() -> anyhow::Result<()> {
         let _ = webhooks.await;
         if let Some(consumer) = payment_events {
             let _ = consumer.await;
+        }
+        if let Some(server) = grpc {
+            let _ = server.await;
         }
     })
     .await;

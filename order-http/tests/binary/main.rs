@@ -1,9 +1,10 @@
 //! The real `order-http` binary, started as a user starts it: the README's
 //! walkthrough, an order surviving SIGTERM and a restart on the default
 //! SQLite file, the start-up refusals of a misconfigured service, and
-//! clients that never finish their requests.
+//! clients that never finish their requests, and gRPC beside HTTP.
 
 mod fleet;
+mod grpc;
 mod image;
 mod kafka;
 mod process;
