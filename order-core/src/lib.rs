@@ -74,10 +74,11 @@ pub use quantity::Quantity;
 pub use scope::Scope;
 pub use service::{
     CaptureMode, LineEdit, NewLine, Operation, OrderService, PaymentEvent, PaymentEventKind,
-    PaymentFlow, PlaceOrder, Ports, ServiceConfig, StockKeeping,
+    PaymentFlow, PaymentInstrument, PlaceOrder, Ports, ServiceConfig, StockKeeping,
 };
 pub use status::{Action, OrderStatus, PaymentAction, PaymentStatus};
 pub use text::{
-    Actor, Carrier, CouponCode, EventTypeName, GatewayReference, Notes, ProductName, Reason,
-    ShippingMethod, Sku, TaxClass, TrackingNumber, WebhookSecret, WebhookUrl,
+    Actor, Carrier, CouponCode, EventTypeName, GatewayReference, Notes, PaymentMethod,
+    PaymentToken, ProductName, Reason, ShippingMethod, Sku, TaxClass, TrackingNumber,
+    WebhookSecret, WebhookUrl,
 };
