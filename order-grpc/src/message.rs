@@ -15,7 +15,8 @@
 use chrono::{DateTime, Utc};
 use order_core::{
     Address, AddressInput, CouponCode, Currency, CustomerId, LineEdit, Money, NewLine, Notes,
-    Order, OrderLine, PlaceOrder, ProductId, Quantity, ShippingMethod, ValidationError, VariantId,
+    Order, OrderLine, PaymentMethod, PlaceOrder, ProductId, Quantity, ShippingMethod,
+    ValidationError, VariantId,
 };
 use rust_decimal::prelude::ToPrimitive as _;
 
@@ -139,9 +140,11 @@ fn address_input(slot: AddressType, raw: &proto::OrderAddressInput) -> Result<Ad
             detail: format!("must be {} (or empty) in {field}", slot.name()),
         });
     }
-    let name = format!("{} {}", raw.first_name.trim(), raw.last_name.trim());
     let parsed = Address::parse(AddressInput {
-        name: name.trim().to_owned(),
+        // The engine joins the first and last names into the name.
+        name: String::new(),
+        first_name: given(&raw.first_name).map(str::to_owned),
+        last_name: given(&raw.last_name).map(str::to_owned),
         line1: raw.address_line1.clone(),
         line2: raw.address_line2.clone(),
         city: raw.city.clone(),
@@ -149,6 +152,7 @@ fn address_input(slot: AddressType, raw: &proto::OrderAddressInput) -> Result<Ad
         postal_code: raw.postal_code.clone(),
         country: raw.country.clone(),
         phone: raw.phone.clone(),
+        email: raw.email.clone(),
     });
     Ok(parsed.map_err(|e| e.at(field))?)
 }
@@ -182,6 +186,9 @@ pub(crate) fn place_order(
         shipping_method: given(&request.shipping_method)
             .map(ShippingMethod::parse)
             .transpose()?,
+        payment_method: given(&request.payment_method)
+            .map(PaymentMethod::parse)
+            .transpose()?,
         coupon: request
             .coupon_code
             .as_deref()
@@ -198,13 +205,19 @@ pub(crate) fn place_order(
 }
 
 fn address_message(order: &Order, slot: AddressType, a: &Address) -> proto::OrderAddress {
+    // An address given with one name (over HTTP) shows it whole as the
+    // first name.
+    let (first_name, last_name) = match (a.first_name(), a.last_name()) {
+        (None, None) => (a.name(), ""),
+        (first, last) => (first.unwrap_or_default(), last.unwrap_or_default()),
+    };
     proto::OrderAddress {
         // An address is part of its order and has no id of its own.
         id: String::new(),
         order_id: order.id().to_string(),
         address_type: slot.name().to_owned(),
-        first_name: a.name().to_owned(),
-        last_name: String::new(),
+        first_name: first_name.to_owned(),
+        last_name: last_name.to_owned(),
         address_line1: a.line1().to_owned(),
         address_line2: a.line2().map(str::to_owned),
         city: a.city().to_owned(),
@@ -212,7 +225,7 @@ fn address_message(order: &Order, slot: AddressType, a: &Address) -> proto::Orde
         postal_code: a.postal_code().to_owned(),
         country: a.country().as_str().to_owned(),
         phone: a.phone().map(str::to_owned),
-        email: None,
+        email: a.email().map(str::to_owned),
     }
 }
 
@@ -256,7 +269,10 @@ pub(crate) fn order_message(order: &Order) -> proto::Order {
         shipping_amount: amount(&totals.shipping),
         discount_amount: amount(&totals.discount),
         currency: order.currency().to_string(),
-        payment_method: String::new(),
+        payment_method: order
+            .payment_method()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         payment_status: status_name(order.payment_status().as_str()),
         shipping_method: order
             .shipping_method()

@@ -139,6 +139,19 @@ async fn bad_input_is_an_invalid_argument_naming_the_field() {
         Some("shipping_address.country")
     );
 
+    let mut email = order_of(vec![item(TSHIRT, 1)]);
+    if let Some(address) = email.shipping_address.as_mut() {
+        address.email = Some("ada at example".into());
+    }
+    let refused = client
+        .create_order(authed(email, &token))
+        .await
+        .expect_err("not an e-mail address");
+    assert_eq!(
+        metadata(&refused, "x-field"),
+        Some("shipping_address.email")
+    );
+
     let mut swapped = order_of(vec![item(TSHIRT, 1)]);
     if let Some(address) = swapped.shipping_address.as_mut() {
         address.address_type = "BILLING".into();

@@ -48,6 +48,7 @@ async fn an_order_placed_over_grpc_reads_back_by_id_and_by_number() {
     assert_eq!(placed.currency, "USD");
     assert_eq!(placed.shipping_method, "standard");
     assert_eq!(placed.notes, "leave it with the neighbour");
+    assert_eq!(placed.payment_method, "card");
     assert!(
         placed.order_number.starts_with("ORD-"),
         "{}",
@@ -88,6 +89,11 @@ async fn an_order_placed_over_grpc_reads_back_by_id_and_by_number() {
             ("62701", "US")
         );
         assert_eq!(sent.phone.as_deref(), Some("+1 217 555 0100"));
+        assert_eq!(
+            (sent.first_name.as_str(), sent.last_name.as_str()),
+            ("Ada", "Lovelace")
+        );
+        assert_eq!(sent.email.as_deref(), Some("ada@example.com"));
     }
 
     let mut client = server.client();
