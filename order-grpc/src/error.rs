@@ -209,3 +209,72 @@ fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
     }
     cause
 }
+
+#[cfg(test)]
+mod tests {
+    use order_core::error::OrderRef;
+    use order_core::{Action, OrderId, TransitionError};
+
+    use super::*;
+
+    fn order_id() -> OrderId {
+        "0193e6d2-6c1e-7b4e-9a3a-5c1d2e3f4a5b".parse().unwrap()
+    }
+
+    #[test]
+    fn a_refused_transition_names_the_current_state_in_its_metadata() {
+        let status = Status::from(GrpcError::from(OrderError::from(TransitionError {
+            from: OrderStatus::Delivered,
+            payment: PaymentStatus::Paid,
+            action: Action::Cancel,
+        })));
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        assert_eq!(
+            status.message(),
+            "cannot cancel an order that is delivered with payment paid"
+        );
+        let meta = |key| status.metadata().get(key).and_then(|v| v.to_str().ok());
+        assert_eq!(meta(CURRENT_STATUS), Some("DELIVERED"));
+        assert_eq!(meta(PAYMENT_STATUS), Some("PAID"));
+    }
+
+    #[test]
+    fn a_lost_version_race_is_aborted_so_the_client_retries() {
+        let err = GrpcError::from(OrderError::VersionConflict {
+            id: order_id(),
+            expected: 3,
+            actual: 4,
+        });
+        assert_eq!(err.code(), Code::Aborted);
+    }
+
+    #[test]
+    fn a_failing_store_is_unavailable_without_its_text() {
+        let cause = std::io::Error::other("password authentication failed for user x");
+        let status = Status::from(GrpcError::from(OrderError::Store(StoreError::Unavailable(
+            Box::new(cause),
+        ))));
+        assert_eq!(status.code(), Code::Unavailable);
+        assert_eq!(
+            status.message(),
+            "the store is unavailable; try again later"
+        );
+        let broken = Status::from(GrpcError::from(OrderError::Store(StoreError::Backend(
+            Box::new(std::io::Error::other("syntax error at or near")),
+        ))));
+        assert_eq!(broken.code(), Code::Internal);
+        assert!(!broken.message().contains("syntax"), "{}", broken.message());
+    }
+
+    #[test]
+    fn a_validation_error_names_its_field() {
+        let status = Status::from(GrpcError::from(ValidationError::Empty {
+            field: "shipping_address.city".into(),
+        }));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let field = status.metadata().get(FIELD).and_then(|v| v.to_str().ok());
+        assert_eq!(field, Some("shipping_address.city"));
+        let missing = GrpcError::from(OrderError::NotFound(OrderRef::Id(order_id())));
+        assert_eq!(missing.code(), Code::NotFound);
+    }
+}

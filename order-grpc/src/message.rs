@@ -291,3 +291,42 @@ pub(crate) fn order_message(order: &Order) -> proto::Order {
         addresses,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+    use rust_decimal::prelude::FromPrimitive as _;
+
+    use super::*;
+
+    #[test]
+    fn an_amount_below_a_trillion_comes_back_exact_from_its_double() {
+        for (text, code) in [
+            ("19.99", "USD"),
+            ("0.01", "USD"),
+            ("0.10", "EUR"),
+            ("999999999999.99", "USD"),
+            ("999999999999.999", "KWD"),
+            ("123456789012", "JPY"),
+        ] {
+            let currency = Currency::parse(code).unwrap();
+            let money = Money::parse(text, currency).unwrap();
+            let double = amount(&money);
+            let back = Decimal::from_f64(double)
+                .unwrap()
+                .round_dp(currency.minor_units());
+            assert_eq!(back, money.amount(), "{text} {code} became {double}");
+        }
+    }
+
+    #[test]
+    fn a_negative_quantity_is_out_of_range_under_its_prefix() {
+        let err = quantity("items[2]", -3).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument);
+        assert!(
+            err.to_string()
+                .starts_with("items[2].quantity: must be between 1 and 10000"),
+            "{err}"
+        );
+    }
+}

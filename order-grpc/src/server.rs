@@ -66,6 +66,8 @@ pub async fn serve(
     };
     tonic::transport::Server::builder()
         .timeout(limits.timeout)
+        // Each call's logs (a server failure's cause) carry its method.
+        .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_alpha)

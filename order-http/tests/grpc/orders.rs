@@ -482,3 +482,54 @@ async fn a_variant_is_ordered_and_added_by_its_id() {
         .expect("the hoodie");
     assert_eq!(line.variant_id.as_deref(), Some(variant));
 }
+
+#[tokio::test]
+async fn a_retried_placement_with_its_idempotency_key_answers_the_first_order() {
+    let server = TestServer::start().await;
+    let mut client = server.client();
+    let place = || {
+        let mut request = authed(order_of(vec![item(MUG, 1)]), &server.alice());
+        request.metadata_mut().insert(
+            order_grpc::IDEMPOTENCY_KEY,
+            "checkout-7f3a".parse().expect("ASCII"),
+        );
+        request
+    };
+    let first = client
+        .create_order(place())
+        .await
+        .expect("placed")
+        .into_inner();
+    let again = client
+        .create_order(place())
+        .await
+        .expect("replayed")
+        .into_inner();
+    assert_eq!(again.id, first.id);
+}
+
+#[tokio::test]
+async fn refunded_gives_back_everything_refundable() {
+    let server = TestServer::start().await;
+    let placed = server.place(order_of(vec![item(MUG, 2)])).await;
+    let mut client = server.client();
+    client
+        .update_order_status(authed(set_status(&placed.id, "PAID"), &server.alice()))
+        .await
+        .expect("paid");
+    let customer = client
+        .update_order_status(authed(set_status(&placed.id, "REFUNDED"), &server.alice()))
+        .await
+        .expect_err("refunds are for staff");
+    assert_eq!(customer.code(), Code::PermissionDenied);
+    let request = UpdateOrderStatusRequest {
+        notes: Some("goodwill".into()),
+        ..set_status(&placed.id, "REFUNDED")
+    };
+    let refunded = client
+        .update_order_status(authed(request, &server.admin()))
+        .await
+        .expect("refunded")
+        .into_inner();
+    assert_eq!(refunded.payment_status, "REFUNDED");
+}
