@@ -7,6 +7,9 @@
 //! timeout (a client that never finishes its headers, or an idle keep-alive
 //! connection, is closed); the router bounds the time a body may take
 //! (408) and the time a request may take (503).
+//!
+//! With `--grpc-addr` the gRPC API (order-grpc) is served beside, on its own
+//! port, and stops with the HTTP server.
 
 use std::future::Future;
 use std::time::Duration;
