@@ -14,6 +14,7 @@
 //! | outbox relay lease | PostgreSQL advisory lock, sole (SQLite) | `DATABASE_URL` |
 //! | webhook subscriptions and deliveries | SQLite, PostgreSQL | `DATABASE_URL` |
 //! | clock, ids, timer | system clock, UUID v7, tokio | — |
+//! | (inbound) the gRPC API | order-grpc on its own port, off by default (`grpc::GrpcServer`) | `--grpc-addr`, `--grpc-currency` |
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

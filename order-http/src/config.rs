@@ -65,6 +65,17 @@ pub struct Config {
     #[arg(long, env = "ORDER_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// Address to serve the gRPC API on (`order.OrderService`, health,
+    /// reflection); off unless set. Port 0 picks a free port; the chosen
+    /// address is printed.
+    #[arg(long, env = "ORDER_GRPC_ADDR")]
+    pub grpc_addr: Option<SocketAddr>,
+
+    /// The currency of orders placed over gRPC (ISO 4217; the proto's
+    /// CreateOrderRequest carries none).
+    #[arg(long, env = "ORDER_GRPC_CURRENCY", default_value = "USD")]
+    pub grpc_currency: String,
+
     /// Where orders live: `postgres://…` (TLS per `sslmode`), or
     /// `sqlite://path/to/file.db`, or `sqlite::memory:` for a throwaway
     /// database. Without it, a SQLite file in the data directory.

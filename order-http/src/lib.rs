@@ -26,6 +26,7 @@
 //!   and the external payment service's port; `background`: sweeps, outbox
 //!   relay and the log publisher
 //! - `telemetry`: the binary's logs and OTLP span export (feature `otlp`)
+//! - `grpc`: the gRPC API (order-grpc) beside HTTP, with the same tokens
 
 pub mod auth;
 pub mod background;
@@ -35,6 +36,7 @@ pub mod config;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod grpc;
 pub mod metered;
 pub mod metrics;
 mod middleware;

@@ -2,10 +2,12 @@
 //! walkthrough, an order surviving SIGTERM and a restart on the default
 //! SQLite file, the start-up refusals of a misconfigured service,
 //! clients that never finish their requests, replicas sharing one
-//! PostgreSQL database, and the Kubernetes manifests' settings.
+//! PostgreSQL database, the Kubernetes manifests' settings, and gRPC
+//! beside HTTP.
 
 mod deploy;
 mod fleet;
+mod grpc;
 mod image;
 mod kafka;
 mod process;
