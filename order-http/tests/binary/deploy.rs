@@ -433,8 +433,9 @@ fn the_probes_are_routes_the_binary_answers_when_started_as_each_overlay_configu
         let root = Scratch::new(&format!("deploy-{at}"));
         let mut env = environment(overlay, &secrets(&url), root.path());
         // The pod's port is checked above; here a free one.
-        env.retain(|(name, _)| name != "ORDER_LISTEN");
+        env.retain(|(name, _)| name != "ORDER_LISTEN" && name != "ORDER_GRPC_ADDR");
         env.push(("ORDER_LISTEN".into(), "127.0.0.1:0".into()));
+        env.push(("ORDER_GRPC_ADDR".into(), "127.0.0.1:0".into()));
         let pairs: Vec<(&str, &str)> = env.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         let server = Server::start(&pairs);
         for (probe, path) in &probes {
