@@ -38,9 +38,11 @@ mod payment;
 mod place;
 mod preview;
 mod pricing;
+mod reach;
 mod stock;
 
 pub use preview::Operation;
+pub use reach::StatusGoal;
 use stock::StockChange;
 
 /// When a payment is captured.
