@@ -8,6 +8,7 @@ mod image;
 mod kafka;
 mod process;
 mod restart;
+mod seeds;
 mod settings;
 mod slow_clients;
 mod startup;
