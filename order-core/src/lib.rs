@@ -72,6 +72,7 @@ pub use order::{
 pub use order_number::OrderNumber;
 pub use quantity::Quantity;
 pub use scope::Scope;
+pub use service::StatusGoal;
 pub use service::{
     CaptureMode, LineEdit, NewLine, Operation, OrderService, PaymentEvent, PaymentEventKind,
     PaymentFlow, PaymentInstrument, PlaceOrder, Ports, ServiceConfig, StockKeeping,

@@ -38,10 +38,12 @@ mod payment;
 mod place;
 mod preview;
 mod pricing;
+mod reach;
 mod stock;
 
 pub use payment::PaymentInstrument;
 pub use preview::Operation;
+pub use reach::StatusGoal;
 use stock::StockChange;
 
 /// When a payment is captured.

@@ -645,6 +645,10 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         open_metrics: !config.protect_metrics,
         webhooks: storage.webhooks,
         webhook_retry,
+        seed_shipping_method: Some(
+            order_core::ShippingMethod::parse(&config.default_shipping_method)
+                .map_err(|e| StartError::Settings(format!("--default-shipping-method: {e}")))?,
+        ),
     };
     Ok(App {
         state,

@@ -178,6 +178,16 @@ pub struct Config {
     #[arg(long, env = "ORDER_RETURN_WINDOW_DAYS", default_value_t = 30)]
     pub return_window_days: i64,
 
+    /// The shipping method of an order placed through one of the seeds'
+    /// routes (docs/seed-compat.md) whose body names none; a method of the
+    /// policy file.
+    #[arg(
+        long,
+        env = "ORDER_DEFAULT_SHIPPING_METHOD",
+        default_value = "standard"
+    )]
+    pub default_shipping_method: String,
+
     /// When payments are captured.
     #[arg(long, env = "ORDER_CAPTURE", value_enum, default_value_t = Capture::Immediate)]
     pub capture: Capture,

@@ -19,6 +19,8 @@
 //!   decorators that feed them), request ids, timeouts, logs
 //! - `openapi`: the generated OpenAPI 3.1 document
 //! - `whole`: whole numbers as JSON Schema counts them (`3` and `3.0`)
+//! - `compat`: the seeds' REST routes over the same use cases
+//!   (docs/seed-compat.md)
 //! - `state`: [`AppState`]
 //! - `config`: the binary's settings; `compose`: the composition root that
 //!   builds every port from them; `policies`: the policy file;
@@ -31,6 +33,7 @@
 pub mod auth;
 pub mod background;
 pub mod catalog_seed;
+mod compat;
 pub mod compose;
 pub mod config;
 pub mod dto;
@@ -62,9 +65,15 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::orders::routes())
         .merge(routes::events::routes())
         .merge(routes::admin::routes())
-        .merge(routes::webhooks::routes());
+        .merge(routes::webhooks::routes())
+        .merge(compat::api_routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            compat::divert,
+        ));
     let app = Router::new()
         .nest("/api/v1", api)
+        .merge(compat::routes())
         .merge(routes::ops::routes())
         .merge(routes::docs::routes())
         .fallback(middleware::not_found);

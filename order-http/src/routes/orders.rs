@@ -61,7 +61,7 @@ const STAFF: &[Role] = &[Role::Admin];
 const FULFILMENT: &[Role] = &[Role::Admin, Role::Service];
 const ANYONE: &[Role] = &[Role::Customer, Role::Admin, Role::Service];
 
-fn order_id(raw: &str) -> ApiResult<OrderId> {
+pub(crate) fn order_id(raw: &str) -> ApiResult<OrderId> {
     id("id", raw, |s| s.parse())
 }
 
@@ -81,7 +81,7 @@ fn order_response(status: StatusCode, order: &Order) -> Response {
 
 /// Loads an order the caller may see; another customer's order is a 404,
 /// so its existence does not leak.
-async fn visible(state: &AppState, caller: &Caller, id: OrderId) -> ApiResult<Order> {
+pub(crate) async fn visible(state: &AppState, caller: &Caller, id: OrderId) -> ApiResult<Order> {
     let order = state.orders.get(id).await?;
     if caller.may_see(&order) {
         Ok(order)
@@ -218,11 +218,11 @@ pub(crate) struct ListParams {
     limit: Option<usize>,
 }
 
-fn encode_cursor(cursor: &Cursor) -> String {
+pub(crate) fn encode_cursor(cursor: &Cursor) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}|{}", cursor.created_at.to_rfc3339(), cursor.id))
 }
 
-fn decode_cursor(text: &str) -> ApiResult<Cursor> {
+pub(crate) fn decode_cursor(text: &str) -> ApiResult<Cursor> {
     let bad = || ApiError::BadRequest {
         detail: "cursor: not a cursor this API issued".into(),
         field: Some("cursor".into()),

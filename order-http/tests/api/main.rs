@@ -8,6 +8,7 @@ mod admin;
 mod auth;
 mod bounds;
 mod common;
+mod compat;
 mod composed;
 mod errors;
 mod events;

@@ -13,6 +13,7 @@ mod kafka;
 mod process;
 mod replicas;
 mod restart;
+mod seeds;
 mod settings;
 mod slow_clients;
 mod startup;
