@@ -10,8 +10,8 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, header};
 use order_core::{
     Address, AddressInput, Carrier, CouponCode, Currency, CustomerId, DetailsChange, Money,
-    NewLine, Notes, PlaceOrder, ProductId, Quantity, Reason, ShippingMethod, TrackingNumber,
-    ValidationError, VariantId,
+    NewLine, Notes, PaymentMethod, PlaceOrder, ProductId, Quantity, Reason, ShippingMethod,
+    TrackingNumber, ValidationError, VariantId,
 };
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
@@ -122,20 +122,18 @@ pub(crate) struct SeedAddressBody {
 }
 
 impl SeedAddressBody {
-    /// The domain address; the recipient is `name`, or the first and last
-    /// names joined.
+    /// The domain address; the recipient is `name`, or (order-core joins
+    /// them) the first and last names, which the address keeps too. The
+    /// address type is the field the address came in.
     fn try_into_domain(self, field: &str) -> Result<Address, ApiError> {
-        let joined = [self.first_name.as_deref(), self.last_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .map(str::trim)
-            .filter(|part| !part.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let name = self.name.unwrap_or(joined);
-        let _ = (self.email, self.address_type);
+        // The field the address came in says which address it is; the Go
+        // plan's `address_type` only repeats it.
+        let _ = self.address_type;
         Address::parse(AddressInput {
-            name,
+            name: self.name.unwrap_or_default(),
+            first_name: self.first_name,
+            last_name: self.last_name,
+            email: self.email,
             line1: self.line1.unwrap_or_default(),
             line2: self.line2,
             city: self.city.unwrap_or_default(),
@@ -296,7 +294,11 @@ impl SeedCreateBody {
             Some(raw) => parse("shippingMethod", Some(raw), ShippingMethod::parse)?,
             None => default_method.cloned(),
         };
-        let _ = self.payment_method;
+        let payment_method = parse(
+            "paymentMethod",
+            self.payment_method.as_deref(),
+            PaymentMethod::parse,
+        )?;
         Ok(PlaceOrder {
             customer_id: customer,
             currency,
@@ -310,6 +312,7 @@ impl SeedCreateBody {
                 .map(|a| a.try_into_domain("billingAddress"))
                 .transpose()?,
             shipping_method,
+            payment_method,
             coupon: parse("couponCode", self.coupon_code.as_deref(), CouponCode::parse)?,
             notes: parse("notes", self.notes.as_deref(), Notes::parse)?,
         })

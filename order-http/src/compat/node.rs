@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use chrono::{DateTime, Utc};
-use order_core::{Address, Order, PaymentStatus};
+use order_core::{Address, Order, PaymentInstrument, PaymentMethod, PaymentStatus, PaymentToken};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -226,10 +226,22 @@ async fn payment(
     Path(raw): Path<String>,
     OptionalJson(body): OptionalJson<PaymentBody>,
 ) -> ApiResult<Response> {
-    let _ = (body.payment_method, body.token);
+    let instrument = PaymentInstrument {
+        method: body
+            .payment_method
+            .as_deref()
+            .map(PaymentMethod::parse)
+            .transpose()?,
+        token: body.token.as_deref().map(PaymentToken::parse).transpose()?,
+    };
     let order = state
         .orders
-        .pay_in(order_id(&raw)?, caller.scope(), &caller.actor())
+        .pay_with(
+            order_id(&raw)?,
+            caller.scope(),
+            &caller.actor(),
+            &instrument,
+        )
         .await?;
     let status = if order.payment_status() == PaymentStatus::Pending {
         StatusCode::ACCEPTED
