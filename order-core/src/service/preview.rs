@@ -27,6 +27,7 @@ use crate::ports::{
     Change, IdempotencyClaim, IdempotencyKey, Inventory, OrderPage, OrderQuery, OrderStore,
     PaymentGateway, PaymentRequest, StockItem,
 };
+use crate::status::Action;
 use crate::text::{Actor, Carrier, GatewayReference, Reason, TrackingNumber};
 
 /// Something a caller can do to an existing order, as a value: what
@@ -83,6 +84,25 @@ pub enum Operation {
         /// Why.
         reason: Reason,
     },
+}
+
+impl Operation {
+    /// The action the operation takes (its payment, for [`Operation::Pay`]).
+    pub const fn action(&self) -> Action {
+        match self {
+            Self::EditLines(_) => Action::EditLines,
+            Self::UpdateDetails(_) => Action::UpdateDetails,
+            Self::Pay => Action::StartPayment,
+            Self::StartProcessing => Action::StartProcessing,
+            Self::Ship { .. } => Action::Ship,
+            Self::Deliver { .. } => Action::Deliver,
+            Self::Complete => Action::Complete,
+            Self::Cancel { .. } => Action::Cancel,
+            Self::RequestReturn { .. } => Action::RequestReturn,
+            Self::ReceiveReturn { .. } => Action::ReceiveReturn,
+            Self::Refund { .. } => Action::Refund,
+        }
+    }
 }
 
 impl OrderService {

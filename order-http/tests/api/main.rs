@@ -9,6 +9,7 @@ mod auth;
 mod bounds;
 mod common;
 mod composed;
+mod console;
 mod errors;
 mod events;
 mod ops;
