@@ -35,10 +35,10 @@ struct Bar {
 /// A horizontal bar chart of `bars`, scaled to the largest, with a fixed
 /// size per row so the page does not move as it loads.
 fn chart(title: &str, bars: &[Bar]) -> Markup {
-    const WIDTH: u32 = 640;
+    const WIDTH: u32 = 540;
     const ROW: u32 = 28;
-    const LABEL: f64 = 170.0;
-    const SPAN: f64 = 330.0;
+    const LABEL: f64 = 130.0;
+    const SPAN: f64 = 280.0;
     let height = ROW * u32::try_from(bars.len()).unwrap_or(0) + 8;
     let max = bars.iter().map(|b| b.value).fold(0.0_f64, f64::max);
     html! {

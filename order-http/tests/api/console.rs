@@ -56,11 +56,15 @@ async fn every_page_answers_with_a_session_and_sends_to_the_login_page_without()
     let id = id_of(&order);
     let admin = app.admin();
     let service = app.service();
+    let shown = app
+        .send(page(&format!("/admin/orders/{id}"), Some(&admin)))
+        .await;
+    let version = hidden(&shown, "version");
     for path in [
         "/admin/orders".to_owned(),
         "/admin/orders?status=confirmed&payment=paid".to_owned(),
         format!("/admin/orders/{id}"),
-        format!("/admin/orders/{id}/preview?action=start_processing&version=3"),
+        format!("/admin/orders/{id}/preview?action=start_processing&version={version}"),
         "/admin/products".to_owned(),
         "/admin/reports".to_owned(),
         "/admin/compensations".to_owned(),

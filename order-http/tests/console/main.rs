@@ -224,7 +224,10 @@ async fn an_operator_takes_orders_through_their_life_in_the_browser() {
     confirm(&browser).await;
     assert_eq!(browser.text("#refunded").await, "5.00 USD");
     assert!(browser.text("#timeline").await.contains("order.refunded"));
+    // Tall enough to show the ledgers and the timeline (for the README).
+    browser.client.set_window_size(1280, 1800).await.unwrap();
     browser.screenshot("06-order-after").await;
+    browser.client.set_window_size(1280, 900).await.unwrap();
 
     // Cancel order B: the preview shows its refund.
     browser
@@ -264,8 +267,26 @@ async fn an_operator_takes_orders_through_their_life_in_the_browser() {
     assert_eq!(browser.text("#status").await, "processing");
     browser.screenshot("08-conflict").await;
 
-    // Stock: reserved against on hand, and an edit.
+    // Products: a price and the stock edited; reserved against on hand.
     browser.visit(&format!("{base}/admin/products")).await;
+    let price = browser
+        .client
+        .form(Locator::Css("form[action='/admin/products/HOODIE/price']"))
+        .await
+        .unwrap();
+    price.set_by_name("price", "52.00").await.unwrap();
+    let old = browser.page().await;
+    price.submit().await.unwrap();
+    browser.replaced(old).await;
+    assert!(
+        browser
+            .text(".banner.done")
+            .await
+            .contains("price of HOODIE")
+    );
+    let (status, body) = http("GET", &format!("{base}/api/v1/products"), &admin, None);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"52.00\""), "{body}");
     let stock = browser
         .client
         .form(Locator::Css("form[action='/admin/stock/HOODIE']"))
