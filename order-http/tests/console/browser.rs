@@ -48,7 +48,7 @@ impl Installed {
                 let require = std::env::var("ORDER_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
                 assert!(
                     !require,
-                    "ORDER_REQUIRE_BROWSER=1 but {missing} is not installed \
+                    "ORDER_REQUIRE_BROWSER=1, but not installed: {missing} \
                      (apt-get install chromium chromium-driver)"
                 );
                 println!(
