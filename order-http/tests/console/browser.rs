@@ -4,6 +4,7 @@
 //! screenshots saved under the target directory.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -79,8 +80,11 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium at 1280 × 900.
     pub(crate) async fn start(installed: &Installed) -> Self {
         let port = free_port();
+        // A process group of its own, so that the browser it starts ends
+        // with it even when a failed test never closes the session.
         let driver = Command::new(&installed.driver)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -207,7 +211,10 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        // The driver's group: chromedriver and the Chromium it started.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.wait();
     }
 }
