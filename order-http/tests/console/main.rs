@@ -2,9 +2,11 @@
 //! on a SQLite file of its own) and a headless Chromium driven through
 //! chromedriver. An operator signs in with the admin token the binary
 //! prints, filters the orders, opens one, starts processing, ships part of
-//! it, refunds some, cancels another, sees the timeline grow, sees a
-//! refusal's detail and a version conflict (the order changed through the
-//! API behind the page's back), edits stock, and reads the reports. Each
+//! it, refunds some, ships the rest, marks both parcels delivered, receives
+//! a return with its refund, cancels another order, sees the timeline grow,
+//! sees a refusal's detail and a version conflict (the order changed
+//! through the API behind the page's back), edits a price and stock, reads
+//! the reports, checks a phone-width screen and signs out. Each
 //! page is saved as a screenshot under `<target dir>/console-screenshots/`;
 //! `UPDATE_SCREENSHOTS=1` also copies the two the README shows to
 //! `docs/images/`.
@@ -228,6 +230,55 @@ async fn an_operator_takes_orders_through_their_life_in_the_browser() {
     browser.client.set_window_size(1280, 1800).await.unwrap();
     browser.screenshot("06-order-after").await;
     browser.client.set_window_size(1280, 900).await.unwrap();
+
+    // The rest ships; both parcels arrive; the customer sends one back
+    // (through the API) and staff receive it, refunding its share.
+    preview(
+        &browser,
+        "ship",
+        &[
+            (&format!("qty.{line}"), "2"),
+            ("carrier", "DHL"),
+            ("tracking", "JD0002"),
+        ],
+    )
+    .await;
+    confirm(&browser).await;
+    assert_eq!(browser.text("#status").await, "shipped");
+    for _ in 0..2 {
+        preview(&browser, "deliver", &[]).await;
+        confirm(&browser).await;
+    }
+    assert_eq!(browser.text("#status").await, "delivered");
+    assert_eq!(browser.count(&action_form("deliver")).await, 0);
+    let (status, body) = http(
+        "POST",
+        &format!("{base}/api/v1/orders/{}/returns", id(&a)),
+        &customer,
+        Some(&format!(
+            r#"{{"lines":[{{"line_id":"{line}","quantity":1}}],"reason":"too small"}}"#
+        )),
+    );
+    assert_eq!(status, 201, "{body}");
+    browser
+        .visit(&format!("{base}/admin/orders/{}", id(&a)))
+        .await;
+    preview(&browser, "receive_return", &[]).await;
+    assert!(
+        browser
+            .text("table.preview")
+            .await
+            .contains("Units returned")
+    );
+    confirm(&browser).await;
+    assert_eq!(browser.text("#refunded").await, "54.90 USD");
+    assert!(
+        browser
+            .text("#timeline")
+            .await
+            .contains("order.returned")
+    );
+    browser.screenshot("06b-order-returned").await;
 
     // Cancel order B: the preview shows its refund.
     browser
