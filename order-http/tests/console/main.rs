@@ -272,12 +272,7 @@ async fn an_operator_takes_orders_through_their_life_in_the_browser() {
     );
     confirm(&browser).await;
     assert_eq!(browser.text("#refunded").await, "54.90 USD");
-    assert!(
-        browser
-            .text("#timeline")
-            .await
-            .contains("order.returned")
-    );
+    assert!(browser.text("#timeline").await.contains("order.returned"));
     browser.screenshot("06b-order-returned").await;
 
     // Cancel order B: the preview shows its refund.
