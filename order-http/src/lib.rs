@@ -11,6 +11,7 @@
 //! - `routes/`: `orders` (the order API), `events` (feed, payment webhook),
 //!   `admin` (catalog, stock, reports), `ops` (health, metrics), `docs`
 //!   (OpenAPI, Swagger UI)
+//! - `console/`: the admin console, HTML pages at `/admin` (ADR 0012)
 //! - `dto`: request and response bodies and their conversions
 //! - `error`: [`ApiError`] → RFC 9457 problem documents, one exhaustive map
 //! - `extract`: JSON, query, path and header extractors that answer problems
@@ -36,6 +37,7 @@ pub mod catalog_seed;
 mod compat;
 pub mod compose;
 pub mod config;
+mod console;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -76,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .merge(compat::routes())
         .merge(routes::ops::routes())
         .merge(routes::docs::routes())
+        .merge(console::routes())
         .fallback(middleware::not_found);
     let app = middleware::wrap(app, &state)
         .layer(axum::middleware::from_fn(security::headers))

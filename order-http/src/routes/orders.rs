@@ -12,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use order_core::ports::{Cursor, OrderQuery, SortOrder};
 use order_core::{
-    LineEdit, LineId, Operation, Order, OrderError, OrderId, OrderNumber, OrderStatus,
+    Action, LineEdit, LineId, Operation, Order, OrderError, OrderId, OrderNumber, OrderStatus,
     PaymentStatus, Quantity, ReturnId, Scope, ShipmentId,
 };
 use serde::Deserialize;
@@ -722,17 +722,28 @@ pub(crate) async fn dry_run(
 
 /// Who may perform (and so preview) an operation: the roles its own route
 /// requires.
-fn roles_for(operation: &Operation) -> &'static [Role] {
-    match operation {
-        Operation::EditLines(_)
-        | Operation::UpdateDetails(_)
-        | Operation::Pay
-        | Operation::Cancel { .. }
-        | Operation::RequestReturn { .. } => ANYONE,
-        Operation::StartProcessing
-        | Operation::Ship { .. }
-        | Operation::Deliver { .. }
-        | Operation::ReceiveReturn { .. } => FULFILMENT,
-        Operation::Complete | Operation::Refund { .. } => STAFF,
+pub(crate) fn roles_for(operation: &Operation) -> &'static [Role] {
+    action_roles(operation.action())
+}
+
+/// Who may take `action` by hand: the roles of the route that takes it.
+/// Actions no route takes by hand (payment outcomes, confirmation, digital
+/// delivery, expiry) are the engine's own, and staff's.
+pub(crate) fn action_roles(action: Action) -> &'static [Role] {
+    match action {
+        Action::EditLines
+        | Action::UpdateDetails
+        | Action::StartPayment
+        | Action::Cancel
+        | Action::RequestReturn => ANYONE,
+        Action::StartProcessing | Action::Ship | Action::Deliver | Action::ReceiveReturn => {
+            FULFILMENT
+        }
+        Action::Complete
+        | Action::Refund
+        | Action::RecordPayment
+        | Action::Confirm
+        | Action::DeliverDigital
+        | Action::Expire => STAFF,
     }
 }

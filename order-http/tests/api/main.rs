@@ -10,6 +10,7 @@ mod bounds;
 mod common;
 mod compat;
 mod composed;
+mod console;
 mod errors;
 mod events;
 mod ops;
