@@ -10,8 +10,8 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, header};
 use order_core::{
     Address, AddressInput, Carrier, CouponCode, Currency, CustomerId, DetailsChange, Money,
-    NewLine, Notes, PaymentMethod, PlaceOrder, ProductId, Quantity, Reason, ShippingMethod,
-    TrackingNumber, ValidationError, VariantId,
+    NewLine, Notes, PaymentInstrument, PaymentMethod, PaymentToken, PlaceOrder, ProductId,
+    Quantity, Reason, ShippingMethod, TrackingNumber, ValidationError, VariantId,
 };
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
@@ -340,6 +340,42 @@ pub(crate) fn details_change(
             .transpose()?,
         shipping_method: parse("shipping_method", shipping_method, ShippingMethod::parse)?,
     })
+}
+
+/// The optional body of the seeds' payment routes (`POST …/payment`,
+/// `POST /orders/{id}/checkout`): how the customer pays and the payment
+/// method's token (passed to the gateway, never stored).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PaymentBody {
+    /// How the customer pays (`credit_card`, …).
+    #[serde(default, alias = "paymentMethod")]
+    payment_method: Option<String>,
+    /// The payment method's token.
+    #[serde(
+        default,
+        alias = "cardToken",
+        alias = "paymentToken",
+        alias = "payment_token"
+    )]
+    token: Option<String>,
+}
+
+impl PaymentBody {
+    /// What the payer pays with.
+    ///
+    /// # Errors
+    /// 422 naming `payment_method` or `payment_token`.
+    pub(crate) fn instrument(&self) -> Result<PaymentInstrument, ApiError> {
+        Ok(PaymentInstrument {
+            method: parse(
+                "payment_method",
+                self.payment_method.as_deref(),
+                PaymentMethod::parse,
+            )?,
+            token: parse("payment_token", self.token.as_deref(), PaymentToken::parse)?,
+        })
+    }
 }
 
 /// A "set status" body (`PUT …/status`, `PATCH …/status`, the status of

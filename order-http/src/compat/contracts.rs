@@ -29,6 +29,8 @@ use crate::state::AppState;
 #[serde(rename_all = "camelCase")]
 struct AddressBody {
     name: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
     address_line1: String,
     address_line2: Option<String>,
     city: String,
@@ -36,12 +38,15 @@ struct AddressBody {
     postal_code: String,
     country: String,
     phone: Option<String>,
+    email: Option<String>,
 }
 
 impl From<&Address> for AddressBody {
     fn from(a: &Address) -> Self {
         Self {
             name: a.name().to_owned(),
+            first_name: a.first_name().map(str::to_owned),
+            last_name: a.last_name().map(str::to_owned),
             address_line1: a.line1().to_owned(),
             address_line2: a.line2().map(str::to_owned),
             city: a.city().to_owned(),
@@ -49,6 +54,7 @@ impl From<&Address> for AddressBody {
             postal_code: a.postal_code().to_owned(),
             country: a.country().as_str().to_owned(),
             phone: a.phone().map(str::to_owned),
+            email: a.email().map(str::to_owned),
         }
     }
 }
@@ -90,6 +96,7 @@ pub(crate) struct OrderBody {
     status: String,
     total_amount: Amount,
     currency: String,
+    payment_method: Option<String>,
     items: Vec<ItemBody>,
     shipping_address: Option<AddressBody>,
     billing_address: Option<AddressBody>,
@@ -106,6 +113,7 @@ impl From<&Order> for OrderBody {
             status: Seed::Contracts.status_name(order.status(), order.payment_status()),
             total_amount: Amount(order.totals().total),
             currency: order.currency().to_string(),
+            payment_method: order.payment_method().map(ToString::to_string),
             items: order
                 .lines()
                 .iter()

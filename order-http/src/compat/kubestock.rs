@@ -15,7 +15,9 @@ use order_core::{Order, OrderError, Shipment};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::body::{ActionBody, Amount, OptionalJson, SeedAddressBody, SeedCreateBody, SeedJson};
+use super::body::{
+    ActionBody, Amount, OptionalJson, PaymentBody, SeedAddressBody, SeedCreateBody, SeedJson,
+};
 use super::contracts;
 use super::names::{self, Seed};
 use super::shared::{self, Asked, Filter};
@@ -381,21 +383,16 @@ async fn cancel(
     .await
 }
 
-/// `POST /orders/{id}/checkout`: pays (`PAID`).
+/// `POST /orders/{id}/checkout`: pays (`PAID`), with the body's payment
+/// method and token if it has any.
 async fn checkout(
     State(state): State<AppState>,
     caller: Caller,
     Path(raw): Path<String>,
+    OptionalJson(body): OptionalJson<PaymentBody>,
 ) -> ApiResult<Response> {
-    act(
-        &state,
-        &caller,
-        &raw,
-        "PAID",
-        &ActionBody::default(),
-        "checkout",
-    )
-    .await
+    let (status, order) = shared::pay(&state, &caller, &raw, &body).await?;
+    Ok(answer(status, &order))
 }
 
 /// `POST /orders/{id}/ship`: ships every unit still to ship (`SHIPPED`).

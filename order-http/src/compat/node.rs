@@ -13,17 +13,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use chrono::{DateTime, Utc};
-use order_core::{Address, Order, PaymentInstrument, PaymentMethod, PaymentStatus, PaymentToken};
+use order_core::{Address, Order};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::body::{Amount, OptionalJson, SeedCreateBody, SeedJson, SetStatusBody};
+use super::body::{Amount, OptionalJson, PaymentBody, SeedCreateBody, SeedJson, SetStatusBody};
 use super::names::Seed;
 use super::shared::{self, Asked, Filter};
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::extract::{AppQuery, id};
-use crate::routes::orders::order_id;
 use crate::state::AppState;
 
 /// The routes the clean API does not have, relative to `/api/v1`.
@@ -38,6 +37,8 @@ pub(crate) fn routes() -> Router<AppState> {
 #[derive(Debug, Serialize)]
 pub(crate) struct AddressBody {
     name: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
     address_line1: String,
     address_line2: Option<String>,
     city: String,
@@ -45,12 +46,15 @@ pub(crate) struct AddressBody {
     postal_code: String,
     country: String,
     phone: Option<String>,
+    email: Option<String>,
 }
 
 impl From<&Address> for AddressBody {
     fn from(a: &Address) -> Self {
         Self {
             name: a.name().to_owned(),
+            first_name: a.first_name().map(str::to_owned),
+            last_name: a.last_name().map(str::to_owned),
             address_line1: a.line1().to_owned(),
             address_line2: a.line2().map(str::to_owned),
             city: a.city().to_owned(),
@@ -58,6 +62,7 @@ impl From<&Address> for AddressBody {
             postal_code: a.postal_code().to_owned(),
             country: a.country().as_str().to_owned(),
             phone: a.phone().map(str::to_owned),
+            email: a.email().map(str::to_owned),
         }
     }
 }
@@ -91,6 +96,7 @@ struct OrderBody {
     shipping_amount: Amount,
     total_amount: Amount,
     shipping_method: Option<String>,
+    payment_method: Option<String>,
     shipping_address: Option<AddressBody>,
     billing_address: Option<AddressBody>,
     notes: Option<String>,
@@ -115,6 +121,7 @@ impl From<&Order> for OrderBody {
             shipping_amount: Amount(totals.shipping),
             total_amount: Amount(totals.total),
             shipping_method: order.shipping_method().map(|m| m.as_str().to_owned()),
+            payment_method: order.payment_method().map(ToString::to_string),
             shipping_address: order.shipping_address().map(AddressBody::from),
             billing_address: order.billing_address().map(AddressBody::from),
             notes: order.notes().map(|n| n.as_str().to_owned()),
@@ -200,54 +207,17 @@ async fn by_user(
     }))
 }
 
-/// `POST /api/v1/orders/:orderId/payment`'s optional body.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PaymentBody {
-    /// How the customer pays (`credit_card`, …).
-    #[serde(default, alias = "paymentMethod")]
-    payment_method: Option<String>,
-    /// The payment method's token.
-    #[serde(
-        default,
-        alias = "cardToken",
-        alias = "paymentToken",
-        alias = "payment_token"
-    )]
-    token: Option<String>,
-}
-
 /// `POST /api/v1/orders/:orderId/payment`: checkout, as the clean API's
-/// `POST /api/v1/orders/{id}/pay` (200 `confirmed`; 202
-/// `payment_pending` with an external payment service).
+/// `POST /api/v1/orders/{id}/pay`, with the body's payment method and
+/// token (200 `confirmed`; 202 `payment_pending` with an external payment
+/// service).
 async fn payment(
     State(state): State<AppState>,
     caller: Caller,
     Path(raw): Path<String>,
     OptionalJson(body): OptionalJson<PaymentBody>,
 ) -> ApiResult<Response> {
-    let instrument = PaymentInstrument {
-        method: body
-            .payment_method
-            .as_deref()
-            .map(PaymentMethod::parse)
-            .transpose()?,
-        token: body.token.as_deref().map(PaymentToken::parse).transpose()?,
-    };
-    let order = state
-        .orders
-        .pay_with(
-            order_id(&raw)?,
-            caller.scope(),
-            &caller.actor(),
-            &instrument,
-        )
-        .await?;
-    let status = if order.payment_status() == PaymentStatus::Pending {
-        StatusCode::ACCEPTED
-    } else {
-        StatusCode::OK
-    };
+    let (status, order) = shared::pay(&state, &caller, &raw, &body).await?;
     Ok(answer(status, &order))
 }
 

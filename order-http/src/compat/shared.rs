@@ -3,11 +3,11 @@
 //! names, and listing. Each makes the same `OrderService` call the clean
 //! API makes; the seeds' modules only shape requests and responses.
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use order_core::ports::{OrderQuery, SortOrder};
-use order_core::{CustomerId, Order, OrderStatus, StatusGoal, ValidationError};
+use order_core::{CustomerId, Order, OrderStatus, PaymentStatus, StatusGoal, ValidationError};
 
-use super::body::SeedCreateBody;
+use super::body::{PaymentBody, SeedCreateBody};
 use super::names::{self, GoalDetails};
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
@@ -71,6 +71,28 @@ pub(crate) async fn place(
         .await
         .map_err(|failure| ApiError::Internal(Box::new(failure)))?
         .map_err(ApiError::from)
+}
+
+/// Checkout with what the payer pays with, as the clean API's
+/// `POST /api/v1/orders/{id}/pay`: 200 when paid, 202 while an external
+/// payment service settles it.
+pub(crate) async fn pay(
+    state: &AppState,
+    caller: &Caller,
+    raw: &str,
+    body: &PaymentBody,
+) -> ApiResult<(StatusCode, Order)> {
+    let instrument = body.instrument()?;
+    let order = state
+        .orders
+        .pay_with(order_id(raw)?, caller.scope(), &caller.actor(), &instrument)
+        .await?;
+    let status = if order.payment_status() == PaymentStatus::Pending {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, order))
 }
 
 /// How a status was asked for.

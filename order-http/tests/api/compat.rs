@@ -529,3 +529,84 @@ async fn the_contracts_status_update_and_items_routes_answer_in_camel_case() {
     let items = items.expect(200);
     assert_eq!(items[0]["productId"], PROD);
 }
+
+#[tokio::test]
+async fn seed_bodies_carry_the_payment_method_and_the_go_plans_address_fields() {
+    let app = TestApp::new();
+    let mut body = kubestock_body(&app);
+    body["paymentMethod"] = json!("credit_card");
+    body["shipping_address"]["email"] = json!("alice@example.com");
+    body["shipping_address"]["address_type"] = json!("SHIPPING");
+    let created = app.post("/api/v1/orders", &app.alice(), &body).await;
+    let created = created.expect(201).clone();
+    assert_eq!(created["payment_method"], "credit_card");
+    let address = &created["shipping_address"];
+    assert_eq!(address["first_name"], "Alice");
+    assert_eq!(address["last_name"], "Example");
+    assert_eq!(address["name"], "Alice Example");
+    assert_eq!(address["email"], "alice@example.com");
+
+    // The node seed's payment route: the method and the card token reach
+    // the gateway; the method is kept on the order, the token is not.
+    let paid = send(
+        &app,
+        Method::POST,
+        &format!("/api/v1/orders/{}/payment", id_of(&created)),
+        &app.alice(),
+        &json!({"paymentMethod": "paypal", "cardToken": "tok_xxxx"}),
+    )
+    .await;
+    let paid = paid.expect(200);
+    assert_eq!(paid["payment_method"], "paypal");
+    let (method, token) = app.harness.gateway.last_instrument().expect("a charge");
+    assert_eq!(method.map(|m| m.to_string()).as_deref(), Some("paypal"));
+    assert_eq!(token.as_ref().map(|t| t.expose()), Some("tok_xxxx"));
+    assert!(
+        !paid.to_string().contains("tok_xxxx"),
+        "the token is never answered"
+    );
+}
+
+#[tokio::test]
+async fn kubestock_checkout_passes_the_card_token_to_the_gateway() {
+    let app = TestApp::new();
+    let order = app
+        .post("/orders", &app.alice(), &kubestock_body(&app))
+        .await;
+    let id = id_of(order.expect(201)).to_owned();
+    let paid = send(
+        &app,
+        Method::POST,
+        &format!("/orders/{id}/checkout"),
+        &app.alice(),
+        &json!({"payment_method": "credit_card", "token": "tok_kube"}),
+    )
+    .await;
+    assert_eq!(paid.expect(200)["status"], "PAID");
+    let (method, token) = app.harness.gateway.last_instrument().expect("a charge");
+    assert_eq!(
+        method.map(|m| m.to_string()).as_deref(),
+        Some("credit_card")
+    );
+    assert_eq!(token.as_ref().map(|t| t.expose()), Some("tok_kube"));
+}
+
+#[tokio::test]
+async fn the_contracts_shape_shows_the_payment_method_and_the_address_names() {
+    let app = TestApp::new();
+    let body = json!({
+        "userId": ALICE,
+        "items": [{"productId": app.product_id("MUG"), "quantity": 1, "price": "12.50"}],
+        "currency": "USD",
+        "paymentMethod": "credit_card",
+        "shippingAddress": {"firstName": "Alice", "lastName": "Example", "addressLine1": "1 Main Street",
+            "city": "Springfield", "state": "IL", "postalCode": "62701", "country": "US",
+            "email": "alice@example.com"}
+    });
+    let created = app.post("/orders", &app.alice(), &body).await;
+    let created = created.expect(201);
+    assert_eq!(created["paymentMethod"], "credit_card");
+    assert_eq!(created["shippingAddress"]["firstName"], "Alice");
+    assert_eq!(created["shippingAddress"]["email"], "alice@example.com");
+    assert_eq!(created["shippingAddress"]["postalCode"], "62701");
+}
