@@ -20,7 +20,7 @@ use crate::list::PageRequest;
 use crate::message::{id, item_input, order_message, place_order, quantity};
 use crate::proto;
 use crate::proto::get_order_request::Identifier;
-use crate::status::{Step, Target, target};
+use crate::status::{Target, target};
 
 /// The metadata key of a placement's idempotency key (as HTTP's
 /// `Idempotency-Key` header): a retry with the same key returns the first
@@ -152,29 +152,11 @@ impl OrderApi {
             }
         };
         caller.require(step.roles())?;
-        if step == Step::Pay {
-            return Ok(self
-                .orders
-                .pay_in(order_id, caller.scope(), caller.actor())
-                .await?);
-        }
-        let order = self.orders.get_in(order_id, caller.scope()).await?;
-        let operations = step.operations(&order, body.notes.as_deref(), &metadata)?;
-        if operations.is_empty() {
-            return Err(GrpcError::NoCommand {
-                requested: body.status,
-                status: order.status(),
-                payment: order.payment_status(),
-            });
-        }
-        let mut after = order;
-        for operation in operations {
-            after = self
-                .orders
-                .perform(order_id, None, operation, caller.actor())
-                .await?;
-        }
-        Ok(after)
+        let goal = step.goal(body.notes.as_deref(), &metadata)?;
+        Ok(self
+            .orders
+            .reach(order_id, caller.scope(), goal, caller.actor())
+            .await?)
     }
 
     async fn cancel(

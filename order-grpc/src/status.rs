@@ -1,14 +1,13 @@
 //! `UpdateOrderStatus`: the status a caller asks for, in the engine's words
 //! or the seeds' (`PAID`, `payment_successful`, `CANCELED`…, in any case),
-//! becomes the one command that leads there, and the state machine decides:
-//! a command the order's state does not allow is refused naming that state.
-//! A status no command leads to — back to `PENDING`; `PAYMENT_FAILED`, which
-//! only a gateway's answer records; `PARTIALLY_SHIPPED` and `RETURNED`,
-//! which need the units — is refused the same way, naming the state.
+//! becomes the [`StatusGoal`] order-core reaches (the use case that leads
+//! there), and the state machine decides: what the order's state does not
+//! allow is refused naming that state. A status no request leads to — back
+//! to `PENDING`; `PAYMENT_FAILED`, which only a gateway's answer records;
+//! `PARTIALLY_SHIPPED` and `PARTIALLY_REFUNDED`, which need the units or an
+//! amount — is refused the same way, naming the state.
 
-use order_core::{
-    Carrier, LineQuantity, Operation, Order, Quantity, Reason, TrackingNumber, ValidationError,
-};
+use order_core::{Carrier, Reason, StatusGoal, TrackingNumber, ValidationError};
 use tonic::metadata::MetadataMap;
 
 use crate::auth::{ANYONE, FULFILMENT, Role, STAFF};
@@ -31,6 +30,9 @@ pub(crate) enum Step {
     Cancel,
     /// `REFUNDED`: everything still refundable.
     Refund,
+    /// `RETURNED`: a return opened for every unit that may come back (the
+    /// order is `returned` once they are received).
+    Return,
 }
 
 /// Where a requested status leads.
@@ -66,8 +68,10 @@ pub(crate) fn target(raw: &str) -> Result<Target, GrpcError> {
         "completed" => Step::Complete,
         "cancelled" | "canceled" => Step::Cancel,
         "refunded" => Step::Refund,
-        "pending" | "payment_failed" | "failed" | "partially_shipped" | "returned"
-        | "partially_refunded" => return Ok(Target::Unreachable),
+        "returned" => Step::Return,
+        "pending" | "payment_failed" | "failed" | "partially_shipped" | "partially_refunded" => {
+            return Ok(Target::Unreachable);
+        }
         _ => {
             return Err(GrpcError::Invalid {
                 field: "status".into(),
@@ -82,64 +86,39 @@ impl Step {
     /// Who may take this step: the roles its HTTP route needs.
     pub(crate) fn roles(self) -> &'static [Role] {
         match self {
-            Self::Pay | Self::Cancel => ANYONE,
+            Self::Pay | Self::Cancel | Self::Return => ANYONE,
             Self::StartProcessing | Self::Ship | Self::Deliver => FULFILMENT,
             Self::Complete | Self::Refund => STAFF,
         }
     }
 
-    /// The engine's operations for this step on `order`, in order: one, but
-    /// one per undelivered shipment for [`Step::Deliver`] (none when nothing
-    /// awaits delivery). `notes` become the reason of a cancellation or a
-    /// refund; `metadata` may carry a shipment's carrier and tracking
-    /// number. Not for [`Step::Pay`], which runs within the caller's scope.
-    pub(crate) fn operations(
+    /// The status this step asks the engine to reach
+    /// ([`OrderService::reach`](order_core::OrderService::reach), which
+    /// picks what is left to ship, deliver or refund). `notes` become the
+    /// reason of a cancellation or a refund; `metadata` may carry a
+    /// shipment's carrier and tracking number.
+    pub(crate) fn goal(
         self,
-        order: &Order,
         notes: Option<&str>,
         metadata: &MetadataMap,
-    ) -> Result<Vec<Operation>, GrpcError> {
+    ) -> Result<StatusGoal, GrpcError> {
         let reason = || {
             let text = notes.filter(|n| !n.trim().is_empty());
             Reason::parse(text.unwrap_or("status set over gRPC")).map_err(|e| e.at("notes"))
         };
-        let operation = match self {
-            Self::Pay => Operation::Pay,
-            Self::StartProcessing => Operation::StartProcessing,
-            Self::Ship => Operation::Ship {
-                lines: order
-                    .lines()
-                    .iter()
-                    .filter_map(|line| {
-                        let units = Quantity::new(line.quantities.to_ship()).ok()?;
-                        Some(LineQuantity {
-                            line_id: line.id,
-                            quantity: units,
-                        })
-                    })
-                    .collect(),
+        Ok(match self {
+            Self::Pay => StatusGoal::Paid,
+            Self::StartProcessing => StatusGoal::Processing,
+            Self::Ship => StatusGoal::Shipped {
                 carrier: text_metadata(metadata, CARRIER, Carrier::parse)?,
                 tracking_number: text_metadata(metadata, TRACKING_NUMBER, TrackingNumber::parse)?,
             },
-            Self::Deliver => {
-                return Ok(order
-                    .shipments()
-                    .iter()
-                    .filter(|s| s.delivered_at.is_none())
-                    .map(|s| Operation::Deliver { shipment_id: s.id })
-                    .collect());
-            }
-            Self::Complete => Operation::Complete,
-            Self::Cancel => Operation::Cancel { reason: reason()? },
-            Self::Refund => Operation::Refund {
-                amount: order
-                    .payments()
-                    .refundable()
-                    .map_err(order_core::OrderError::from)?,
-                reason: reason()?,
-            },
-        };
-        Ok(vec![operation])
+            Self::Deliver => StatusGoal::Delivered,
+            Self::Complete => StatusGoal::Completed,
+            Self::Cancel => StatusGoal::Cancelled { reason: reason()? },
+            Self::Refund => StatusGoal::Refunded { reason: reason()? },
+            Self::Return => StatusGoal::ReturnRequested { reason: reason()? },
+        })
     }
 }
 
@@ -176,7 +155,7 @@ mod tests {
 
     #[test]
     fn a_status_no_command_sets_is_unreachable_not_unknown() {
-        for name in ["PENDING", "PAYMENT_FAILED", "returned"] {
+        for name in ["PENDING", "PAYMENT_FAILED", "partially_shipped"] {
             assert_eq!(target(name).unwrap(), Target::Unreachable, "{name}");
         }
     }
