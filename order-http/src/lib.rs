@@ -26,6 +26,8 @@
 //!   and the external payment service's port; `background`: sweeps, outbox
 //!   relay and the log publisher
 //! - `telemetry`: the binary's logs and OTLP span export (feature `otlp`)
+//! - `remote`: the product, inventory, user and payment services over HTTP
+//!   (`order-remote`), as the composition root chooses them
 
 pub mod auth;
 pub mod background;
@@ -41,6 +43,7 @@ mod middleware;
 pub mod openapi;
 pub mod payments;
 pub mod policies;
+pub mod remote;
 mod routes;
 mod security;
 pub mod state;
@@ -60,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::orders::routes())
         .merge(routes::events::routes())
         .merge(routes::admin::routes())
+        .merge(routes::compensations::routes())
         .merge(routes::webhooks::routes());
     let app = Router::new()
         .nest("/api/v1", api)
