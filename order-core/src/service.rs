@@ -629,8 +629,10 @@ impl OrderService {
                 stock: plan.in_store(),
             })
             .await?;
-        self.settle(after.id(), plan).await;
-        Ok(after)
+        match self.settle(after.id(), plan).await {
+            Some(cancelled) => Ok(cancelled),
+            None => Ok(after),
+        }
     }
 
     async fn load_at(

@@ -25,7 +25,9 @@
 //!   `catalog_seed`: the catalog file; `payments`: the payment simulator
 //!   and the external payment service's port; `background`: sweeps, outbox
 //!   relay and the log publisher
-//! - `telemetry`: the binary's logs and OTLP span export (feature `otlp`)
+//! - `telemetry`: the binary's logs and OTLP span export (feature `otlp`);
+//!   `trace_context`: the W3C `traceparent` of each request, carried to the
+//!   remote calls made for it
 //! - `remote`: the product, inventory, user and payment services over HTTP
 //!   (`order-remote`), as the composition root chooses them
 
@@ -48,6 +50,7 @@ mod routes;
 mod security;
 pub mod state;
 pub mod telemetry;
+mod trace_context;
 mod whole;
 
 use axum::Router;

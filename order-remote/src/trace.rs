@@ -63,6 +63,15 @@ impl TraceParent {
         })
     }
 
+    /// A context from its parts; `None` when either id is zero (invalid).
+    pub fn new(trace_id: u128, parent_id: u64, flags: u8) -> Option<Self> {
+        (trace_id != 0 && parent_id != 0).then_some(Self {
+            trace_id,
+            parent_id,
+            flags,
+        })
+    }
+
     /// A new trace (sampled), for a request that came without one.
     pub fn root() -> Self {
         Self {
@@ -123,6 +132,19 @@ pub async fn scope<F: Future>(trace: TraceParent, work: F) -> F::Output {
     CURRENT.scope(trace, work).await
 }
 
+/// `work` with the trace context current now (when this is called, not
+/// when the future first runs): what a task spawned while serving a
+/// request runs, so its calls stay in the request's trace.
+pub fn carried<F: Future>(work: F) -> impl Future<Output = F::Output> {
+    let trace = current();
+    async move {
+        match trace {
+            Some(trace) => scope(trace, work).await,
+            None => work.await,
+        }
+    }
+}
+
 /// The current trace context, inside [`scope`].
 pub fn current() -> Option<TraceParent> {
     CURRENT.try_with(|t| *t).ok()
@@ -165,5 +187,17 @@ mod tests {
         assert_eq!(sent.trace_id(), incoming.trace_id());
         assert_ne!(sent.parent_id(), incoming.parent_id());
         assert!(outgoing().is_none(), "outside a request there is no trace");
+    }
+
+    #[tokio::test]
+    async fn a_spawned_task_carries_the_context_current_when_it_was_made() {
+        let incoming = TraceParent::root();
+        let seen = scope(incoming, async {
+            tokio::spawn(carried(async { current() }))
+        })
+        .await
+        .await
+        .unwrap();
+        assert_eq!(seen, Some(incoming));
     }
 }

@@ -150,7 +150,11 @@ pub(crate) async fn create_order(
     // at once rather than held in flight for the whole lease.
     let orders = state.orders.clone();
     let actor = caller.actor();
-    let order = tokio::spawn(async move { orders.place(request, key.as_ref(), &actor).await })
+    let placing =
+        order_remote::trace::carried(
+            async move { orders.place(request, key.as_ref(), &actor).await },
+        );
+    let order = tokio::spawn(placing)
         .await
         .map_err(|failure| ApiError::Internal(Box::new(failure)))??;
     Ok(order_response(StatusCode::CREATED, &order))
