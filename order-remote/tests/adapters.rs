@@ -119,8 +119,8 @@ fn request(order: OrderId, amount: &str, key: &str) -> PaymentRequest {
 async fn a_known_user_is_a_customer_and_an_unknown_or_inactive_one_is_not() {
     let (users, server) = users().await;
     let (known, inactive) = (customer(), customer());
-    users.add(known, true);
-    users.add(inactive, false);
+    users.add(&known, true);
+    users.add(&inactive, false);
     let (client, outcomes) = client("user-service", &server.url(), settings());
     let adapter = RemoteCustomers::new(client);
     assert!(adapter.exists(known).await.unwrap());
@@ -136,7 +136,7 @@ async fn a_known_user_is_a_customer_and_an_unknown_or_inactive_one_is_not() {
 async fn a_read_is_retried_after_server_errors_and_then_succeeds() {
     let (users, server) = users().await;
     let id = customer();
-    users.add(id, true);
+    users.add(&id, true);
     server.faults.next("GET /users", Fault::Status(503), 2);
     let (client, outcomes) = client("user-service", &server.url(), settings());
     assert!(RemoteCustomers::new(client).exists(id).await.unwrap());
@@ -151,7 +151,7 @@ async fn a_read_is_retried_after_server_errors_and_then_succeeds() {
 async fn a_slow_answer_times_out_and_the_retry_gets_the_answer() {
     let (users, server) = users().await;
     let id = customer();
-    users.add(id, true);
+    users.add(&id, true);
     server
         .faults
         .next("GET /users", Fault::Slow(Duration::from_millis(900)), 1);
@@ -197,7 +197,7 @@ async fn a_refused_connection_is_unavailable_after_the_retries() {
 async fn a_malformed_body_is_unavailable_and_names_the_service() {
     let (users, server) = users().await;
     let id = customer();
-    users.add(id, true);
+    users.add(&id, true);
     server.faults.next("GET /users", Fault::Malformed, 1);
     let (client, _) = client("user-service", &server.url(), settings());
     let err = RemoteCustomers::new(client).exists(id).await.unwrap_err();
@@ -224,7 +224,7 @@ async fn a_client_error_is_an_answer_and_is_not_retried() {
 async fn the_circuit_opens_after_repeated_failures_fails_fast_and_a_probe_closes_it() {
     let (users, server) = users().await;
     let id = customer();
-    users.add(id, true);
+    users.add(&id, true);
     server.faults.always("GET /users", Fault::Status(503));
     let settings = ServiceSettings {
         retry: RetryPolicy {
@@ -300,7 +300,7 @@ async fn the_product_service_prices_a_product_and_an_unknown_one_is_absent() {
     let products = Arc::new(support::products::Products::default());
     let server = support::products::start(products.clone()).await;
     let id = Uuid::new_v4();
-    products.add(id, "EBOOK-1", "12.50", "digital");
+    products.add(&id, "EBOOK-1", "12.50", "digital");
     let (client, _) = client("product-service", &server.url(), settings());
     let catalog = RemoteCatalog::new(client);
     let known = ProductKey {
@@ -324,7 +324,7 @@ async fn a_product_with_a_price_that_is_not_a_decimal_is_unavailable() {
     let products = Arc::new(support::products::Products::default());
     let server = support::products::start(products.clone()).await;
     let id = Uuid::new_v4();
-    products.add(id, "MUG", "twelve", "physical");
+    products.add(&id, "MUG", "twelve", "physical");
     let (client, _) = client("product-service", &server.url(), settings());
     let err = RemoteCatalog::new(client)
         .products(&[ProductKey {

@@ -88,9 +88,9 @@ impl World {
         .expect("settings");
         let app = order_http::compose::build(&config).await.expect("the app");
         let customer = Uuid::now_v7();
-        users.add(customer, true);
+        users.add(&customer, true);
         let product = Uuid::new_v4();
-        products.add(product, "MUG", "12.00", "physical");
+        products.add(&product, "MUG", "12.00", "physical");
         inventory.set("MUG", 5);
         let auth = app.state.auth.clone();
         Self {

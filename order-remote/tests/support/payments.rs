@@ -104,7 +104,7 @@ async fn pay(
             Ok(fault) => (fault, None),
         },
     };
-    let answer = charge(&service, &headers, body, fault);
+    let answer = charge(&service, &headers, body, fault.as_ref());
     if let Some(wait) = delay {
         tokio::time::sleep(wait).await;
     }
@@ -115,7 +115,7 @@ fn charge(
     service: &Payments,
     headers: &HeaderMap,
     body: PayBody,
-    fault: Option<Fault>,
+    fault: Option<&Fault>,
 ) -> Response {
     let Some(key) = key(headers) else {
         return super::json(400, json!({ "message": "Idempotency-Key is required" }));
@@ -125,7 +125,7 @@ fn charge(
         return super::json(201, answer.clone());
     }
     let failure = match fault {
-        Some(Fault::Decline(code)) => Some(code),
+        Some(Fault::Decline(code)) => Some(*code),
         _ => None,
     };
     let payment = Payment {

@@ -19,7 +19,7 @@ pub struct Products {
 }
 
 impl Products {
-    pub fn add(&self, id: impl ToString, sku: &str, price: &str, kind: &str) {
+    pub fn add(&self, id: &impl ToString, sku: &str, price: &str, kind: &str) {
         self.products.lock().unwrap().insert(
             id.to_string(),
             json!({

@@ -18,7 +18,7 @@ pub struct Users {
 }
 
 impl Users {
-    pub fn add(&self, id: impl ToString, active: bool) {
+    pub fn add(&self, id: &impl ToString, active: bool) {
         self.users.lock().unwrap().insert(id.to_string(), active);
     }
 }
