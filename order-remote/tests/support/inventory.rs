@@ -228,6 +228,16 @@ async fn set_level(
     )
 }
 
+/// The routes served, as `METHOD path`.
+pub const ROUTES: &[&str] = &[
+    "PUT /reservations/{order}",
+    "DELETE /reservations/{order}",
+    "POST /reservations/{order}/commit",
+    "POST /reservations/{order}/restock",
+    "GET /inventory/{sku}",
+    "PUT /inventory/{sku}",
+];
+
 pub async fn start(inventory: Arc<Inventory>) -> Server {
     let faults = inventory.faults.clone();
     let router = Router::new()

@@ -224,6 +224,14 @@ async fn refund(
     super::json(201, answer)
 }
 
+/// The routes served, as `METHOD path`.
+pub const ROUTES: &[&str] = &[
+    "POST /payments",
+    "GET /payments/{id}",
+    "POST /payments/{id}/refund",
+    "GET /payments/order/{order}",
+];
+
 pub async fn start(payments: Arc<Payments>) -> Server {
     let faults = payments.faults.clone();
     let router = Router::new()

@@ -53,6 +53,9 @@ async fn product(
     }
 }
 
+/// The routes served, as `METHOD path`.
+pub const ROUTES: &[&str] = &["GET /products/{id}"];
+
 pub async fn start(products: Arc<Products>) -> Server {
     let faults = products.faults.clone();
     let router = Router::new()

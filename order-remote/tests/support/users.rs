@@ -36,6 +36,9 @@ async fn user(State(users): State<Arc<Users>>, Path(id): Path<String>) -> Respon
     }
 }
 
+/// The routes served, as `METHOD path`.
+pub const ROUTES: &[&str] = &["GET /users/{id}"];
+
 pub async fn start(users: Arc<Users>) -> Server {
     let faults = users.faults.clone();
     let router = Router::new()
