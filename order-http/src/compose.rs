@@ -179,8 +179,10 @@ impl Plan {
             (None, false) => {
                 missing.push(
                     "a payment mode: --payments simulated (a simulator that approves every \
-                     payment) or --payments external (a payment service charges, the order \
-                     learns through payment events); or ORDER_PAYMENTS",
+                     payment), --payments external (a payment service charges, the order \
+                     learns through payment events) or --payments http with \
+                     --payment-service-url (checkout charges through the payment service's \
+                     REST API); or ORDER_PAYMENTS",
                 );
                 None
             }
