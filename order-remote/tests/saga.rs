@@ -470,3 +470,39 @@ async fn the_compensation_routes_are_for_admins_and_name_what_is_wrong() {
         .await;
     assert!(filter.status.is_client_error(), "{}", filter.body);
 }
+
+#[tokio::test]
+async fn every_attempt_is_counted_and_timed_per_service_and_outcome() {
+    let world = World::new().await;
+    world.servers[2]
+        .faults
+        .next("GET /users", Fault::Status(503), 1);
+    let order = world.placed(1).await;
+    assert_eq!(world.pay(&order).await.status, StatusCode::OK);
+    let response = world
+        .app
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let text = String::from_utf8(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    for line in [
+        "external_service_requests_total{service=\"user-service\",outcome=\"server_error\"} 1",
+        "external_service_requests_total{service=\"user-service\",outcome=\"success\"} 1",
+        "external_service_requests_total{service=\"product-service\",outcome=\"success\"} 1",
+        "external_service_requests_total{service=\"inventory-service\",outcome=\"success\"} 2",
+        "external_service_requests_total{service=\"payment-service\",outcome=\"success\"} 2",
+        "external_service_duration_seconds_count{service=\"payment-service\",outcome=\"success\"} 2",
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+}
