@@ -150,10 +150,20 @@ pub(crate) async fn execute(conn: &mut PgConnection, sql: &str) -> Result<()> {
     Ok(())
 }
 
-/// Drops `name` (ending its connections) and creates it empty.
+/// Drops `name` (ending its connections) and creates it empty, with
+/// `random_page_cost = 1.1`: the benchmark's data lives in memory, where a
+/// random page costs what a sequential one does, and PostgreSQL's default
+/// (4, for spinning disks) makes the planner scan the 1,000-row stock and
+/// catalog tables instead of probing their keys (docs/operations.md
+/// recommends the same setting for a database on SSDs or in memory).
 pub(crate) async fn recreate(admin: &mut PgConnection, name: &str) -> Result<()> {
     drop_database(admin, name).await?;
-    execute(admin, &format!(r#"create database "{name}""#)).await
+    execute(admin, &format!(r#"create database "{name}""#)).await?;
+    execute(
+        admin,
+        &format!(r#"alter database "{name}" set random_page_cost = 1.1"#),
+    )
+    .await
 }
 
 pub(crate) async fn drop_database(admin: &mut PgConnection, name: &str) -> Result<()> {

@@ -50,8 +50,13 @@ impl From<CountryCode> for String {
 /// The raw fields of an address, as a caller supplies them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AddressInput {
-    /// Recipient's name.
+    /// Recipient's name; when blank, the first and last names joined.
     pub name: String,
+    /// Recipient's first name, when the caller keeps it apart (the seeds'
+    /// `first_name`).
+    pub first_name: Option<String>,
+    /// Recipient's last name, when the caller keeps it apart.
+    pub last_name: Option<String>,
     /// First address line.
     pub line1: String,
     /// Second address line, if any.
@@ -66,6 +71,8 @@ pub struct AddressInput {
     pub country: String,
     /// Phone number for the carrier, if any.
     pub phone: Option<String>,
+    /// E-mail address for delivery notices, if any.
+    pub email: Option<String>,
 }
 
 /// A validated postal address. Every field is trimmed, non-empty where
@@ -80,6 +87,10 @@ pub struct Address(Arc<Fields>);
 #[serde(rename = "Address")]
 struct Fields {
     name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_name: Option<String>,
     line1: String,
     line2: Option<String>,
     city: String,
@@ -87,11 +98,17 @@ struct Fields {
     postal_code: String,
     country: CountryCode,
     phone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct AddressRepr {
     name: String,
+    #[serde(default)]
+    first_name: Option<String>,
+    #[serde(default)]
+    last_name: Option<String>,
     line1: String,
     line2: Option<String>,
     city: String,
@@ -99,6 +116,8 @@ struct AddressRepr {
     postal_code: String,
     country: String,
     phone: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
 }
 
 impl TryFrom<AddressRepr> for Address {
@@ -106,6 +125,8 @@ impl TryFrom<AddressRepr> for Address {
     fn try_from(r: AddressRepr) -> Result<Self, Self::Error> {
         Self::parse(AddressInput {
             name: r.name,
+            first_name: r.first_name,
+            last_name: r.last_name,
             line1: r.line1,
             line2: r.line2,
             city: r.city,
@@ -113,6 +134,7 @@ impl TryFrom<AddressRepr> for Address {
             postal_code: r.postal_code,
             country: r.country,
             phone: r.phone,
+            email: r.email,
         })
     }
 }
@@ -130,12 +152,30 @@ fn optional(
     }
 }
 
+/// The e-mail shape the engine takes (no spaces or control characters
+/// anywhere): a local part of 1 to 64 characters without `@`, then `@` and 2
+/// to 4 labels of 1 to 63 characters without `@` or `.`, joined by dots.
+fn is_email(text: &str) -> bool {
+    let allowed = |c: char| !c.is_whitespace() && !c.is_control() && c != '@';
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    let labels: Vec<&str> = domain.split('.').collect();
+    (1..=64).contains(&local.chars().count())
+        && local.chars().all(allowed)
+        && (2..=4).contains(&labels.len())
+        && labels
+            .iter()
+            .all(|label| (1..=63).contains(&label.chars().count()) && label.chars().all(allowed))
+}
+
 impl Address {
     /// Validates every field; the error names the first field that is wrong.
     ///
     /// # Errors
-    /// [`ValidationError`] with field `name`, `line1`, `line2`, `city`,
-    /// `region`, `postal_code`, `country` or `phone`.
+    /// [`ValidationError`] with field `name` (blank, with no first or last
+    /// name either), `first_name`, `last_name`, `line1`, `line2`, `city`,
+    /// `region`, `postal_code`, `country`, `phone` or `email`.
     pub fn parse(input: AddressInput) -> Result<Self, ValidationError> {
         let phone = optional("phone", input.phone, 32)?;
         if let Some(p) = &phone {
@@ -149,8 +189,29 @@ impl Address {
                 });
             }
         }
+        let email = optional("email", input.email, 320)?;
+        if email.as_deref().is_some_and(|e| !is_email(e)) {
+            return Err(ValidationError::BadFormat {
+                field: "email".into(),
+                rule: "must be an e-mail address: 1 to 64 characters, @, then 2 to 4 dot-separated labels of 1 to 63, no spaces",
+            });
+        }
+        let first_name = optional("first_name", input.first_name, 100)?;
+        let last_name = optional("last_name", input.last_name, 100)?;
+        let name = if input.name.trim().is_empty() {
+            let joined = [first_name.as_deref(), last_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            bounded("name", &joined, 200)?.to_owned()
+        } else {
+            bounded("name", &input.name, 200)?.to_owned()
+        };
         Ok(Self(Arc::new(Fields {
-            name: bounded("name", &input.name, 200)?.to_owned(),
+            name,
+            first_name,
+            last_name,
             line1: bounded("line1", &input.line1, 200)?.to_owned(),
             line2: optional("line2", input.line2, 200)?,
             city: bounded("city", &input.city, 100)?.to_owned(),
@@ -158,12 +219,21 @@ impl Address {
             postal_code: bounded("postal_code", &input.postal_code, 20)?.to_owned(),
             country: CountryCode::parse(&input.country)?,
             phone,
+            email,
         })))
     }
 
     /// Recipient's name.
     pub fn name(&self) -> &str {
         &self.0.name
+    }
+    /// Recipient's first name, when it was given apart.
+    pub fn first_name(&self) -> Option<&str> {
+        self.0.first_name.as_deref()
+    }
+    /// Recipient's last name, when it was given apart.
+    pub fn last_name(&self) -> Option<&str> {
+        self.0.last_name.as_deref()
     }
     /// First address line.
     pub fn line1(&self) -> &str {
@@ -193,6 +263,10 @@ impl Address {
     pub fn phone(&self) -> Option<&str> {
         self.0.phone.as_deref()
     }
+    /// E-mail address.
+    pub fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
 }
 
 // Debug and Serialize show the fields, as they did before the fields were
@@ -202,6 +276,8 @@ impl fmt::Debug for Address {
         let a = &self.0;
         f.debug_struct("Address")
             .field("name", &a.name)
+            .field("first_name", &a.first_name)
+            .field("last_name", &a.last_name)
             .field("line1", &a.line1)
             .field("line2", &a.line2)
             .field("city", &a.city)
@@ -209,6 +285,7 @@ impl fmt::Debug for Address {
             .field("postal_code", &a.postal_code)
             .field("country", &a.country)
             .field("phone", &a.phone)
+            .field("email", &a.email)
             .finish()
     }
 }
@@ -233,6 +310,7 @@ mod tests {
             postal_code: "97475".into(),
             country: "US".into(),
             phone: Some("+1-555-0100".into()),
+            ..AddressInput::default()
         }
     }
 
@@ -281,6 +359,41 @@ mod tests {
             })
         );
         assert_eq!(serde_json::from_value::<Address>(json).unwrap(), a);
-        assert!(format!("{a:?}").starts_with(r#"Address { name: "Jane Doe", line1: "#));
+        assert!(format!("{a:?}").starts_with(r#"Address { name: "Jane Doe", first_name: None"#));
+    }
+
+    #[test]
+    fn first_and_last_names_make_the_name_when_none_is_given_and_round_trip() {
+        let a = Address::parse(AddressInput {
+            name: String::new(),
+            first_name: Some("Jane".into()),
+            last_name: Some(" Doe ".into()),
+            email: Some("jane@example.com".into()),
+            ..input()
+        })
+        .unwrap();
+        assert_eq!(a.name(), "Jane Doe");
+        assert_eq!((a.first_name(), a.last_name()), (Some("Jane"), Some("Doe")));
+        assert_eq!(a.email(), Some("jane@example.com"));
+        let json = serde_json::to_value(&a).unwrap();
+        assert_eq!(json["first_name"], "Jane");
+        assert_eq!(json["email"], "jane@example.com");
+        assert_eq!(serde_json::from_value::<Address>(json).unwrap(), a);
+    }
+
+    #[test]
+    fn no_name_at_all_is_named_and_a_bad_email_is_refused() {
+        let unnamed = Address::parse(AddressInput {
+            name: " ".into(),
+            ..input()
+        })
+        .unwrap_err();
+        assert_eq!(unnamed.field(), "name");
+        let err = Address::parse(AddressInput {
+            email: Some("jane at example".into()),
+            ..input()
+        })
+        .unwrap_err();
+        assert_eq!(err.field(), "email");
     }
 }

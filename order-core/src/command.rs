@@ -11,7 +11,7 @@ use crate::ledger::PaymentEntry;
 use crate::order::{LineQuantity, OrderLine};
 use crate::pricing::Totals;
 use crate::status::{Action, PaymentAction};
-use crate::text::{Carrier, Notes, Reason, ShippingMethod, TrackingNumber};
+use crate::text::{Carrier, Notes, PaymentMethod, Reason, ShippingMethod, TrackingNumber};
 
 /// New values for an order's details; `None` leaves a field unchanged.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -62,6 +62,8 @@ pub enum Command {
     StartPayment {
         /// Set when stock released by a failed attempt was reserved again.
         reservation_expires_at: Option<DateTime<Utc>>,
+        /// The payment method the payer chose for this attempt, if any.
+        payment_method: Option<PaymentMethod>,
     },
     /// The gateway authorized the amount due.
     RecordAuthorization {

@@ -58,6 +58,7 @@ impl Order {
             Command::UpdateDetails { change, totals } => self.decide_details(change, totals),
             Command::StartPayment {
                 reservation_expires_at,
+                payment_method,
             } => {
                 if self.reservation() == Reservation::Released && reservation_expires_at.is_none() {
                     return Err(RuleViolation::StockNotReserved.into());
@@ -66,6 +67,7 @@ impl Order {
                     attempt: self.payment_attempts() + 1,
                     amount: self.amount_due(),
                     reservation_expires_at: *reservation_expires_at,
+                    payment_method: payment_method.clone(),
                 }])
             }
             Command::RecordAuthorization { entry, confirm } => {

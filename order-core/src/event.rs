@@ -13,7 +13,7 @@ use crate::money::{Currency, Money};
 use crate::order::{LineQuantity, OrderLine, Return, Shipment};
 use crate::order_number::OrderNumber;
 use crate::pricing::{Discount, PricingPolicy, Totals};
-use crate::text::{Actor, CouponCode, Notes, Reason, ShippingMethod};
+use crate::text::{Actor, CouponCode, Notes, PaymentMethod, Reason, ShippingMethod};
 
 /// Everything an order starts with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +34,9 @@ pub struct Placed {
     pub billing_address: Option<Address>,
     /// How physical goods travel.
     pub shipping_method: Option<ShippingMethod>,
+    /// How the customer means to pay, when they said so at checkout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_method: Option<PaymentMethod>,
     /// The coupon the customer used.
     pub coupon: Option<CouponCode>,
     /// The discount the coupon granted.
@@ -87,6 +90,9 @@ pub enum OrderEvent {
         amount: Money,
         /// Set when stock released by an earlier failure was reserved again.
         reservation_expires_at: Option<DateTime<Utc>>,
+        /// The payment method of this attempt, when the payer chose one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        payment_method: Option<PaymentMethod>,
     },
     /// The amount was authorized (`order.payment_authorized`).
     PaymentAuthorized(PaymentEntry),

@@ -17,7 +17,8 @@
 //!   `ledger` (line quantities, payment ledger), `event` (domain events,
 //!   outbox records)
 //! - decisions: `status` (the transition tables), `command`, `decide`
-//!   (pure `Order::decide`)
+//!   (pure `Order::decide`), `available` (what staff may ask of an order
+//!   now)
 //! - money rules: `pricing`, `allocation` (largest remainder)
 //! - the edges: `ports` (traits), `policy` (table-driven policies),
 //!   `system` (system clock, UUID v7s), `retry` (timeouts and retries)
@@ -28,6 +29,7 @@
 
 pub mod address;
 pub mod allocation;
+pub mod available;
 pub mod command;
 mod decide;
 pub mod error;
@@ -72,12 +74,14 @@ pub use order::{
 pub use order_number::OrderNumber;
 pub use quantity::Quantity;
 pub use scope::Scope;
+pub use service::StatusGoal;
 pub use service::{
     CaptureMode, LineEdit, NewLine, Operation, OrderService, PaymentEvent, PaymentEventKind,
-    PaymentFlow, PlaceOrder, Ports, ServiceConfig, StockKeeping,
+    PaymentFlow, PaymentInstrument, PlaceOrder, Ports, ServiceConfig, StockKeeping,
 };
 pub use status::{Action, OrderStatus, PaymentAction, PaymentStatus};
 pub use text::{
-    Actor, Carrier, CouponCode, EventTypeName, GatewayReference, Notes, ProductName, Reason,
-    ShippingMethod, Sku, TaxClass, TrackingNumber, WebhookSecret, WebhookUrl,
+    Actor, Carrier, CouponCode, EventTypeName, GatewayReference, Notes, PaymentMethod,
+    PaymentToken, ProductName, Reason, ShippingMethod, Sku, TaxClass, TrackingNumber,
+    WebhookSecret, WebhookUrl,
 };

@@ -24,8 +24,8 @@ use crate::pricing::{Discount, LineAmounts, Percent, PricingPolicy, Totals};
 use crate::quantity::Quantity;
 use crate::status::{OrderStatus, PaymentStatus};
 use crate::text::{
-    Actor, Carrier, CouponCode, Notes, ProductName, Reason, ShippingMethod, Sku, TaxClass,
-    TrackingNumber,
+    Actor, Carrier, CouponCode, Notes, PaymentMethod, ProductName, Reason, ShippingMethod, Sku,
+    TaxClass, TrackingNumber,
 };
 
 /// Whether a product travels.
@@ -208,6 +208,7 @@ struct OrderState {
     shipping_address: Option<Address>,
     billing_address: Option<Address>,
     shipping_method: Option<ShippingMethod>,
+    payment_method: Option<PaymentMethod>,
     coupon: Option<CouponCode>,
     discount: Option<Discount>,
     notes: Option<Notes>,
@@ -244,6 +245,7 @@ pub struct OrderSnapshot {
     pub shipping_address: Option<Address>,
     pub billing_address: Option<Address>,
     pub shipping_method: Option<ShippingMethod>,
+    pub payment_method: Option<PaymentMethod>,
     pub coupon: Option<CouponCode>,
     pub discount: Option<Discount>,
     pub notes: Option<Notes>,
@@ -305,6 +307,7 @@ impl Order {
             shipping_address,
             billing_address,
             shipping_method,
+            payment_method,
             coupon,
             discount,
             notes,
@@ -324,6 +327,7 @@ impl Order {
             shipping_address,
             billing_address,
             shipping_method,
+            payment_method,
             coupon,
             discount,
             notes,
@@ -419,8 +423,12 @@ impl Order {
             OrderEvent::PaymentStarted {
                 attempt,
                 reservation_expires_at,
+                payment_method,
                 ..
             } => {
+                if payment_method.is_some() {
+                    state.payment_method.clone_from(payment_method);
+                }
                 state.payment_attempts = *attempt;
                 state.payment_status = PaymentStatus::Pending;
                 if let Some(until) = reservation_expires_at {
@@ -593,6 +601,7 @@ impl Order {
             shipping_address: s.shipping_address,
             billing_address: s.billing_address,
             shipping_method: s.shipping_method,
+            payment_method: s.payment_method,
             coupon: s.coupon,
             discount: s.discount,
             notes: s.notes,
@@ -628,6 +637,7 @@ impl Order {
             shipping_address: self.0.shipping_address.clone(),
             billing_address: self.0.billing_address.clone(),
             shipping_method: self.0.shipping_method.clone(),
+            payment_method: self.0.payment_method.clone(),
             coupon: self.0.coupon.clone(),
             discount: self.0.discount.clone(),
             notes: self.0.notes.clone(),
@@ -693,6 +703,12 @@ impl Order {
     /// How physical goods travel.
     pub fn shipping_method(&self) -> Option<&ShippingMethod> {
         self.0.shipping_method.as_ref()
+    }
+
+    /// How the customer pays: chosen at checkout, or by the latest payment
+    /// attempt that named a method.
+    pub fn payment_method(&self) -> Option<&PaymentMethod> {
+        self.0.payment_method.as_ref()
     }
     /// The coupon used.
     pub fn coupon(&self) -> Option<&CouponCode> {

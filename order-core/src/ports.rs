@@ -25,7 +25,10 @@ use crate::order_number::OrderNumber;
 use crate::pricing::{Discount, Percent};
 use crate::quantity::Quantity;
 use crate::status::OrderStatus;
-use crate::text::{CouponCode, GatewayReference, ProductName, ShippingMethod, Sku, TaxClass};
+use crate::text::{
+    CouponCode, GatewayReference, PaymentMethod, PaymentToken, ProductName, ShippingMethod, Sku,
+    TaxClass,
+};
 use crate::webhook::{Attempt, Delivery, DeliveryState, Subscription};
 
 /// A client-chosen key that makes a placement safe to retry: 1 to 255
@@ -604,6 +607,11 @@ pub struct PaymentRequest {
     pub amount: Money,
     /// The same key for every retry of one attempt.
     pub idempotency_key: String,
+    /// How the customer pays: the attempt's method, else the order's.
+    pub payment_method: Option<PaymentMethod>,
+    /// The payment provider's token for the instrument, when the payer
+    /// gave one (never stored).
+    pub payment_token: Option<PaymentToken>,
 }
 
 /// A payment provider. Every call carries an idempotency key: the gateway

@@ -30,7 +30,9 @@ use crate::quantity::Quantity;
 use crate::report::{Report, ReportBuilder};
 use crate::retry::RetryPolicy;
 use crate::scope::Scope;
-use crate::text::{Actor, CouponCode, GatewayReference, Notes, Reason, ShippingMethod};
+use crate::text::{
+    Actor, CouponCode, GatewayReference, Notes, PaymentMethod, Reason, ShippingMethod,
+};
 
 mod edit;
 mod fulfilment;
@@ -38,9 +40,12 @@ mod payment;
 mod place;
 mod preview;
 mod pricing;
+mod reach;
 mod stock;
 
+pub use payment::PaymentInstrument;
 pub use preview::Operation;
+pub use reach::StatusGoal;
 use stock::StockChange;
 
 /// When a payment is captured.
@@ -184,6 +189,8 @@ pub struct PlaceOrder {
     pub billing_address: Option<Address>,
     /// How physical goods travel.
     pub shipping_method: Option<ShippingMethod>,
+    /// How the customer means to pay (passed to the gateway at checkout).
+    pub payment_method: Option<PaymentMethod>,
     /// A coupon.
     pub coupon: Option<CouponCode>,
     /// Notes.
@@ -209,7 +216,9 @@ impl PlaceOrder {
     /// (so no value can imitate another field), `-` for an absent value,
     /// ids as hyphenated lowercase UUIDs, amounts as the normalized decimal
     /// and the currency code (`12.5 USD`). It starts with the line
-    /// `place-order/v1`.
+    /// `place-order/v1`. Fields added since (the payment method, an
+    /// address's first and last name and e-mail) are written only when
+    /// given, so a request without them keeps its fingerprint.
     pub fn canonical(&self) -> String {
         let mut out = Canonical(String::from("place-order/v1\n"));
         out.value("customer_id", &self.customer_id);
@@ -240,6 +249,10 @@ impl PlaceOrder {
         );
         out.optional("coupon", self.coupon.as_ref().map(CouponCode::as_str));
         out.optional("notes", self.notes.as_ref().map(Notes::as_str));
+        out.given(
+            "payment_method",
+            self.payment_method.as_ref().map(PaymentMethod::as_str),
+        );
         out.0
     }
 }
@@ -266,6 +279,12 @@ impl Canonical {
         }
     }
 
+    fn given(&mut self, name: &str, value: Option<&str>) {
+        if let Some(value) = value {
+            self.value(name, &value);
+        }
+    }
+
     fn address(&mut self, name: &str, address: Option<&Address>) {
         let Some(address) = address else {
             let _ = writeln!(self.0, "{name}=-");
@@ -279,6 +298,9 @@ impl Canonical {
         self.value(&format!("{name}.postal_code"), &address.postal_code());
         self.value(&format!("{name}.country"), &address.country().as_str());
         self.optional(&format!("{name}.phone"), address.phone());
+        self.given(&format!("{name}.first_name"), address.first_name());
+        self.given(&format!("{name}.last_name"), address.last_name());
+        self.given(&format!("{name}.email"), address.email());
     }
 }
 

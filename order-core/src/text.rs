@@ -188,6 +188,46 @@ bounded_text!(
     200
 );
 
+bounded_text!(
+    /// How the customer pays, as the seeds name it (`credit_card`,
+    /// `paypal`, `bank_transfer`): ASCII letters, digits and `- _ . /`, at
+    /// most 64. The engine passes it to the gateway and keeps it on the
+    /// order; which methods exist is the gateway's business.
+    PaymentMethod,
+    "payment_method",
+    64,
+    code_chars
+);
+
+/// A payment instrument's token from the payment provider's client side (a
+/// card token, a wallet nonce), at most 512 characters. It is passed to the
+/// gateway and never stored nor logged: `Debug` does not show it and it has
+/// no `Serialize`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PaymentToken(Arc<str>);
+
+impl PaymentToken {
+    /// Parses trimmed text.
+    ///
+    /// # Errors
+    /// A [`ValidationError`] on `payment_token` when the text is empty,
+    /// longer than 512 characters, or has control characters.
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        bounded("payment_token", raw, 512).map(|text| Self(text.into()))
+    }
+
+    /// The token, for the gateway request.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PaymentToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PaymentToken(redacted)")
+    }
+}
+
 impl Actor {
     /// The engine itself (expiry, completion, compensation).
     pub fn system() -> Self {

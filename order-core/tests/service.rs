@@ -3,8 +3,8 @@
 use order_core::ports::OrderQuery;
 use order_core::{
     Actor, CaptureMode, Currency, LineEdit, LineQuantity, Money, OrderError, OrderStatus,
-    PaymentEvent, PaymentEventKind, PaymentStatus, Quantity, Reason, Reservation, RuleViolation,
-    ServiceConfig,
+    PaymentEvent, PaymentEventKind, PaymentInstrument, PaymentMethod, PaymentStatus, PaymentToken,
+    Quantity, Reason, Reservation, RuleViolation, Scope, ServiceConfig,
 };
 use order_testkit::Harness;
 use order_testkit::builder::{PlaceOrderBuilder, customer};
@@ -281,6 +281,50 @@ async fn a_declined_payment_releases_stock_and_a_retry_reserves_again() {
     assert_eq!(paid.status(), OrderStatus::Confirmed);
     assert_eq!(paid.payment_attempts(), 2);
     assert!(h.inventory.committed(order.id()));
+}
+
+#[tokio::test]
+async fn the_payment_method_is_kept_from_checkout_and_the_gateway_gets_the_attempts_method_and_token()
+ {
+    let h = Harness::default();
+    let service = h.service();
+    let shirt = h.product("TSHIRT");
+    h.inventory.set_on_hand(&shirt.sku, 3);
+    let mut request = PlaceOrderBuilder::new(customer(1)).line(&shirt, 1).build();
+    request.payment_method = Some(PaymentMethod::parse("paypal").unwrap());
+    let order = service.place(request, None, &actor()).await.unwrap();
+    assert_eq!(
+        order.payment_method().map(PaymentMethod::as_str),
+        Some("paypal")
+    );
+
+    let instrument = PaymentInstrument {
+        method: Some(PaymentMethod::parse("credit_card").unwrap()),
+        token: Some(PaymentToken::parse("tok_visa_4242").unwrap()),
+    };
+    let paid = service
+        .pay_with(order.id(), Scope::All, &actor(), &instrument)
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), OrderStatus::Confirmed);
+    assert_eq!(
+        paid.payment_method().map(PaymentMethod::as_str),
+        Some("credit_card")
+    );
+    let (method, token) = h.gateway.last_instrument().unwrap();
+    assert_eq!(
+        method.as_ref().map(PaymentMethod::as_str),
+        Some("credit_card")
+    );
+    assert_eq!(
+        token.as_ref().map(PaymentToken::expose),
+        Some("tok_visa_4242")
+    );
+    // The token is never kept: not in the order, not in any event.
+    let events = service.events(order.id()).await.unwrap();
+    assert!(!format!("{events:?}{paid:?}").contains("tok_visa"));
+    let folded = order_core::Order::from_events(&events).unwrap();
+    assert_eq!(folded.payment_method(), paid.payment_method());
 }
 
 #[tokio::test]
@@ -1204,6 +1248,7 @@ mod idempotency {
             shipping_address: Some(address),
             billing_address: None,
             shipping_method: Some(ShippingMethod::parse("standard").unwrap()),
+            payment_method: None,
             coupon: Some(CouponCode::parse("SAVE10").unwrap()),
             notes: Some(Notes::parse("leave at the door").unwrap()),
         }

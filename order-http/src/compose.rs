@@ -15,6 +15,7 @@
 //! | webhook subscriptions and deliveries | SQLite, PostgreSQL | `DATABASE_URL` |
 //! | clock, ids, timer | system clock, UUID v7, tokio | — |
 //! | catalog, inventory and stock, customers, payment gateway | the product, inventory, user and payment services over HTTP (`remote`) | `--product-service-url`, `--inventory-service-url`, `--user-service-url`, `--payments http` with `--payment-service-url` |
+//! | (inbound) the gRPC API | order-grpc on its own port, off by default (`grpc::GrpcServer`) | `--grpc-addr`, `--grpc-currency` |
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -679,6 +680,10 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         open_metrics: !config.protect_metrics,
         webhooks: storage.webhooks,
         webhook_retry,
+        seed_shipping_method: Some(
+            order_core::ShippingMethod::parse(&config.default_shipping_method)
+                .map_err(|e| StartError::Settings(format!("--default-shipping-method: {e}")))?,
+        ),
     };
     Ok(App {
         state,

@@ -67,6 +67,17 @@ pub struct Config {
     #[arg(long, env = "ORDER_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// Address to serve the gRPC API on (`order.OrderService`, health,
+    /// reflection); off unless set. Port 0 picks a free port; the chosen
+    /// address is printed.
+    #[arg(long, env = "ORDER_GRPC_ADDR")]
+    pub grpc_addr: Option<SocketAddr>,
+
+    /// The currency of orders placed over gRPC (ISO 4217; the proto's
+    /// CreateOrderRequest carries none).
+    #[arg(long, env = "ORDER_GRPC_CURRENCY", default_value = "USD")]
+    pub grpc_currency: String,
+
     /// Where orders live: `postgres://…` (TLS per `sslmode`), or
     /// `sqlite://path/to/file.db`, or `sqlite::memory:` for a throwaway
     /// database. Without it, a SQLite file in the data directory.
@@ -168,6 +179,16 @@ pub struct Config {
     /// Days after delivery during which returns are accepted.
     #[arg(long, env = "ORDER_RETURN_WINDOW_DAYS", default_value_t = 30)]
     pub return_window_days: i64,
+
+    /// The shipping method of an order placed through one of the seeds'
+    /// routes (docs/seed-compat.md) whose body names none; a method of the
+    /// policy file.
+    #[arg(
+        long,
+        env = "ORDER_DEFAULT_SHIPPING_METHOD",
+        default_value = "standard"
+    )]
+    pub default_shipping_method: String,
 
     /// When payments are captured.
     #[arg(long, env = "ORDER_CAPTURE", value_enum, default_value_t = Capture::Immediate)]

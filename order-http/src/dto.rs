@@ -59,6 +59,14 @@ pub struct AddressBody {
     /// Recipient.
     #[schema(value_type = crate::openapi::Text200)]
     pub name: String,
+    /// Recipient's first name, kept apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::openapi::OptionalText100>)]
+    pub first_name: Option<String>,
+    /// Recipient's last name, kept apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::openapi::OptionalText100>)]
+    pub last_name: Option<String>,
     /// First line.
     #[schema(value_type = crate::openapi::Text200)]
     pub line1: String,
@@ -83,6 +91,10 @@ pub struct AddressBody {
     #[serde(default)]
     #[schema(value_type = Option<crate::openapi::Phone>)]
     pub phone: Option<String>,
+    /// E-mail for delivery notices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::openapi::Email>)]
+    pub email: Option<String>,
 }
 
 impl AddressBody {
@@ -91,6 +103,8 @@ impl AddressBody {
             field,
             Address::parse(AddressInput {
                 name: self.name,
+                first_name: self.first_name,
+                last_name: self.last_name,
                 line1: self.line1,
                 line2: self.line2,
                 city: self.city,
@@ -98,6 +112,7 @@ impl AddressBody {
                 postal_code: self.postal_code,
                 country: self.country,
                 phone: self.phone,
+                email: self.email,
             }),
         )
     }
@@ -105,6 +120,8 @@ impl AddressBody {
     fn from_domain(a: &Address) -> Self {
         Self {
             name: a.name().to_owned(),
+            first_name: a.first_name().map(str::to_owned),
+            last_name: a.last_name().map(str::to_owned),
             line1: a.line1().to_owned(),
             line2: a.line2().map(str::to_owned),
             city: a.city().to_owned(),
@@ -112,6 +129,7 @@ impl AddressBody {
             postal_code: a.postal_code().to_owned(),
             country: a.country().as_str().to_owned(),
             phone: a.phone().map(str::to_owned),
+            email: a.email().map(str::to_owned),
         }
     }
 }
@@ -162,6 +180,11 @@ pub struct CreateOrderRequestBody {
     #[serde(default)]
     #[schema(value_type = Option<crate::openapi::Code64>)]
     pub shipping_method: Option<String>,
+    /// How the customer means to pay (`credit_card`, `paypal`): kept on
+    /// the order and passed to the payment gateway at checkout.
+    #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::PaymentMethod>)]
+    pub payment_method: Option<String>,
     /// A coupon.
     #[serde(default)]
     #[schema(value_type = Option<crate::openapi::Code64>)]
@@ -213,6 +236,11 @@ impl CreateOrderRequestBody {
                 .shipping_method
                 .as_deref()
                 .map(order_core::ShippingMethod::parse)
+                .transpose()?,
+            payment_method: self
+                .payment_method
+                .as_deref()
+                .map(order_core::PaymentMethod::parse)
                 .transpose()?,
             coupon: self
                 .coupon_code
@@ -963,6 +991,8 @@ pub struct OrderResponseBody {
     pub billing_address: Option<AddressBody>,
     /// Shipping method.
     pub shipping_method: Option<String>,
+    /// How the customer pays, when known.
+    pub payment_method: Option<String>,
     /// Coupon.
     pub coupon_code: Option<String>,
     /// Notes.
@@ -1007,6 +1037,7 @@ impl From<&Order> for OrderResponseBody {
             shipping_address: o.shipping_address().map(AddressBody::from_domain),
             billing_address: o.billing_address().map(AddressBody::from_domain),
             shipping_method: o.shipping_method().map(ToString::to_string),
+            payment_method: o.payment_method().map(ToString::to_string),
             coupon_code: o.coupon().map(ToString::to_string),
             notes: o.notes().map(ToString::to_string),
             totals: TotalsBody::from(o.totals()),

@@ -11,6 +11,7 @@
 //! - `routes/`: `orders` (the order API), `events` (feed, payment webhook),
 //!   `admin` (catalog, stock, reports), `ops` (health, metrics), `docs`
 //!   (OpenAPI, Swagger UI)
+//! - `console/`: the admin console, HTML pages at `/admin` (ADR 0012)
 //! - `dto`: request and response bodies and their conversions
 //! - `error`: [`ApiError`] → RFC 9457 problem documents, one exhaustive map
 //! - `extract`: JSON, query, path and header extractors that answer problems
@@ -19,6 +20,8 @@
 //!   decorators that feed them), request ids, timeouts, logs
 //! - `openapi`: the generated OpenAPI 3.1 document
 //! - `whole`: whole numbers as JSON Schema counts them (`3` and `3.0`)
+//! - `compat`: the seeds' REST routes over the same use cases
+//!   (docs/seed-compat.md)
 //! - `state`: [`AppState`]
 //! - `config`: the binary's settings; `compose`: the composition root that
 //!   builds every port from them; `policies`: the policy file;
@@ -28,17 +31,21 @@
 //! - `telemetry`: the binary's logs and OTLP span export (feature `otlp`);
 //!   `trace_context`: the W3C `traceparent` of each request, carried to the
 //!   remote calls made for it
+//! - `grpc`: the gRPC API (order-grpc) beside HTTP, with the same tokens
 //! - `remote`: the product, inventory, user and payment services over HTTP
 //!   (`order-remote`), as the composition root chooses them
 
 pub mod auth;
 pub mod background;
 pub mod catalog_seed;
+mod compat;
 pub mod compose;
 pub mod config;
+mod console;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod grpc;
 pub mod metered;
 pub mod metrics;
 mod middleware;
@@ -67,11 +74,18 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::events::routes())
         .merge(routes::admin::routes())
         .merge(routes::compensations::routes())
-        .merge(routes::webhooks::routes());
+        .merge(routes::webhooks::routes())
+        .merge(compat::api_routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            compat::divert,
+        ));
     let app = Router::new()
         .nest("/api/v1", api)
+        .merge(compat::routes())
         .merge(routes::ops::routes())
         .merge(routes::docs::routes())
+        .merge(console::routes())
         .fallback(middleware::not_found);
     let app = middleware::wrap(app, &state)
         .layer(axum::middleware::from_fn(security::headers))

@@ -7,6 +7,9 @@
 //! timeout (a client that never finishes its headers, or an idle keep-alive
 //! connection, is closed); the router bounds the time a body may take
 //! (408) and the time a request may take (503).
+//!
+//! With `--grpc-addr` the gRPC API (order-grpc) is served beside, on its own
+//! port, and stops with the HTTP server.
 
 use std::future::Future;
 use std::time::Duration;
@@ -74,6 +77,12 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
+    let grpc = order_http::grpc::GrpcServer::bind(&config, &app.state).await?;
+    if let Some(server) = &grpc {
+        let address = server.local_addr()?;
+        println!("gRPC listening on {address}");
+        tracing::info!(%address, "gRPC listening");
+    }
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
@@ -89,6 +98,17 @@ async fn main() -> anyhow::Result<()> {
         tokio::spawn(consumer.run(async move {
             let _ = stop.wait_for(|stopping| *stopping).await;
         }))
+    });
+    let grpc = grpc.map(|server| {
+        let mut stop = stopped.clone();
+        tokio::spawn(async move {
+            let stopping = async move {
+                let _ = stop.wait_for(|stopping| *stopping).await;
+            };
+            if let Err(err) = server.run(stopping).await {
+                tracing::error!(error = %err, "the gRPC server stopped");
+            }
+        })
     });
     let sweeper = tokio::spawn(background::sweep(
         app.state.clone(),
@@ -122,6 +142,9 @@ async fn main() -> anyhow::Result<()> {
         let _ = webhooks.await;
         if let Some(consumer) = payment_events {
             let _ = consumer.await;
+        }
+        if let Some(server) = grpc {
+            let _ = server.await;
         }
     })
     .await;

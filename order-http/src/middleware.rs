@@ -130,14 +130,17 @@ fn problem_if_plain(response: Response, body_limit: usize) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    // JSON bodies were written on purpose (a problem, or a health answer);
-    // only the router's and extractors' plain-text rejections are rewritten.
+    // JSON bodies were written on purpose (a problem, or a health answer),
+    // and so were the console's HTML pages; only the router's and
+    // extractors' plain-text rejections are rewritten.
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| {
             let v = v.as_bytes();
-            v.starts_with(b"application/problem+json") || v.starts_with(b"application/json")
+            v.starts_with(b"application/problem+json")
+                || v.starts_with(b"application/json")
+                || v.starts_with(b"text/html")
         });
     if is_json {
         return response;

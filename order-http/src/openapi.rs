@@ -54,7 +54,7 @@ use crate::routes::{admin, events, ops, orders, webhooks};
             OrderResponseBody, OrderPageBody, HistoryEntryBody, EventBody, HistoryBody, EventPageBody, DryRunResponseBody,
             InvoiceBody, TrackingBody, ProductBody, StockRequestBody, StockBody, CurrencyFiguresBody, ReportBody,
             Uuid7, ExternalId, Decimal, CurrencyCode, CountryCode, OrderNumber, Sku, Code64, Code100, Text20, Text100,
-            Text200, Text500, Text2000, OptionalText100, OptionalText200, Phone, ProviderEventId, IdempotencyKey,
+            Text200, Text500, Text2000, OptionalText100, OptionalText200, Phone, Email, PaymentMethod, ProviderEventId, IdempotencyKey,
             EntityTag, FeedPosition, OrderStatus, PaymentStatus, ProductKind, PaymentEventType, ListOrder,
             WebhookUrl, WebhookSecret, WebhookEventType, SubscriptionRequestBody, SubscriptionBody, SubscriptionListBody, DeliveryBody, DeliveryListBody,
             AttemptBody, DeliveryDetailBody,
@@ -411,6 +411,16 @@ value_types! {
         => |d| string_schema(d, Some(format!(
             "^[{WHITE_SPACE}]*(?:[0-9+().-](?:[0-9+(). -]{{0,30}}[0-9+().-])?)?[{WHITE_SPACE}]*$"
         )));
+    Email: "An e-mail address: blank means none; else trimmed, 1 to 64 characters, `@`, then 2 to 4 dot-separated labels of 1 to 63, no spaces."
+        => |d| {
+            let local = format!(r"[^{WHITE_SPACE}@\x00-\x1F\x7F-\x9F]");
+            let label = format!(r"[^{WHITE_SPACE}@.\x00-\x1F\x7F-\x9F]{{1,63}}");
+            string_schema(d, Some(format!(
+                r"^[{WHITE_SPACE}]*(?:{local}{{1,64}}@{label}(?:\.{label}){{1,3}})?[{WHITE_SPACE}]*$"
+            )))
+        };
+    PaymentMethod: "How the customer pays (`credit_card`, `paypal`): 1 to 64 ASCII letters, digits and `- _ . /`."
+        => |d| string_schema(d, Some(code(64)));
     ProviderEventId: "The payment service's event id: not blank, at most 200 bytes."
         => |d| string_schema(d, Some(format!("[^{WHITE_SPACE}]"))).max_length(Some(200));
     IdempotencyKey: "An idempotency key: 1 to 255 printable ASCII characters, no spaces."

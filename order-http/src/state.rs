@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use axum::http::HeaderValue;
 
-use order_core::OrderService;
 use order_core::ports::{CatalogAdmin, OrderStore, StockLevels, WebhookStore};
 use order_core::webhook::RetryPolicy;
+use order_core::{OrderService, ShippingMethod};
 
 use crate::auth::AuthConfig;
 use crate::metrics::Metrics;
@@ -62,4 +62,7 @@ pub struct AppState {
     /// How webhook deliveries are retried (an admin's redelivery opens a new
     /// window).
     pub webhook_retry: RetryPolicy,
+    /// The shipping method of an order placed through a seed's route whose
+    /// body names none (`--default-shipping-method`).
+    pub seed_shipping_method: Option<ShippingMethod>,
 }

@@ -202,6 +202,7 @@ impl Step {
         Ok(match self {
             Self::StartPayment => Command::StartPayment {
                 reservation_expires_at: None,
+                payment_method: None,
             },
             Self::Capture => Command::RecordCapture {
                 entry: entry(PaymentKind::Capture, order.totals().total, now)?,

@@ -359,6 +359,7 @@ pub(crate) fn order_from_row(row: &PgRow) -> Result<Order, StoreError> {
         shipping_address: get::<Option<Json<Address>>>(row, "shipping_address")?.map(|j| j.0),
         billing_address: get::<Option<Json<Address>>>(row, "billing_address")?.map(|j| j.0),
         shipping_method: text(row, "shipping_method", order_core::ShippingMethod::parse)?,
+        payment_method: text(row, "payment_method", order_core::PaymentMethod::parse)?,
         coupon: text(row, "coupon_code", order_core::CouponCode::parse)?,
         discount: get::<Option<Json<_>>>(row, "discount_rule")?.map(|j| j.0),
         notes: text(row, "notes", order_core::Notes::parse)?,

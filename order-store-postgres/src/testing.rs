@@ -595,6 +595,7 @@ fn advance(
         &mut order,
         Command::StartPayment {
             reservation_expires_at: None,
+            payment_method: None,
         },
     );
     step(
@@ -783,6 +784,7 @@ pub(crate) fn seed_order(
             }))),
             billing_address: None,
             shipping_method: Some(must(ShippingMethod::parse("standard"))),
+            payment_method: None,
             coupon: None,
             discount: None,
             notes: None,

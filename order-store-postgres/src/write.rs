@@ -47,7 +47,9 @@ pub(crate) fn bind_change<'q>(
     let query = bind_shipments(query, change.order);
     let query = bind_returns(query, change.order);
     let query = bind_new_rows(query, change);
-    stock.bind(query)
+    stock
+        .bind(query)
+        .bind(change.order.payment_method().map(|m| m.as_str()))
 }
 
 /// `$1` to `$32`: the `orders` row and the conditions of the write.

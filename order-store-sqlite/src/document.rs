@@ -12,8 +12,8 @@ use order_core::order::{OrderSnapshot, Reservation, Return, Shipment, StatusChan
 use order_core::pricing::{Discount, PricingPolicy, Totals};
 use order_core::{
     Actor, Address, CouponCode, Currency, CustomerId, EventRecord, Notes, Order, OrderId,
-    OrderLine, OrderNumber, OrderStatus, PaymentLedger, PaymentStatus, Reason, ShippingMethod,
-    StoreError,
+    OrderLine, OrderNumber, OrderStatus, PaymentLedger, PaymentMethod, PaymentStatus, Reason,
+    ShippingMethod, StoreError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +32,8 @@ pub(crate) struct OrderDocument {
     shipping_address: Option<Address>,
     billing_address: Option<Address>,
     shipping_method: Option<ShippingMethod>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    payment_method: Option<PaymentMethod>,
     coupon: Option<CouponCode>,
     discount: Option<Discount>,
     notes: Option<Notes>,
@@ -67,6 +69,7 @@ impl From<&Order> for OrderDocument {
             shipping_address: s.shipping_address,
             billing_address: s.billing_address,
             shipping_method: s.shipping_method,
+            payment_method: s.payment_method,
             coupon: s.coupon,
             discount: s.discount,
             notes: s.notes,
@@ -105,6 +108,7 @@ impl TryFrom<OrderDocument> for Order {
             shipping_address: d.shipping_address,
             billing_address: d.billing_address,
             shipping_method: d.shipping_method,
+            payment_method: d.payment_method,
             coupon: d.coupon,
             discount: d.discount,
             notes: d.notes,

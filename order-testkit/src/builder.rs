@@ -10,7 +10,8 @@ use order_core::pricing::{PriceLine, PricingPolicy, price_lines};
 use order_core::system::UuidV7Ids;
 use order_core::{
     Actor, Address, AddressInput, CustomerId, EventId, EventRecord, LineId, NewLine, Order,
-    OrderEvent, OrderId, OrderLine, OrderNumber, PlaceOrder, Quantity, ShippingMethod,
+    OrderEvent, OrderId, OrderLine, OrderNumber, PaymentMethod, PlaceOrder, Quantity,
+    ShippingMethod,
 };
 use uuid::Uuid;
 
@@ -35,6 +36,9 @@ pub fn sample_address() -> Address {
             postal_code: "97475".into(),
             country: "US".into(),
             phone: Some("+1-555-0100".into()),
+            first_name: Some("Jane".into()),
+            last_name: Some("Doe".into()),
+            email: Some("jane@example.com".into()),
         }),
         "address",
     )
@@ -68,6 +72,7 @@ impl PlaceOrderBuilder {
                 shipping_address: Some(sample_address()),
                 billing_address: None,
                 shipping_method: Some(must(ShippingMethod::parse("standard"), "method")),
+                payment_method: None,
                 coupon: None,
                 notes: None,
             },
@@ -266,6 +271,7 @@ impl OrderBuilder {
                 shipping_address: Some(sample_address()),
                 billing_address: None,
                 shipping_method: Some(must(ShippingMethod::parse("standard"), "method")),
+                payment_method: Some(must(PaymentMethod::parse("credit_card"), "payment method")),
                 coupon: None,
                 discount: None,
                 notes: None,

@@ -18,7 +18,8 @@ use order_core::ports::{
 use order_core::pricing::{Discount, Percent};
 use order_core::{
     Address, CouponCode, CustomerId, GatewayReference, InventoryError, Money, OrderId, OrderNumber,
-    PaymentError, PolicyError, PortError, ShippingMethod, Sku, StoredEvent, TaxClass,
+    PaymentError, PaymentMethod, PaymentToken, PolicyError, PortError, ShippingMethod, Sku,
+    StoredEvent, TaxClass,
 };
 use uuid::Uuid;
 
@@ -306,6 +307,8 @@ struct GatewayState {
     by_reference: FastMap<GatewayReference, usize>,
     /// Σ amounts per kind.
     totals: Sums,
+    /// The payment method and token of the latest authorization request.
+    last_instrument: Option<(Option<PaymentMethod>, Option<PaymentToken>)>,
     /// Σ amounts per kind of the operations acting on each reference.
     target_totals: FastMap<GatewayReference, Sums>,
     counter: u64,
@@ -401,6 +404,11 @@ impl FakePaymentGateway {
     /// Every operation performed, in order (a repeated key appears once).
     pub fn operations(&self) -> Vec<GatewayOperation> {
         lock(&self.state).log.clone()
+    }
+
+    /// The payment method and token the latest authorization asked with.
+    pub fn last_instrument(&self) -> Option<(Option<PaymentMethod>, Option<PaymentToken>)> {
+        lock(&self.state).last_instrument.clone()
     }
 
     /// Money captured minus refunded, per the gateway's own books.
@@ -512,6 +520,10 @@ fn exceeds(limit: Option<Money>, used: Option<Money>, amount: Money) -> bool {
 #[async_trait]
 impl PaymentGateway for FakePaymentGateway {
     async fn authorize(&self, request: &PaymentRequest) -> Result<GatewayReference, PaymentError> {
+        lock(&self.state).last_instrument = Some((
+            request.payment_method.clone(),
+            request.payment_token.clone(),
+        ));
         self.run("authorize", &request.idempotency_key, request.amount, None)
             .await
     }

@@ -646,6 +646,7 @@ pub async fn the_largest_amounts_round_trip(store: &dyn OrderStore) {
     for command in [
         Command::StartPayment {
             reservation_expires_at: None,
+            payment_method: None,
         },
         Command::RecordCapture {
             entry: entry(order_core::PaymentKind::Capture, 1),

@@ -100,9 +100,11 @@ async fn main() -> Result<()> {
             postal_code: "04101".into(),
             country: "US".into(),
             phone: None,
+            ..Default::default()
         })?),
         billing_address: None,
         shipping_method: Some(ShippingMethod::parse("standard")?),
+        payment_method: None,
         coupon: Some(CouponCode::parse("SAVE10")?),
         notes: None,
     };

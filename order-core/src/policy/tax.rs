@@ -129,6 +129,7 @@ mod tests {
             postal_code: "12345".into(),
             country: country.into(),
             phone: None,
+            ..Default::default()
         })
         .expect("a valid address")
     }

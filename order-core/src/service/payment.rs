@@ -53,7 +53,17 @@ use crate::ports::PaymentRequest;
 use crate::retry::with_retry;
 use crate::scope::Scope;
 use crate::status::{OrderStatus, PaymentAction, PaymentStatus, payment_targets};
-use crate::text::{Actor, GatewayReference, Reason};
+use crate::text::{Actor, GatewayReference, PaymentMethod, PaymentToken, Reason};
+
+/// What a payer pays with, as checkout gives it; both parts are optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PaymentInstrument {
+    /// The method (`credit_card`, `paypal`): recorded on the attempt and
+    /// passed to the gateway.
+    pub method: Option<PaymentMethod>,
+    /// The provider's token for the instrument: passed to the gateway only.
+    pub token: Option<PaymentToken>,
+}
 
 /// The gateway's answers for one attempt, to be recorded on the order.
 #[derive(Clone, Debug)]
@@ -203,6 +213,7 @@ impl OrderService {
                 &mut working,
                 Command::StartPayment {
                     reservation_expires_at,
+                    payment_method: None,
                 },
                 &mut events,
             )?;
@@ -239,6 +250,7 @@ impl OrderService {
         id: OrderId,
         scope: Scope,
         actor: &Actor,
+        method: Option<&PaymentMethod>,
     ) -> Result<Order, OrderError> {
         let before = self.get_in(id, scope).await?;
         if before.status() == OrderStatus::Pending
@@ -246,7 +258,7 @@ impl OrderService {
         {
             return Ok(before);
         }
-        self.start_attempt(before, actor).await
+        self.start_attempt(before, actor, method).await
     }
 
     /// Checkout. With [`PaymentFlow::Gateway`]: claim the attempt (commit
@@ -283,16 +295,35 @@ impl OrderService {
         scope: Scope,
         actor: &Actor,
     ) -> Result<Order, OrderError> {
+        self.pay_with(id, scope, actor, &PaymentInstrument::default())
+            .await
+    }
+
+    /// [`pay_in`](Self::pay_in) with what the payer pays with: the method
+    /// is recorded on the attempt (and becomes the order's payment method),
+    /// and the gateway gets the method and the token; the token is never
+    /// stored. With [`PaymentFlow::External`] only the method is recorded.
+    ///
+    /// # Errors
+    /// As [`pay`](Self::pay).
+    pub async fn pay_with(
+        &self,
+        id: OrderId,
+        scope: Scope,
+        actor: &Actor,
+        instrument: &PaymentInstrument,
+    ) -> Result<Order, OrderError> {
+        let method = instrument.method.as_ref();
         if self.config.payments == PaymentFlow::External {
-            return self.start_external_payment(id, scope, actor).await;
+            return self.start_external_payment(id, scope, actor, method).await;
         }
         let before = self.get_in(id, scope).await?;
         let started = if self.abandoned_attempt(&before) {
             before
         } else {
-            self.start_attempt(before, actor).await?
+            self.start_attempt(before, actor, method).await?
         };
-        self.charge(started, actor).await
+        self.charge(started, actor, instrument.token.as_ref()).await
     }
 
     /// True for a checkout attempt that started and was never settled for
@@ -311,7 +342,12 @@ impl OrderService {
     /// When another writer won the race the start is decided again on the
     /// fresh order, which refuses it if that writer started or settled a
     /// payment.
-    async fn start_attempt(&self, mut before: Order, actor: &Actor) -> Result<Order, OrderError> {
+    async fn start_attempt(
+        &self,
+        mut before: Order,
+        actor: &Actor,
+        method: Option<&PaymentMethod>,
+    ) -> Result<Order, OrderError> {
         let id = before.id();
         let mut tries = 0;
         loop {
@@ -322,6 +358,7 @@ impl OrderService {
             let start = before.decide(
                 &Command::StartPayment {
                     reservation_expires_at: until,
+                    payment_method: method.cloned(),
                 },
                 now,
             )?;
@@ -364,6 +401,7 @@ impl OrderService {
                 let start = before.decide(
                     &Command::StartPayment {
                         reservation_expires_at: Some(until),
+                        payment_method: None,
                     },
                     now,
                 )?;
@@ -379,7 +417,12 @@ impl OrderService {
 
     /// Runs the attempt `before` has claimed (payment `pending`) through
     /// the gateway and records the outcome.
-    async fn charge(&self, mut before: Order, actor: &Actor) -> Result<Order, OrderError> {
+    async fn charge(
+        &self,
+        mut before: Order,
+        actor: &Actor,
+        token: Option<&PaymentToken>,
+    ) -> Result<Order, OrderError> {
         let id = before.id();
         let now = self.now();
         let due = before.amount_due();
@@ -411,6 +454,8 @@ impl OrderService {
                 customer_id: before.customer_id(),
                 amount: due,
                 idempotency_key: [key.as_str(), ":authorize"].concat(),
+                payment_method: before.payment_method().cloned(),
+                payment_token: token.cloned(),
             };
             let authorization = match with_retry(retry, timer, || gateway.authorize(&request)).await
             {
@@ -770,6 +815,7 @@ impl OrderService {
                     let mut events = before.decide(
                         &Command::StartPayment {
                             reservation_expires_at: None,
+                            payment_method: None,
                         },
                         now,
                     )?;

@@ -311,6 +311,7 @@ impl OrderService {
                 shipping_address: request.shipping_address.clone(),
                 billing_address: request.billing_address.clone(),
                 shipping_method: request.shipping_method.clone(),
+                payment_method: request.payment_method.clone(),
                 coupon: request.coupon.clone(),
                 discount,
                 notes: request.notes.clone(),

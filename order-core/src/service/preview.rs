@@ -27,6 +27,7 @@ use crate::ports::{
     Change, IdempotencyClaim, IdempotencyKey, Inventory, OrderPage, OrderQuery, OrderStore,
     PaymentGateway, PaymentRequest, StockItem,
 };
+use crate::status::Action;
 use crate::text::{Actor, Carrier, GatewayReference, Reason, TrackingNumber};
 
 /// Something a caller can do to an existing order, as a value: what
@@ -85,11 +86,34 @@ pub enum Operation {
     },
 }
 
+impl Operation {
+    /// The action the operation takes (its payment, for [`Operation::Pay`]).
+    pub const fn action(&self) -> Action {
+        match self {
+            Self::EditLines(_) => Action::EditLines,
+            Self::UpdateDetails(_) => Action::UpdateDetails,
+            Self::Pay => Action::StartPayment,
+            Self::StartProcessing => Action::StartProcessing,
+            Self::Ship { .. } => Action::Ship,
+            Self::Deliver { .. } => Action::Deliver,
+            Self::Complete => Action::Complete,
+            Self::Cancel { .. } => Action::Cancel,
+            Self::RequestReturn { .. } => Action::RequestReturn,
+            Self::ReceiveReturn { .. } => Action::ReceiveReturn,
+            Self::Refund { .. } => Action::Refund,
+        }
+    }
+}
+
 impl OrderService {
-    /// Performs `operation` on the order `id` as `actor`.
+    /// Performs `operation` on the order `id` as `actor`; with
+    /// `expected_version`, only on that version of the order (every
+    /// operation but payment, whose attempt is retried on fresh state).
     ///
     /// # Errors
-    /// Those of the use case the operation names.
+    /// Those of the use case the operation names;
+    /// [`OrderError::VersionConflict`] when the order is no longer at
+    /// `expected_version`.
     pub async fn perform(
         &self,
         id: OrderId,
@@ -128,7 +152,15 @@ impl OrderService {
                 self.receive_return(id, expected_version, return_id, refund, actor)
                     .await
             }
-            Operation::Refund { amount, reason } => self.refund(id, amount, reason, actor).await,
+            Operation::Refund { amount, reason } => {
+                // A refund is not decided against a version of its own (it
+                // retries to record money that moved), so a caller's
+                // expected version is checked before the gateway is asked.
+                if expected_version.is_some() {
+                    self.load_at(id, expected_version).await?;
+                }
+                self.refund(id, amount, reason, actor).await
+            }
         }
     }
 

@@ -135,6 +135,8 @@ mod tests {
             customer_id: CustomerId::new(uuid::Uuid::now_v7()).expect("an id"),
             amount: Money::from_minor(1999, Currency::USD).expect("an amount"),
             idempotency_key: key.to_owned(),
+            payment_method: None,
+            payment_token: None,
         }
     }
 

@@ -24,7 +24,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/reports", get(report))
 }
 
-fn unavailable(err: order_core::PortError) -> ApiError {
+pub(crate) fn unavailable(err: order_core::PortError) -> ApiError {
     match err {
         // The catalog or the stock refused the value (a taken SKU, fewer
         // units than are held): the client's request is at fault.

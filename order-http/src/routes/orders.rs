@@ -12,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use order_core::ports::{Cursor, OrderQuery, SortOrder};
 use order_core::{
-    LineEdit, LineId, Operation, Order, OrderError, OrderId, OrderNumber, OrderStatus,
+    Action, LineEdit, LineId, Operation, Order, OrderError, OrderId, OrderNumber, OrderStatus,
     PaymentStatus, Quantity, ReturnId, Scope, ShipmentId,
 };
 use serde::Deserialize;
@@ -61,7 +61,7 @@ const STAFF: &[Role] = &[Role::Admin];
 const FULFILMENT: &[Role] = &[Role::Admin, Role::Service];
 const ANYONE: &[Role] = &[Role::Customer, Role::Admin, Role::Service];
 
-fn order_id(raw: &str) -> ApiResult<OrderId> {
+pub(crate) fn order_id(raw: &str) -> ApiResult<OrderId> {
     id("id", raw, |s| s.parse())
 }
 
@@ -81,7 +81,7 @@ fn order_response(status: StatusCode, order: &Order) -> Response {
 
 /// Loads an order the caller may see; another customer's order is a 404,
 /// so its existence does not leak.
-async fn visible(state: &AppState, caller: &Caller, id: OrderId) -> ApiResult<Order> {
+pub(crate) async fn visible(state: &AppState, caller: &Caller, id: OrderId) -> ApiResult<Order> {
     let order = state.orders.get(id).await?;
     if caller.may_see(&order) {
         Ok(order)
@@ -222,11 +222,11 @@ pub(crate) struct ListParams {
     limit: Option<usize>,
 }
 
-fn encode_cursor(cursor: &Cursor) -> String {
+pub(crate) fn encode_cursor(cursor: &Cursor) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}|{}", cursor.created_at.to_rfc3339(), cursor.id))
 }
 
-fn decode_cursor(text: &str) -> ApiResult<Cursor> {
+pub(crate) fn decode_cursor(text: &str) -> ApiResult<Cursor> {
     let bad = || ApiError::BadRequest {
         detail: "cursor: not a cursor this API issued".into(),
         field: Some("cursor".into()),
@@ -726,17 +726,28 @@ pub(crate) async fn dry_run(
 
 /// Who may perform (and so preview) an operation: the roles its own route
 /// requires.
-fn roles_for(operation: &Operation) -> &'static [Role] {
-    match operation {
-        Operation::EditLines(_)
-        | Operation::UpdateDetails(_)
-        | Operation::Pay
-        | Operation::Cancel { .. }
-        | Operation::RequestReturn { .. } => ANYONE,
-        Operation::StartProcessing
-        | Operation::Ship { .. }
-        | Operation::Deliver { .. }
-        | Operation::ReceiveReturn { .. } => FULFILMENT,
-        Operation::Complete | Operation::Refund { .. } => STAFF,
+pub(crate) fn roles_for(operation: &Operation) -> &'static [Role] {
+    action_roles(operation.action())
+}
+
+/// Who may take `action` by hand: the roles of the route that takes it.
+/// Actions no route takes by hand (payment outcomes, confirmation, digital
+/// delivery, expiry) are the engine's own, and staff's.
+pub(crate) fn action_roles(action: Action) -> &'static [Role] {
+    match action {
+        Action::EditLines
+        | Action::UpdateDetails
+        | Action::StartPayment
+        | Action::Cancel
+        | Action::RequestReturn => ANYONE,
+        Action::StartProcessing | Action::Ship | Action::Deliver | Action::ReceiveReturn => {
+            FULFILMENT
+        }
+        Action::Complete
+        | Action::Refund
+        | Action::RecordPayment
+        | Action::Confirm
+        | Action::DeliverDigital
+        | Action::Expire => STAFF,
     }
 }

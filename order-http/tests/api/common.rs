@@ -13,7 +13,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use order_core::ports::{Catalog, OrderStore, PaymentGateway};
 use order_core::webhook::RetryPolicy;
-use order_core::{OrderService, ServiceConfig, Sku, StockKeeping};
+use order_core::{OrderService, ServiceConfig, ShippingMethod, Sku, StockKeeping};
 use order_http::auth::{AuthConfig, Role};
 use order_http::metered::meter;
 use order_http::metrics::Metrics;
@@ -210,6 +210,7 @@ impl TestApp {
             open_metrics: setup.open_metrics,
             webhooks: Arc::new(InMemoryWebhookStore::default()),
             webhook_retry: RetryPolicy::default(),
+            seed_shipping_method: Some(ShippingMethod::parse("standard").expect("a method")),
         };
         Self {
             client: Client::new(router(state)),

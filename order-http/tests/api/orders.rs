@@ -67,6 +67,30 @@ async fn placing_an_order_answers_201_with_location_etag_and_money_as_decimal_st
 }
 
 #[tokio::test]
+async fn the_payment_method_and_an_addresss_first_and_last_name_and_email_round_trip() {
+    let app = TestApp::new();
+    let mut body = app.order_body(&[("TSHIRT", 1)]);
+    body["payment_method"] = json!("paypal");
+    body["shipping_address"]["first_name"] = json!("Jane");
+    body["shipping_address"]["last_name"] = json!("Doe");
+    body["shipping_address"]["email"] = json!("jane@example.com");
+    let reply = app.post("/api/v1/orders", &app.alice(), &body).await;
+    let order = reply.expect(201);
+    assert_eq!(order["payment_method"], "paypal");
+    assert_eq!(order["shipping_address"]["first_name"], "Jane");
+    assert_eq!(order["shipping_address"]["email"], "jane@example.com");
+    let again = app.get(&order_path(order), &app.alice()).await;
+    assert_eq!(
+        again.expect(200)["shipping_address"],
+        order["shipping_address"]
+    );
+
+    body["shipping_address"]["email"] = json!("jane at example");
+    let refused = app.post("/api/v1/orders", &app.alice(), &body).await;
+    assert_eq!(refused.expect(422)["field"], "shipping_address.email");
+}
+
+#[tokio::test]
 async fn replaying_a_placement_with_the_same_idempotency_key_returns_the_first_order() {
     let app = TestApp::new();
     let token = app.alice();

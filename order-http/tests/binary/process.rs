@@ -155,6 +155,17 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    /// A test that failed before stopping its server must not leave the
+    /// process running (and holding its database connections).
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// Runs the binary with `env` until it exits by itself (a refused start).
 pub(crate) fn run_to_exit(env: &[(&str, &str)]) -> Output {
     let mut child = command(env)

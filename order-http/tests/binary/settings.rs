@@ -13,6 +13,16 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
+/// Every environment variable the binary reads, as its arguments declare
+/// them.
+pub(crate) fn environment_variables() -> std::collections::BTreeSet<String> {
+    Config::command()
+        .get_arguments()
+        .filter_map(|arg| arg.get_env())
+        .map(|env| env.to_string_lossy().into_owned())
+        .collect()
+}
+
 fn table() -> String {
     let command = Config::command();
     let mut out = String::from("| setting | default | what it does |\n|---|---|---|\n");

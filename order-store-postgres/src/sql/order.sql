@@ -17,7 +17,7 @@ select o.id, o.number, o.customer_id, o.currency, o.status, o.payment_status, o.
        o.shipping_method, o.coupon_code, o.discount_rule, o.notes, o.pricing, o.reservation,
        o.payment_attempts, o.cancellation_reason, o.cancelled_by, o.version, o.created_at,
        o.updated_at, o.confirmed_at, o.cancelled_at, o.delivered_at, o.completed_at,
-       lines.*, payments.*, shipments.*, shipment_lines.*, returns.*, return_lines.*,
+       o.payment_method, lines.*, payments.*, shipments.*, shipment_lines.*, returns.*, return_lines.*,
        history.*
   from orders o
  cross join lateral (

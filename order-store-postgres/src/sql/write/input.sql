@@ -120,5 +120,8 @@ with input as (
         $92::text[]         as stock_sku,
         $93::integer[]      as stock_quantity,
         $94::timestamptz    as reserve_until,
-        $95::text           as restock_key
+        $95::text           as restock_key,
+        -- The order row's columns added since (migration 0010), numbered
+        -- last so the others keep their numbers.
+        $96::text           as payment_method
 ),
