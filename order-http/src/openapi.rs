@@ -48,7 +48,7 @@ use crate::routes::{admin, events, ops, orders, webhooks};
     components(
         schemas(
             Problem, HealthBody, AddressBody, NewLineBody, CreateOrderRequestBody, PatchOrderRequestBody, AddItemRequestBody,
-            UpdateItemRequestBody, ReasonBody, LineQuantityBody, CreateShipmentRequestBody, CreateReturnRequestBody,
+            UpdateItemRequestBody, ReasonBody, PayRequestBody, LineQuantityBody, CreateShipmentRequestBody, CreateReturnRequestBody,
             ReceiveReturnRequestBody, RefundRequestBody, DryRunRequestBody, PaymentEventRequestBody, TotalsBody,
             QuantitiesBody, LineBody, PaymentEntryBody, PaymentsBody, ShipmentBody, ReturnBody, CancellationBody,
             OrderResponseBody, OrderPageBody, HistoryEntryBody, EventBody, HistoryBody, EventPageBody, DryRunResponseBody,

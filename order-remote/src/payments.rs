@@ -4,7 +4,7 @@
 //!
 //! | port call | request | reading of the answer |
 //! |---|---|---|
-//! | `authorize` | `POST /payments` `{orderId, userId, amount, currency}` | `processed`: the payment's id is the reference; `failed` (or a 402/422): declined with its `failureCode` / `failureReason`; `pending`: no answer yet (the engine fails the attempt and logs an orphan check) |
+//! | `authorize` | `POST /payments` `{orderId, userId, amount, currency, paymentMethod?, paymentToken?}` | `processed`: the payment's id is the reference; `failed` (or a 402/422): declined with its `failureCode` / `failureReason`; `pending`: no answer yet (the engine fails the attempt and logs an orphan check) |
 //! | `capture` | `GET /payments/{paymentId}` | the service processed (took) the money at `POST /payments`: capture confirms the payment is `processed` for that amount and answers its id |
 //! | `void` | `POST /payments/{paymentId}/refund` `{reason: "void"}` | no amount: the whole payment goes back (the service has nothing to void, the money was taken) |
 //! | `refund` | `POST /payments/{paymentId}/refund` `{amount, currency}` | the refund's id is the reference; 409/422 refused |
@@ -37,6 +37,10 @@ struct PaymentRequestBody {
     user_id: String,
     amount: String,
     currency: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payment_method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payment_token: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -189,6 +193,11 @@ impl PaymentGateway for RemotePayments {
             user_id: request.customer_id.to_string(),
             amount: request.amount.amount().to_string(),
             currency: request.amount.currency().code().to_owned(),
+            payment_method: request.payment_method.as_ref().map(ToString::to_string),
+            payment_token: request
+                .payment_token
+                .as_ref()
+                .map(|t| t.expose().to_owned()),
         });
         let call = Call::write(
             Method::POST,

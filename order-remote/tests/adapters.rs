@@ -15,7 +15,7 @@ use order_core::ports::{
 };
 use order_core::{
     Currency, CustomerId, GatewayReference, InventoryError, Money, OrderId, PaymentError,
-    PortError, ProductId, ProductKind, Quantity, Sku,
+    PaymentMethod, PaymentToken, PortError, ProductId, ProductKind, Quantity, Sku,
 };
 use order_remote::{
     BreakerSettings, Observer, Outcome, RemoteCatalog, RemoteCustomers, RemoteInventory,
@@ -110,6 +110,8 @@ fn request(order: OrderId, amount: &str, key: &str) -> PaymentRequest {
         customer_id: customer(),
         amount: usd(amount),
         idempotency_key: key.to_owned(),
+        payment_method: Some(PaymentMethod::parse("credit_card").unwrap()),
+        payment_token: Some(PaymentToken::parse("tok_visa_4242").unwrap()),
     }
 }
 
@@ -507,6 +509,8 @@ async fn authorize_capture_and_refund_go_through_the_payment_service() {
     let made = service.of(&id.to_string());
     assert_eq!(made.len(), 1);
     assert_eq!(made[0].refunded.to_string(), "10.00");
+    assert_eq!(made[0].method.as_deref(), Some("credit_card"));
+    assert_eq!(made[0].token.as_deref(), Some("tok_visa_4242"));
     gateway.void(&payment, "k1:void").await.unwrap();
     assert_eq!(service.of(&id.to_string())[0].status, "refunded");
     let err = gateway

@@ -174,6 +174,16 @@ impl World {
         .await
     }
 
+    async fn pay_with(&self, order: &str, body: Value) -> Reply {
+        self.call(
+            Method::POST,
+            &format!("/api/v1/orders/{order}/pay"),
+            &self.customer_token,
+            Some(body),
+        )
+        .await
+    }
+
     async fn order(&self, order: &str) -> Value {
         let reply = self
             .call(
@@ -505,4 +515,47 @@ async fn every_attempt_is_counted_and_timed_per_service_and_outcome() {
     ] {
         assert!(text.contains(line), "{line} missing from:\n{text}");
     }
+}
+
+#[tokio::test]
+async fn the_payment_method_and_token_of_the_checkout_reach_the_payment_service() {
+    let world = World::new().await;
+    let order = world.placed(1).await;
+    let paid = world
+        .pay_with(
+            &order,
+            json!({ "payment_method": "paypal", "payment_token": "tok_from_the_client" }),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::OK, "{}", paid.body);
+    assert_eq!(paid.body["payment_method"], "paypal");
+    let charged = world.payments.of(&order);
+    assert_eq!(charged[0].method.as_deref(), Some("paypal"));
+    assert_eq!(charged[0].token.as_deref(), Some("tok_from_the_client"));
+    assert!(
+        !world
+            .order(&order)
+            .await
+            .to_string()
+            .contains("tok_from_the_client"),
+        "the token is never kept"
+    );
+}
+
+#[tokio::test]
+async fn a_checkout_body_that_is_wrong_is_refused_naming_the_field_before_any_charge() {
+    let world = World::new().await;
+    let order = world.placed(1).await;
+    let bad = world
+        .pay_with(&order, json!({ "payment_method": "" }))
+        .await;
+    assert!(bad.status.is_client_error(), "{}", bad.body);
+    assert!(
+        bad.body.to_string().contains("payment_method"),
+        "{}",
+        bad.body
+    );
+    let unknown = world.pay_with(&order, json!({ "card": "4242" })).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.body);
+    assert!(world.payments_server().faults.seen().is_empty());
 }

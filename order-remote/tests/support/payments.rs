@@ -28,6 +28,9 @@ pub struct Payment {
     pub key: String,
     pub refunded: Decimal,
     pub failure: Option<&'static str>,
+    pub method: Option<String>,
+    /// The token the payer's client got from the provider.
+    pub token: Option<String>,
 }
 
 impl Payment {
@@ -43,6 +46,7 @@ impl Payment {
             "idempotencyKey": self.key,
             "failureCode": self.failure,
             "failureReason": self.failure.map(|_| "Insufficient funds"),
+            "paymentMethod": self.method,
         })
     }
 }
@@ -88,6 +92,8 @@ struct PayBody {
     user_id: String,
     amount: String,
     currency: String,
+    payment_method: Option<String>,
+    payment_token: Option<String>,
 }
 
 async fn pay(
@@ -143,6 +149,8 @@ fn charge(
         key: key.clone(),
         refunded: Decimal::ZERO,
         failure,
+        method: body.payment_method,
+        token: body.payment_token,
     };
     let answer = payment.body();
     ledger.payments.insert(payment.id.clone(), payment);
