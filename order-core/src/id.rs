@@ -131,6 +131,11 @@ minted_id!(
     "payment_entry_id"
 );
 minted_id!(
+    /// Identifies an entry of the compensation log.
+    CompensationId,
+    "compensation_id"
+);
+minted_id!(
     /// Identifies one published domain event; consumers deduplicate by it.
     EventId,
     "event_id"

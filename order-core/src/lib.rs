@@ -62,8 +62,8 @@ pub use error::{
 };
 pub use event::{EventRecord, OrderEvent, StoredEvent};
 pub use id::{
-    CustomerId, DeliveryId, EventId, LineId, OrderId, PaymentEntryId, ProductId, ReturnId,
-    ShipmentId, SubscriptionId, VariantId,
+    CompensationId, CustomerId, DeliveryId, EventId, LineId, OrderId, PaymentEntryId, ProductId,
+    ReturnId, ShipmentId, SubscriptionId, VariantId,
 };
 pub use invoice::Invoice;
 pub use ledger::{LineQuantities, PaymentEntry, PaymentKind, PaymentLedger};

@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::address::Address;
 use crate::event::{EventRecord, OrderEvent, Placed};
-use crate::id::{CustomerId, LineId, OrderId, ProductId, ReturnId, ShipmentId, VariantId};
+use crate::id::{
+    CompensationId, CustomerId, LineId, OrderId, ProductId, ReturnId, ShipmentId, VariantId,
+};
 use crate::ledger::{LineQuantities, PaymentLedger};
 use crate::money::{Currency, Money};
 use crate::order_number::OrderNumber;
@@ -158,6 +160,8 @@ pub enum Reservation {
 /// A step that could not be compensated and waits for an operator.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Compensation {
+    /// The entry.
+    pub id: CompensationId,
     /// The order.
     pub order_id: OrderId,
     /// What should have happened ("void authorization", "release stock").
@@ -168,6 +172,20 @@ pub struct Compensation {
     pub detail: String,
     /// When it was recorded.
     pub at: DateTime<Utc>,
+    /// How an operator settled it; `None` while it waits.
+    #[serde(default)]
+    pub resolution: Option<Resolution>,
+}
+
+/// An operator's word that a compensation was dealt with.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Resolution {
+    /// Who resolved it.
+    pub by: Actor,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What they did, if they said.
+    pub note: Option<Reason>,
 }
 
 /// An order and everything that happened to it.

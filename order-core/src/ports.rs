@@ -15,10 +15,12 @@ use crate::error::{
     InventoryError, PaymentError, PolicyError, PortError, StoreError, ValidationError,
 };
 use crate::event::{EventRecord, OrderEvent, StoredEvent};
-use crate::id::{CustomerId, DeliveryId, OrderId, ProductId, SubscriptionId, VariantId};
+use crate::id::{
+    CompensationId, CustomerId, DeliveryId, OrderId, ProductId, SubscriptionId, VariantId,
+};
 use crate::ledger::PaymentEntry;
 use crate::money::Money;
-use crate::order::{Compensation, Order, ProductKind, StatusChange};
+use crate::order::{Compensation, Order, ProductKind, Resolution, StatusChange};
 use crate::order_number::OrderNumber;
 use crate::pricing::{Discount, Percent};
 use crate::quantity::Quantity;
@@ -387,6 +389,19 @@ pub trait OrderStore: Send + Sync {
     /// # Errors
     /// Backend failures only.
     async fn compensations(&self) -> Result<Vec<Compensation>, StoreError>;
+
+    /// Marks a compensation resolved and answers it as stored: MUST answer
+    /// `Ok(None)` for an unknown id, and MUST keep the first resolution of
+    /// one resolved before (answering it unchanged), so that two operators
+    /// resolving at once leave one record of who did.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn resolve_compensation(
+        &self,
+        id: CompensationId,
+        resolution: &Resolution,
+    ) -> Result<Option<Compensation>, StoreError>;
 }
 
 /// A product (or variant) as the catalog knows it.

@@ -17,9 +17,9 @@ use crate::address::Address;
 use crate::command::Command;
 use crate::error::{OrderError, OrderRef, ValidationError};
 use crate::event::{EventRecord, OrderEvent};
-use crate::id::{CustomerId, EventId, LineId, OrderId, ProductId, VariantId};
+use crate::id::{CompensationId, CustomerId, EventId, LineId, OrderId, ProductId, VariantId};
 use crate::money::{Currency, Money};
-use crate::order::{Compensation, Order, StatusChange};
+use crate::order::{Compensation, Order, Resolution, StatusChange};
 use crate::order_number::OrderNumber;
 use crate::ports::{
     Catalog, Change, Clock, Customers, DiscountPolicy, IdGenerator, Inventory, OrderNumbers,
@@ -30,7 +30,9 @@ use crate::quantity::Quantity;
 use crate::report::{Report, ReportBuilder};
 use crate::retry::RetryPolicy;
 use crate::scope::Scope;
-use crate::text::{Actor, CouponCode, GatewayReference, Notes, PaymentMethod, ShippingMethod};
+use crate::text::{
+    Actor, CouponCode, GatewayReference, Notes, PaymentMethod, Reason, ShippingMethod,
+};
 
 mod edit;
 mod fulfilment;
@@ -425,6 +427,38 @@ impl OrderService {
 
     // ---- queries ------------------------------------------------------------
 
+    /// The compensation log: steps the engine could not undo, oldest
+    /// first, resolved or waiting for an operator.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn compensations(&self) -> Result<Vec<Compensation>, OrderError> {
+        Ok(self.ports.store.compensations().await?)
+    }
+
+    /// Records that `actor` dealt with a compensation, now; `None` for an
+    /// unknown id. One resolved before keeps its first resolution.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn resolve_compensation(
+        &self,
+        id: CompensationId,
+        note: Option<Reason>,
+        actor: &Actor,
+    ) -> Result<Option<Compensation>, OrderError> {
+        let resolution = Resolution {
+            by: actor.clone(),
+            at: self.now(),
+            note,
+        };
+        Ok(self
+            .ports
+            .store
+            .resolve_compensation(id, &resolution)
+            .await?)
+    }
+
     /// The order with `id`.
     ///
     /// # Errors
@@ -617,8 +651,10 @@ impl OrderService {
                 stock: plan.in_store(),
             })
             .await?;
-        self.settle(after.id(), plan).await;
-        Ok(after)
+        match self.settle(after.id(), plan).await {
+            Some(cancelled) => Ok(cancelled),
+            None => Ok(after),
+        }
     }
 
     async fn load_at(
@@ -672,12 +708,19 @@ impl OrderService {
         amount: Option<Money>,
         detail: String,
     ) {
+        // Only a broken id generator gives no id; the caller's error still
+        // reaches its caller, who logs it.
+        let Ok(id) = self.mint(CompensationId::new) else {
+            return;
+        };
         let compensation = Compensation {
+            id,
             order_id,
             step: step.to_owned(),
             amount,
             detail,
             at: self.now(),
+            resolution: None,
         };
         // If even the log is down, nothing durable is left; the error that
         // triggered this reaches the caller, who logs it.

@@ -148,6 +148,13 @@ impl OrderStore for Interleaved {
     async fn compensations(&self) -> Result<Vec<Compensation>, StoreError> {
         self.inner.compensations().await
     }
+    async fn resolve_compensation(
+        &self,
+        id: order_core::CompensationId,
+        resolution: &order_core::order::Resolution,
+    ) -> Result<Option<Compensation>, StoreError> {
+        self.inner.resolve_compensation(id, resolution).await
+    }
 }
 
 /// The service under test and, on the same store, a second process.

@@ -1042,6 +1042,13 @@ mod idempotency {
         async fn compensations(&self) -> Result<Vec<Compensation>, StoreError> {
             self.inner.compensations().await
         }
+        async fn resolve_compensation(
+            &self,
+            id: order_core::CompensationId,
+            resolution: &order_core::order::Resolution,
+        ) -> Result<Option<Compensation>, StoreError> {
+            self.inner.resolve_compensation(id, resolution).await
+        }
     }
 
     fn flaky() -> (Harness, Arc<Flaky>) {

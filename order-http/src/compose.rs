@@ -14,6 +14,7 @@
 //! | outbox relay lease | PostgreSQL advisory lock, sole (SQLite) | `DATABASE_URL` |
 //! | webhook subscriptions and deliveries | SQLite, PostgreSQL | `DATABASE_URL` |
 //! | clock, ids, timer | system clock, UUID v7, tokio | — |
+//! | catalog, inventory and stock, customers, payment gateway | the product, inventory, user and payment services over HTTP (`remote`) | `--product-service-url`, `--inventory-service-url`, `--user-service-url`, `--payments http` with `--payment-service-url` |
 //! | (inbound) the gRPC API | order-grpc on its own port, off by default (`grpc::GrpcServer`) | `--grpc-addr`, `--grpc-currency` |
 
 use std::path::{Path, PathBuf};
@@ -51,6 +52,7 @@ use crate::metered;
 use crate::metrics::Metrics;
 use crate::payments::{ExternalPayments, SimulatedGateway};
 use crate::policies::{self, PolicyFileError};
+use crate::remote;
 use crate::state::{AppState, Limits};
 
 /// The customer the dev-mode customer token names.
@@ -161,20 +163,27 @@ impl Plan {
         let dev = config.dev;
         let mut missing = Vec::new();
         let payments = match (config.payments, dev) {
-            (Some(Payments::Http), _) => {
-                return Err(StartError::Settings(
-                    "--payments http (the payment service's REST adapter) is not available \
-                     yet; choose --payments simulated or --payments external"
-                        .into(),
-                ));
+            (Some(Payments::Http), _)
+                if config
+                    .payment_service_url
+                    .as_deref()
+                    .is_none_or(|u| u.trim().is_empty()) =>
+            {
+                missing.push(
+                    "the payment service for --payments http: --payment-service-url or \
+                     PAYMENT_SERVICE_URL",
+                );
+                None
             }
             (Some(mode), _) => Some(mode),
             (None, true) => Some(Payments::Simulated),
             (None, false) => {
                 missing.push(
                     "a payment mode: --payments simulated (a simulator that approves every \
-                     payment) or --payments external (a payment service charges, the order \
-                     learns through payment events); or ORDER_PAYMENTS",
+                     payment), --payments external (a payment service charges, the order \
+                     learns through payment events) or --payments http with \
+                     --payment-service-url (checkout charges through the payment service's \
+                     REST API); or ORDER_PAYMENTS",
                 );
                 None
             }
@@ -371,15 +380,24 @@ async fn sqlite(url: &str, max_connections: u32) -> Result<Storage, StartError> 
     })
 }
 
-fn payments(mode: Payments) -> (Arc<dyn PaymentGateway>, PaymentFlow) {
-    match mode {
-        Payments::Simulated => {
+fn payments(
+    mode: Payments,
+    remote: Option<Arc<dyn PaymentGateway>>,
+) -> (Arc<dyn PaymentGateway>, PaymentFlow) {
+    match (mode, remote) {
+        (Payments::Http, Some(gateway)) => {
+            tracing::info!(
+                "payments: the payment service's REST API (POST /payments, refunds through POST /payments/{{id}}/refund); checkout charges at once"
+            );
+            (gateway, PaymentFlow::Gateway)
+        }
+        (Payments::Simulated, _) => {
             tracing::warn!(
                 "payments: simulated gateway; it approves every payment (development and demonstrations only)"
             );
             (Arc::new(SimulatedGateway::default()), PaymentFlow::Gateway)
         }
-        Payments::External | Payments::Http => {
+        (Payments::External | Payments::Http, _) => {
             tracing::info!(
                 "payments: an external payment service charges customers; checkout marks the payment pending (202) until payment.processed or payment.failed arrives; refunds and voids are made by the payment service"
             );
@@ -545,15 +563,32 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
             "catalog file loaded (only into an empty catalog)"
         );
     }
-    let (gateway, flow) = payments(plan.payments);
     let metrics = Arc::new(Metrics::new());
+    let remote = remote::services(config, &metrics)?;
+    let (gateway, flow) = payments(plan.payments, remote.payments.clone());
+    let mut service_config = service_config(config, policies.pricing, flow);
+    if remote.inventory.is_some() {
+        service_config.stock = StockKeeping::Inventory;
+    }
+    if remote.any() {
+        // Retries happen once, in the adapters, which know from the HTTP
+        // answer what is safe to repeat; the engine waits for them.
+        service_config.retry = order_core::retry::RetryPolicy {
+            attempts: 1,
+            timeout: remote::budget(&remote::settings(config)),
+            ..service_config.retry
+        };
+    }
     let ports = metered::meter(
         Ports {
             store: storage.store,
-            catalog: storage.catalog,
-            inventory: storage.inventory,
+            catalog: remote.catalog.clone().unwrap_or(storage.catalog),
+            inventory: remote.inventory.clone().unwrap_or(storage.inventory),
             payments: gateway,
-            customers: customers(config.customers),
+            customers: remote
+                .customers
+                .clone()
+                .unwrap_or_else(|| customers(config.customers)),
             tax: Arc::new(policies.tax),
             shipping: Arc::new(policies.shipping),
             discounts: Arc::new(policies.coupons),
@@ -600,7 +635,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
             ..RelaySettings::default()
         },
     );
-    let orders = OrderService::new(ports, service_config(config, policies.pricing, flow));
+    let orders = OrderService::new(ports, service_config);
     let payment_events = match &kafka {
         None => None,
         Some(settings) => {
@@ -633,7 +668,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         orders,
         store,
         catalog: storage.catalog_admin,
-        stock: storage.stock,
+        stock: remote.stock.clone().unwrap_or(storage.stock),
         auth: Arc::new(auth),
         metrics,
         limits: Limits {

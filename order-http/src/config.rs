@@ -26,7 +26,9 @@ pub enum Payments {
     /// events (`payment.processed` / `payment.failed`); checkout answers 202
     /// with the payment pending.
     External,
-    /// The payment service's REST API (not available yet).
+    /// The payment service's REST API (`--payment-service-url`): checkout
+    /// charges through it and answers at once; refunds and cancellations
+    /// give the money back through it.
     Http,
 }
 
@@ -291,6 +293,54 @@ pub struct Config {
     /// `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TIMEOUT`, …) apply.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
+
+    /// The payment service's base URL, for `--payments http`.
+    #[arg(long, env = "PAYMENT_SERVICE_URL")]
+    pub payment_service_url: Option<String>,
+
+    /// The product service's base URL: prices and product facts come from
+    /// it (`GET /products/{id}`) instead of the database's catalog.
+    #[arg(long, env = "PRODUCT_SERVICE_URL")]
+    pub product_service_url: Option<String>,
+
+    /// The inventory service's base URL: it holds, commits and releases
+    /// the stock (`/reservations/{orderId}`) instead of the database.
+    #[arg(long, env = "INVENTORY_SERVICE_URL")]
+    pub inventory_service_url: Option<String>,
+
+    /// The user service's base URL: placement asks it whether the customer
+    /// exists (`GET /users/{id}`) instead of trusting the token.
+    #[arg(long, env = "USER_SERVICE_URL")]
+    pub user_service_url: Option<String>,
+
+    /// Milliseconds one attempt of a call to a remote service may take,
+    /// answer included.
+    #[arg(long, env = "ORDER_REMOTE_TIMEOUT_MS", default_value_t = 3_000)]
+    pub remote_timeout_ms: u64,
+
+    /// Attempts a remote call that is safe to repeat (a read, or a write
+    /// with an idempotency key) gets.
+    #[arg(long, env = "ORDER_REMOTE_ATTEMPTS", default_value_t = 3)]
+    pub remote_attempts: u32,
+
+    /// Milliseconds before the second attempt of a remote call; doubling,
+    /// up to 2 seconds.
+    #[arg(long, env = "ORDER_REMOTE_BACKOFF_MS", default_value_t = 100)]
+    pub remote_backoff_ms: u64,
+
+    /// Failures in a row after which calls to a remote service fail fast
+    /// (the circuit opens).
+    #[arg(long, env = "ORDER_REMOTE_BREAKER_FAILURES", default_value_t = 5)]
+    pub remote_breaker_failures: u32,
+
+    /// Milliseconds an open circuit fails fast before one probe call is let
+    /// through.
+    #[arg(
+        long,
+        env = "ORDER_REMOTE_BREAKER_COOL_DOWN_MS",
+        default_value_t = 10_000
+    )]
+    pub remote_breaker_cool_down_ms: u64,
 
     /// Something to do instead of serving.
     #[command(subcommand)]

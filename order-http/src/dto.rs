@@ -333,6 +333,45 @@ pub struct UpdateItemRequestBody {
     pub quantity: u32,
 }
 
+/// What checkout pays with (`POST /api/v1/orders/{id}/pay`); the body is
+/// optional, and so is each field.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayRequestBody {
+    /// How the customer pays (`credit_card`, `paypal`): recorded on the
+    /// attempt (it becomes the order's payment method) and passed to the
+    /// payment gateway; the order's own method when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::PaymentMethod>)]
+    pub payment_method: Option<String>,
+    /// The payment provider's token for the instrument (from its client
+    /// side): passed to the gateway, never stored.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, max_length = 512)]
+    pub payment_token: Option<String>,
+}
+
+impl PayRequestBody {
+    /// The instrument.
+    ///
+    /// # Errors
+    /// A validation error naming `payment_method` or `payment_token`.
+    pub fn try_into_domain(self) -> Result<order_core::PaymentInstrument, ApiError> {
+        Ok(order_core::PaymentInstrument {
+            method: self
+                .payment_method
+                .as_deref()
+                .map(order_core::PaymentMethod::parse)
+                .transpose()?,
+            token: self
+                .payment_token
+                .as_deref()
+                .map(order_core::PaymentToken::parse)
+                .transpose()?,
+        })
+    }
+}
+
 /// Why (cancel, return, refund).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -57,6 +57,39 @@ fn json_rejection(rejection: &JsonRejection, limit: usize) -> ApiError {
     }
 }
 
+/// A JSON body a client may leave out: no body, a blank one or `null` is
+/// `T::default()`; anything else is read as [`AppJson`] reads it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OptionalAppJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalAppJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let limit = state.limits.body_bytes;
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, limit).await.map_err(|err| {
+            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+            while let Some(cause) = source {
+                if cause.is::<http_body_util::LengthLimitError>() {
+                    return ApiError::PayloadTooLarge { limit };
+                }
+                source = cause.source();
+            }
+            ApiError::BadRequest {
+                detail: "the request body could not be read".into(),
+                field: None,
+            }
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(T::default()));
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        let AppJson(value) = AppJson::<Option<T>>::from_request(req, state).await?;
+        Ok(Self(value.unwrap_or_default()))
+    }
+}
+
 /// A query string whose rejections are problems (400).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AppQuery<T>(pub T);

@@ -28,8 +28,12 @@
 //!   `catalog_seed`: the catalog file; `payments`: the payment simulator
 //!   and the external payment service's port; `background`: sweeps, outbox
 //!   relay and the log publisher
-//! - `telemetry`: the binary's logs and OTLP span export (feature `otlp`)
+//! - `telemetry`: the binary's logs and OTLP span export (feature `otlp`);
+//!   `trace_context`: the W3C `traceparent` of each request, carried to the
+//!   remote calls made for it
 //! - `grpc`: the gRPC API (order-grpc) beside HTTP, with the same tokens
+//! - `remote`: the product, inventory, user and payment services over HTTP
+//!   (`order-remote`), as the composition root chooses them
 
 pub mod auth;
 pub mod background;
@@ -48,10 +52,12 @@ mod middleware;
 pub mod openapi;
 pub mod payments;
 pub mod policies;
+pub mod remote;
 mod routes;
 mod security;
 pub mod state;
 pub mod telemetry;
+mod trace_context;
 mod whole;
 
 use axum::Router;
@@ -67,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::orders::routes())
         .merge(routes::events::routes())
         .merge(routes::admin::routes())
+        .merge(routes::compensations::routes())
         .merge(routes::webhooks::routes())
         .merge(compat::api_routes())
         .layer(axum::middleware::from_fn_with_state(

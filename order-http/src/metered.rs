@@ -171,6 +171,17 @@ impl OrderStore for MeteredStore {
     async fn compensations(&self) -> Result<Vec<Compensation>, StoreError> {
         self.run("compensations", self.inner.compensations()).await
     }
+    async fn resolve_compensation(
+        &self,
+        id: order_core::CompensationId,
+        resolution: &order_core::order::Resolution,
+    ) -> Result<Option<Compensation>, StoreError> {
+        self.run(
+            "resolve_compensation",
+            self.inner.resolve_compensation(id, resolution),
+        )
+        .await
+    }
 }
 
 /// An external service port whose every call is counted and timed.

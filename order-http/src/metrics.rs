@@ -9,8 +9,8 @@
 //! | `orders_created_total` | counter | — | orders a placement created (an idempotent replay creates none) |
 //! | `orders_status_total` | counter | `status` | status changes committed, by the status reached (`pending` at placement) |
 //! | `order_processing_duration_seconds` | histogram | — | per order, from placement to confirmation (paid, stock committed), in the engine's clock |
-//! | `external_service_requests_total` | counter | `service`, `outcome` | calls to the payment gateway, catalog and inventory |
-//! | `external_service_duration_seconds` | histogram | `service` | their latency |
+//! | `external_service_requests_total` | counter | `service`, `outcome` | calls to the payment gateway, catalog and inventory ports (`payment_gateway`, `catalog`, `inventory`: `ok`, `error`), and each HTTP attempt to a remote service (`payment-service`, `product-service`, `inventory-service`, `user-service`: `success`, `client_error`, `server_error`, `timeout`, `connection_error`, `circuit_open`) |
+//! | `external_service_duration_seconds` | histogram | `service` (and `outcome` for the remote services) | their latency |
 //! | `database_query_duration_seconds` | histogram | `operation` | store operations' latency |
 //! | `order_events_delivery_seconds` | histogram | — | per event, from its change to the publisher's acknowledgement (the relay's delivery latency; the seeds' SLA is 5 s at p99) |
 //!
@@ -167,6 +167,16 @@ impl Metrics {
         self.record(|| {
             counter!(EXTERNAL_REQUESTS, "service" => service, "outcome" => outcome).increment(1);
             histogram!(EXTERNAL_DURATION, "service" => service).record(took);
+        });
+    }
+
+    /// One attempt of an HTTP call to a remote service (`payment-service`,
+    /// `product-service`, …) and how it ended (`success`, `timeout`,
+    /// `circuit_open`, …): counted and timed per service and outcome.
+    pub fn remote_call(&self, service: &'static str, outcome: &'static str, took: Duration) {
+        self.record(|| {
+            counter!(EXTERNAL_REQUESTS, "service" => service, "outcome" => outcome).increment(1);
+            histogram!(EXTERNAL_DURATION, "service" => service, "outcome" => outcome).record(took);
         });
     }
 

@@ -2,7 +2,8 @@
 //! request (inside a span carrying the request id, so every line logged
 //! while serving it carries it too), metrics, the request timeout, the body
 //! read deadline (408), panic capture (logged with the panic's message),
-//! and the guarantee that every error leaves as a problem document.
+//! the W3C trace context the remote calls carry on (`trace_context`), and
+//! the guarantee that every error leaves as a problem document.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -93,11 +94,13 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         .and_then(|id| id.header_value().to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let span =
-        tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
+    let trace = crate::trace_context::incoming(request.headers());
+    let span = tracing::info_span!("request", request_id = %request_id, method = %method, route = %route, trace_id = %trace.trace_id());
+    let trace = crate::trace_context::link(&span, request.headers(), trace);
     let limit = state.limits.timeout;
+    let served = order_remote::trace::scope(trace, next.run(request));
     async {
-        let response = match tokio::time::timeout(limit, next.run(request)).await {
+        let response = match tokio::time::timeout(limit, served).await {
             Ok(_) if expired.load(Ordering::Relaxed) => body_timeout(state.limits.body_timeout),
             Ok(response) => problem_if_plain(response, state.limits.body_bytes),
             Err(_) => ApiError::Order(order_core::OrderError::Unavailable {

@@ -18,6 +18,9 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
 
 use crate::dto::*;
 use crate::error::Problem;
+use crate::routes::compensations::{
+    self, CompensationBody, CompensationStatus, ResolutionBody, ResolveCompensationRequestBody,
+};
 use crate::routes::ops::HealthBody;
 use crate::routes::webhooks::{
     AttemptBody, DeliveryBody, DeliveryDetailBody, DeliveryListBody, SubscriptionBody,
@@ -40,11 +43,12 @@ use crate::routes::{admin, events, ops, orders, webhooks};
         ops::health, ops::live, ops::ready, ops::metrics,
         webhooks::subscribe, webhooks::subscriptions, webhooks::unsubscribe, webhooks::deliveries,
         webhooks::delivery, webhooks::redeliver,
+        compensations::list_compensations, compensations::resolve_compensation,
     ),
     components(
         schemas(
             Problem, HealthBody, AddressBody, NewLineBody, CreateOrderRequestBody, PatchOrderRequestBody, AddItemRequestBody,
-            UpdateItemRequestBody, ReasonBody, LineQuantityBody, CreateShipmentRequestBody, CreateReturnRequestBody,
+            UpdateItemRequestBody, ReasonBody, PayRequestBody, LineQuantityBody, CreateShipmentRequestBody, CreateReturnRequestBody,
             ReceiveReturnRequestBody, RefundRequestBody, DryRunRequestBody, PaymentEventRequestBody, TotalsBody,
             QuantitiesBody, LineBody, PaymentEntryBody, PaymentsBody, ShipmentBody, ReturnBody, CancellationBody,
             OrderResponseBody, OrderPageBody, HistoryEntryBody, EventBody, HistoryBody, EventPageBody, DryRunResponseBody,
@@ -54,6 +58,7 @@ use crate::routes::{admin, events, ops, orders, webhooks};
             EntityTag, FeedPosition, OrderStatus, PaymentStatus, ProductKind, PaymentEventType, ListOrder,
             WebhookUrl, WebhookSecret, WebhookEventType, SubscriptionRequestBody, SubscriptionBody, SubscriptionListBody, DeliveryBody, DeliveryListBody,
             AttemptBody, DeliveryDetailBody,
+            CompensationBody, ResolutionBody, CompensationStatus, ResolveCompensationRequestBody,
         ),
         responses(Problem),
     ),
@@ -64,7 +69,7 @@ use crate::routes::{admin, events, ops, orders, webhooks};
         (name = "lifecycle", description = "Payment, processing, shipping, delivery, cancellation"),
         (name = "returns", description = "Returns and refunds"),
         (name = "events", description = "The event feed and the payment webhook"),
-        (name = "admin", description = "Catalog, stock and reports"),
+        (name = "admin", description = "Catalog, stock, reports and the compensation log"),
         (name = "webhooks", description = "Signed outbound webhooks: subscriptions and deliveries"),
         (name = "operations", description = "Health and metrics"),
     )

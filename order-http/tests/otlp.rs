@@ -177,6 +177,12 @@ fn start_server(collector: SocketAddr) -> (Server, SocketAddr) {
 
 /// `GET path` over a fresh connection; returns the status line.
 fn get(address: SocketAddr, path: &str) -> String {
+    get_with(address, path, "")
+}
+
+/// `GET path` with extra header lines (each ending in `\r\n`); returns the
+/// status line.
+fn get_with(address: SocketAddr, path: &str, headers: &str) -> String {
     let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(5)).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -186,7 +192,7 @@ fn get(address: SocketAddr, path: &str) -> String {
         .expect("write timeout");
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nhost: {address}\r\n{headers}connection: close\r\n\r\n"
     )
     .expect("send the request");
     let mut response = Vec::new();
@@ -269,6 +275,44 @@ fn spans_are_exported_over_otlp_http() {
         );
     }
 
+    stop(server);
+    stop_receiver.store(true, Ordering::Relaxed);
+}
+
+#[test]
+fn a_request_with_a_traceparent_is_exported_in_the_callers_trace() {
+    let (collector, received, stop_receiver) = start_receiver();
+    let (server, address) = start_server(collector);
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let status = get_with(
+        address,
+        "/health/ready",
+        &format!("traceparent: 00-{trace_id}-00f067aa0ba902b7-01\r\n"),
+    );
+    assert!(status.starts_with("HTTP/1.1"), "{status:?}");
+    // Protobuf carries the trace id as its 16 raw bytes.
+    let raw: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&trace_id[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect();
+    let parent: Vec<u8> = vec![0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let export = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(request) = received.recv_timeout(left) else {
+            panic!("no export with the request span within 20 s");
+        };
+        if contains(&request.body, b"/health/ready") {
+            break request;
+        }
+    };
+    assert!(
+        contains(&export.body, &raw),
+        "the request span is not in the caller's trace"
+    );
+    assert!(
+        contains(&export.body, &parent),
+        "the request span's parent is not the caller's span"
+    );
     stop(server);
     stop_receiver.store(true, Ordering::Relaxed);
 }

@@ -183,6 +183,8 @@ pub(crate) const INBOUND_EVENT_PROCESSED: &str = sql!("inbound_event_processed.s
 pub(crate) const RECORD_COMPENSATION: &str = sql!("record_compensation.sql");
 /// The compensation log.
 pub(crate) const COMPENSATIONS: &str = sql!("compensations.sql");
+/// Resolves a compensation.
+pub(crate) const RESOLVE_COMPENSATION: &str = sql!("resolve_compensation.sql");
 
 /// The catalog's products by product id.
 pub(crate) const PRODUCTS: &str = sql!("products.sql");

@@ -14,13 +14,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use order_core::order::Compensation;
+use order_core::order::{Compensation, Resolution};
 use order_core::ports::{
     Change, IdempotencyClaim, IdempotencyKey, OrderPage, OrderQuery, OrderStore, SortOrder,
     StockLevel, StockLevels,
 };
 use order_core::{
-    EventRecord, Money, Order, OrderId, OrderNumber, PortError, Sku, StoreError, StoredEvent,
+    Actor, CompensationId, EventRecord, Money, Order, OrderId, OrderNumber, PortError, Reason, Sku,
+    StoreError, StoredEvent,
 };
 use rust_decimal::Decimal;
 use sqlx::postgres::PgBindIterExt;
@@ -271,6 +272,7 @@ impl OrderStore for PgOrderStore {
 
     async fn record_compensation(&self, c: &Compensation) -> Result<(), StoreError> {
         sqlx::query(sql::RECORD_COMPENSATION)
+            .bind(c.id.as_uuid())
             .bind(c.order_id.as_uuid())
             .bind(&c.step)
             .bind(c.amount.map(|m| m.amount()))
@@ -288,27 +290,62 @@ impl OrderStore for PgOrderStore {
             .fetch_all(&self.pool)
             .await
             .map_err(translate)?;
-        let backend = |e: order_core::MoneyError| StoreError::Backend(e.into());
-        rows.iter()
-            .map(|row| {
-                let amount: Option<Decimal> = row.try_get("amount").map_err(translate)?;
-                let amount = match amount {
-                    Some(amount) => {
-                        Some(Money::new(amount, currency(row, "currency")?).map_err(backend)?)
-                    }
-                    None => None,
-                };
-                Ok(Compensation {
-                    order_id: OrderId::new(row.try_get("order_id").map_err(translate)?)
-                        .map_err(|e| StoreError::Backend(e.into()))?,
-                    step: row.try_get("step").map_err(translate)?,
-                    amount,
-                    detail: row.try_get("detail").map_err(translate)?,
-                    at: row.try_get("at").map_err(translate)?,
-                })
-            })
-            .collect()
+        rows.iter().map(compensation_from_row).collect()
     }
+
+    async fn resolve_compensation(
+        &self,
+        id: CompensationId,
+        resolution: &Resolution,
+    ) -> Result<Option<Compensation>, StoreError> {
+        let row = sqlx::query(sql::RESOLVE_COMPENSATION)
+            .bind(id.as_uuid())
+            .bind(resolution.by.as_str())
+            .bind(resolution.at)
+            .bind(resolution.note.as_ref().map(|n| n.as_str().to_owned()))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(translate)?;
+        row.as_ref().map(compensation_from_row).transpose()
+    }
+}
+
+/// A compensation log row.
+fn compensation_from_row(row: &sqlx::postgres::PgRow) -> Result<Compensation, StoreError> {
+    let corrupt = |e: order_core::ValidationError| StoreError::Backend(e.into());
+    let amount: Option<Decimal> = row.try_get("amount").map_err(translate)?;
+    let amount = match amount {
+        Some(amount) => Some(
+            Money::new(amount, currency(row, "currency")?)
+                .map_err(|e| StoreError::Backend(e.into()))?,
+        ),
+        None => None,
+    };
+    let resolved_by: Option<String> = row.try_get("resolved_by").map_err(translate)?;
+    let resolved_at: Option<DateTime<Utc>> = row.try_get("resolved_at").map_err(translate)?;
+    let note: Option<String> = row.try_get("resolution_note").map_err(translate)?;
+    let resolution = match (resolved_by, resolved_at) {
+        (Some(by), Some(at)) => Some(Resolution {
+            by: Actor::parse(&by).map_err(corrupt)?,
+            at,
+            note: note
+                .as_deref()
+                .map(Reason::parse)
+                .transpose()
+                .map_err(corrupt)?,
+        }),
+        _ => None,
+    };
+    Ok(Compensation {
+        id: CompensationId::new(row.try_get("compensation_id").map_err(translate)?)
+            .map_err(corrupt)?,
+        order_id: OrderId::new(row.try_get("order_id").map_err(translate)?).map_err(corrupt)?,
+        step: row.try_get("step").map_err(translate)?,
+        amount,
+        detail: row.try_get("detail").map_err(translate)?,
+        at: row.try_get("at").map_err(translate)?,
+        resolution,
+    })
 }
 
 #[async_trait]

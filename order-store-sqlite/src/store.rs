@@ -20,14 +20,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use order_core::order::Compensation;
+use order_core::order::{Compensation, Resolution};
 use order_core::ports::{
     Change, IdempotencyClaim, IdempotencyKey, OrderPage, OrderQuery, OrderStore, SortOrder,
     StockLevel, StockLevels,
 };
 use order_core::{
-    Currency, EventRecord, Money, Order, OrderId, OrderNumber, PortError, Sku, StoreError,
-    StoredEvent,
+    Actor, CompensationId, Currency, EventRecord, Money, Order, OrderId, OrderNumber, PortError,
+    Reason, Sku, StoreError, StoredEvent,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
@@ -487,9 +487,10 @@ impl OrderStore for SqliteOrderStore {
 
     async fn record_compensation(&self, c: &Compensation) -> Result<(), StoreError> {
         sqlx::query(
-            "insert into compensations (order_id, step, amount, currency, detail, at)
-             values (?, ?, ?, ?, ?, ?)",
+            "insert into compensations (compensation_id, order_id, step, amount, currency, detail, at)
+             values (?, ?, ?, ?, ?, ?, ?)",
         )
+        .bind(c.id.to_string())
         .bind(c.order_id.to_string())
         .bind(&c.step)
         .bind(c.amount.map(|m| m.amount().to_string()))
@@ -503,39 +504,89 @@ impl OrderStore for SqliteOrderStore {
     }
 
     async fn compensations(&self) -> Result<Vec<Compensation>, StoreError> {
-        type Row = (
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            String,
-            String,
-        );
-        let rows: Vec<Row> = sqlx::query_as(
-            "select order_id, step, amount, currency, detail, at from compensations order by id",
+        let rows: Vec<CompensationRow> = sqlx::query_as(COMPENSATION_COLUMNS_ORDERED)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(translate)?;
+        rows.into_iter().map(compensation_from_row).collect()
+    }
+
+    async fn resolve_compensation(
+        &self,
+        id: CompensationId,
+        resolution: &Resolution,
+    ) -> Result<Option<Compensation>, StoreError> {
+        // One statement: the first resolution stays, whoever comes second.
+        let row: Option<CompensationRow> = sqlx::query_as(
+            "update compensations
+                set resolution_note = case when resolved_by is null then ? else resolution_note end,
+                    resolved_at = coalesce(resolved_at, ?),
+                    resolved_by = coalesce(resolved_by, ?)
+              where compensation_id = ?
+             returning compensation_id, order_id, step, amount, currency, detail, at,
+                       resolved_by, resolved_at, resolution_note",
         )
-        .fetch_all(&self.pool)
+        .bind(resolution.note.as_ref().map(|n| n.as_str().to_owned()))
+        .bind(time_text(resolution.at))
+        .bind(resolution.by.as_str())
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
         .await
         .map_err(translate)?;
-        rows.into_iter()
-            .map(|(order_id, step, amount, currency, detail, at)| {
-                let amount = match (amount, currency) {
-                    (Some(amount), Some(currency)) => Some(
-                        Money::parse(&amount, Currency::parse(&currency).map_err(corrupt)?)
-                            .map_err(corrupt)?,
-                    ),
-                    _ => None,
-                };
-                Ok(Compensation {
-                    order_id: order_id.parse().map_err(corrupt)?,
-                    step,
-                    amount,
-                    detail,
-                    at: time_from_text(&at)?,
-                })
-            })
-            .collect()
+        row.map(compensation_from_row).transpose()
     }
+}
+
+/// The compensation log, oldest first.
+const COMPENSATION_COLUMNS_ORDERED: &str =
+    "select compensation_id, order_id, step, amount, currency, detail, at,
+            resolved_by, resolved_at, resolution_note
+       from compensations order by id";
+
+/// compensation_id, order_id, step, amount, currency, detail, at,
+/// resolved_by, resolved_at, resolution_note.
+type CompensationRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn compensation_from_row(row: CompensationRow) -> Result<Compensation, StoreError> {
+    let (id, order_id, step, amount, currency, detail, at, by, resolved_at, note) = row;
+    let amount = match (amount, currency) {
+        (Some(amount), Some(currency)) => Some(
+            Money::parse(&amount, Currency::parse(&currency).map_err(corrupt)?).map_err(corrupt)?,
+        ),
+        _ => None,
+    };
+    let resolution = match (by, resolved_at) {
+        (Some(by), Some(at)) => Some(Resolution {
+            by: Actor::parse(&by).map_err(corrupt)?,
+            at: time_from_text(&at)?,
+            note: note
+                .as_deref()
+                .map(Reason::parse)
+                .transpose()
+                .map_err(corrupt)?,
+        }),
+        _ => None,
+    };
+    Ok(Compensation {
+        id: id.parse().map_err(corrupt)?,
+        order_id: order_id.parse().map_err(corrupt)?,
+        step,
+        amount,
+        detail,
+        at: time_from_text(&at)?,
+        resolution,
+    })
 }
 
 #[async_trait]

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use order_core::order::Compensation;
+use order_core::CompensationId;
+use order_core::order::{Compensation, Resolution};
 use order_core::ports::{
     Change, IdempotencyClaim, IdempotencyKey, OrderPage, OrderQuery, OrderStore, SortOrder,
     StockEffect, StockLevel, StockLevels,
@@ -360,5 +361,20 @@ impl OrderStore for InMemoryOrderStore {
 
     async fn compensations(&self) -> Result<Vec<Compensation>, StoreError> {
         Ok(self.state().compensations.clone())
+    }
+
+    async fn resolve_compensation(
+        &self,
+        id: CompensationId,
+        resolution: &Resolution,
+    ) -> Result<Option<Compensation>, StoreError> {
+        let mut state = self.state();
+        let Some(entry) = state.compensations.iter_mut().find(|c| c.id == id) else {
+            return Ok(None);
+        };
+        if entry.resolution.is_none() {
+            entry.resolution = Some(resolution.clone());
+        }
+        Ok(Some(entry.clone()))
     }
 }

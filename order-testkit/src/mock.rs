@@ -9,7 +9,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mockall::mock;
-use order_core::order::Compensation;
+use order_core::CompensationId;
+use order_core::order::{Compensation, Resolution};
 use order_core::ports::{
     Catalog, Change, Customers, DiscountPolicy, EventPublisher, IdempotencyClaim, IdempotencyKey,
     Inventory, OrderNumbers, OrderPage, OrderQuery, OrderStore, PaymentGateway, PaymentRequest,
@@ -45,6 +46,11 @@ pub trait OrderStoreCalls {
     fn inbound_event_processed(&self, event_id: &str) -> Result<bool, StoreError>;
     fn record_compensation(&self, compensation: &Compensation) -> Result<(), StoreError>;
     fn compensations(&self) -> Result<Vec<Compensation>, StoreError>;
+    fn resolve_compensation(
+        &self,
+        id: CompensationId,
+        resolution: &Resolution,
+    ) -> Result<Option<Compensation>, StoreError>;
 }
 
 /// An owned copy of a [`Change`], as [`MockOrderStore::expect_commit`] sees it.
@@ -74,6 +80,11 @@ mock! {
         fn inbound_event_processed(&self, event_id: &str) -> Result<bool, StoreError>;
         fn record_compensation(&self, compensation: &Compensation) -> Result<(), StoreError>;
         fn compensations(&self) -> Result<Vec<Compensation>, StoreError>;
+        fn resolve_compensation(
+            &self,
+            id: CompensationId,
+            resolution: &Resolution,
+        ) -> Result<Option<Compensation>, StoreError>;
     }
 }
 
@@ -133,6 +144,13 @@ impl OrderStore for MockOrderStore {
     }
     async fn compensations(&self) -> Result<Vec<Compensation>, StoreError> {
         OrderStoreCalls::compensations(self)
+    }
+    async fn resolve_compensation(
+        &self,
+        id: CompensationId,
+        resolution: &Resolution,
+    ) -> Result<Option<Compensation>, StoreError> {
+        OrderStoreCalls::resolve_compensation(self, id, resolution)
     }
 }
 

@@ -931,6 +931,14 @@ impl OrderStore for RacingStore {
     async fn compensations(&self) -> Result<Vec<Compensation>, StoreError> {
         self.inner.compensations().await
     }
+
+    async fn resolve_compensation(
+        &self,
+        id: order_core::CompensationId,
+        resolution: &order_core::order::Resolution,
+    ) -> Result<Option<Compensation>, StoreError> {
+        self.inner.resolve_compensation(id, resolution).await
+    }
 }
 
 // ---- the trace --------------------------------------------------------------

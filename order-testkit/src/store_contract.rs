@@ -8,16 +8,18 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use order_core::order::Compensation;
+use order_core::order::{Compensation, Resolution};
 use order_core::ports::{
     Change, IdempotencyClaim, IdempotencyKey, OrderQuery, OrderStore, SortOrder, StockEffect,
     StockItem, StockLevel, StockLevels,
 };
 use order_core::{
-    Command, Currency, Money, Order, OrderId, OrderNumber, OrderStatus, Reason, StoreError,
+    Actor, Command, CompensationId, Currency, Money, Order, OrderId, OrderNumber, OrderStatus,
+    Reason, StoreError,
 };
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, TestRunner};
+use uuid::Uuid;
 
 use crate::builder::{OrderBuilder, customer, follow};
 use crate::strategy::arb_order;
@@ -487,14 +489,68 @@ pub async fn list_pages_without_gaps_or_repeats(store: &dyn OrderStore) {
 pub async fn compensations_are_logged(store: &dyn OrderStore) {
     let (order, _) = OrderBuilder::default().build();
     let entry = Compensation {
+        id: CompensationId::new(Uuid::now_v7()).expect("v7"),
         order_id: order.id(),
         step: "void authorization".into(),
         amount: Some(usd(1234)),
         detail: "gateway timed out".into(),
         at: t0(),
+        resolution: None,
     };
     store.record_compensation(&entry).await.expect("record");
     assert_eq!(store.compensations().await.expect("list"), vec![entry]);
+}
+
+/// A compensation is resolved once: the first resolution stays, a second
+/// answers it unchanged, and an unknown id is `None`.
+pub async fn a_compensation_is_resolved_once(store: &dyn OrderStore) {
+    let (order, _) = OrderBuilder::default().build();
+    let entries: Vec<Compensation> = (0..2)
+        .map(|n| Compensation {
+            id: CompensationId::new(Uuid::now_v7()).expect("v7"),
+            order_id: order.id(),
+            step: format!("release stock reservation {n}"),
+            amount: None,
+            detail: "inventory unavailable".into(),
+            at: t0(),
+            resolution: None,
+        })
+        .collect();
+    for entry in &entries {
+        store.record_compensation(entry).await.expect("record");
+    }
+    let first = Resolution {
+        by: Actor::parse("admin:ops-1").expect("actor"),
+        at: t0() + chrono::Duration::minutes(5),
+        note: Some(Reason::parse("released by hand in the WMS").expect("reason")),
+    };
+    let second = Resolution {
+        by: Actor::parse("admin:ops-2").expect("actor"),
+        at: t0() + chrono::Duration::minutes(9),
+        note: None,
+    };
+    let resolved = store
+        .resolve_compensation(entries[0].id, &first)
+        .await
+        .expect("resolve")
+        .expect("known");
+    assert_eq!(resolved.resolution.as_ref(), Some(&first));
+    let again = store
+        .resolve_compensation(entries[0].id, &second)
+        .await
+        .expect("resolve again")
+        .expect("known");
+    assert_eq!(again, resolved, "the first resolution stays");
+    let unknown = CompensationId::new(Uuid::now_v7()).expect("v7");
+    assert_eq!(
+        store
+            .resolve_compensation(unknown, &first)
+            .await
+            .expect("unknown"),
+        None
+    );
+    let log = store.compensations().await.expect("list");
+    assert_eq!(log, vec![resolved, entries[1].clone()]);
 }
 
 /// Any valid order round-trips unchanged.
@@ -846,6 +902,7 @@ macro_rules! store_contract {
             list_filters,
             list_pages_without_gaps_or_repeats,
             compensations_are_logged,
+            a_compensation_is_resolved_once,
             generated_orders_round_trip,
             stock_is_held_and_released_with_the_change,
             a_short_reservation_writes_nothing,

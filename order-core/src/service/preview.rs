@@ -303,6 +303,19 @@ impl OrderStore for PreviewStore {
     async fn compensations(&self) -> Result<Vec<Compensation>, StoreError> {
         self.inner.compensations().await
     }
+    async fn resolve_compensation(
+        &self,
+        id: crate::id::CompensationId,
+        _resolution: &crate::order::Resolution,
+    ) -> Result<Option<Compensation>, StoreError> {
+        // A preview resolves nothing.
+        Ok(self
+            .inner
+            .compensations()
+            .await?
+            .into_iter()
+            .find(|c| c.id == id))
+    }
 }
 
 /// Approves every call without calling anyone.

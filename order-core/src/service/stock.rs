@@ -4,6 +4,9 @@
 //! transaction); with an inventory service, reservations are made before the
 //! commit and the rest is settled right after it.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use chrono::{DateTime, Utc};
 
 use super::{OrderService, StockKeeping};
@@ -13,7 +16,7 @@ use crate::order::{Order, Reservation};
 use crate::ports::{StockEffect, StockItem};
 use crate::quantity::Quantity;
 use crate::retry::with_retry;
-use crate::text::Sku;
+use crate::text::{Actor, Reason, Sku};
 
 /// Stock a command moves itself, beyond what the reservation's state change
 /// implies.
@@ -117,11 +120,15 @@ impl OrderService {
     }
 
     /// With an inventory service, carries out a committed change's plan;
-    /// failures go to the compensation log.
-    pub(super) async fn settle(&self, order_id: OrderId, plan: StockPlan) {
+    /// failures go to the compensation log, except a commit the inventory
+    /// refuses for want of stock (the hold lapsed and the units are gone):
+    /// that order cannot be fulfilled, so it is cancelled, which gives its
+    /// money back, and the cancelled order is returned.
+    pub(super) async fn settle(&self, order_id: OrderId, plan: StockPlan) -> Option<Order> {
         if plan.keeping == StockKeeping::Store {
-            return;
+            return None;
         }
+        let mut unfulfillable = None;
         for effect in plan.effects {
             let outcome = match &effect {
                 // Made through the port before the commit.
@@ -133,6 +140,12 @@ impl OrderService {
                         .await
                 }
             };
+            if let (Err(err @ InventoryError::OutOfStock(_)), StockEffect::Commit) =
+                (&outcome, &effect)
+            {
+                unfulfillable = Some(err.clone());
+                continue;
+            }
             if let Err(err) = outcome {
                 let step = match effect {
                     StockEffect::Reserve { .. } => "reserve stock",
@@ -143,6 +156,39 @@ impl OrderService {
                 self.compensate(order_id, step, None, err.to_string()).await;
             }
         }
+        match unfulfillable {
+            Some(err) => self.cancel_unfulfillable(order_id, err).await,
+            None => None,
+        }
+    }
+
+    /// Cancels an order whose stock the inventory would not commit, which
+    /// voids or refunds its payment; when even that fails, an operator is
+    /// told through the compensation log.
+    ///
+    /// Boxed and typed `Send` here: a cancellation commits, and a commit
+    /// settles stock, so its future would otherwise contain itself.
+    fn cancel_unfulfillable(
+        &self,
+        order_id: OrderId,
+        err: InventoryError,
+    ) -> Pin<Box<dyn Future<Output = Option<Order>> + Send + '_>> {
+        Box::pin(async move {
+            let reason = Reason::parse("the inventory could not commit the order's stock").ok()?;
+            match self.cancel(order_id, None, reason, &Actor::system()).await {
+                Ok(cancelled) => Some(cancelled),
+                Err(cancel_err) => {
+                    self.compensate(
+                        order_id,
+                        "give back the payment of an order whose stock could not be committed",
+                        None,
+                        format!("{err}; cancelling the order failed: {cancel_err}"),
+                    )
+                    .await;
+                    None
+                }
+            }
+        })
     }
 
     async fn call_inventory<'a, F, Fut>(&'a self, call: F) -> Result<(), InventoryError>

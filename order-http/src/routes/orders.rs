@@ -21,7 +21,7 @@ use utoipa::IntoParams;
 use crate::auth::{Caller, Role};
 use crate::dto::*;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{AppJson, AppQuery, id, idempotency_key, if_match};
+use crate::extract::{AppJson, AppQuery, OptionalAppJson, id, idempotency_key, if_match};
 use crate::openapi as doc;
 use crate::state::AppState;
 
@@ -150,7 +150,11 @@ pub(crate) async fn create_order(
     // at once rather than held in flight for the whole lease.
     let orders = state.orders.clone();
     let actor = caller.actor();
-    let order = tokio::spawn(async move { orders.place(request, key.as_ref(), &actor).await })
+    let placing =
+        order_remote::trace::carried(
+            async move { orders.place(request, key.as_ref(), &actor).await },
+        );
+    let order = tokio::spawn(placing)
         .await
         .map_err(|failure| ApiError::Internal(Box::new(failure)))??;
     Ok(order_response(StatusCode::CREATED, &order))
@@ -412,21 +416,26 @@ pub(crate) async fn remove_item(
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/pay", tag = "lifecycle",
     params(("id" = doc::Uuid7, Path, description = "Order id")),
+    request_body(content = Option<PayRequestBody>, description = "What the customer pays with (optional: no body pays with the order's payment method)"),
     responses((status = 200, description = "Paid (or authorized): the order as it is now", body = OrderResponseBody),
         (status = 202, description = "Payment started: an external payment service charges the customer, and a payment event settles the order", body = OrderResponseBody),
         (status = 402, response = Problem), (status = 404, response = Problem), (status = 409, response = Problem), (status = 422, response = Problem)),
     security(("bearer" = [])))]
 /// Checkout: authorizes and captures the amount due through the payment
 /// gateway (200), or, with an external payment service, records that
-/// payment started and answers 202 with the payment `pending`.
+/// payment started and answers 202 with the payment `pending`. The
+/// payment method (and a provider token) in the body go to the gateway.
 pub(crate) async fn pay(
     State(state): State<AppState>,
     caller: Caller,
     Path(raw): Path<String>,
+    OptionalAppJson(body): OptionalAppJson<PayRequestBody>,
 ) -> ApiResult<Response> {
+    let id = order_id(&raw)?;
+    let instrument = body.try_into_domain()?;
     let order = state
         .orders
-        .pay_in(order_id(&raw)?, caller.scope(), &caller.actor())
+        .pay_with(id, caller.scope(), &caller.actor(), &instrument)
         .await?;
     let status = if order.payment_status() == PaymentStatus::Pending {
         StatusCode::ACCEPTED

@@ -109,6 +109,13 @@ impl OrderStore for HangingStore {
     async fn compensations(&self) -> Result<Vec<Compensation>, StoreError> {
         hang().await
     }
+    async fn resolve_compensation(
+        &self,
+        _: order_core::CompensationId,
+        _: &order_core::order::Resolution,
+    ) -> Result<Option<Compensation>, StoreError> {
+        hang().await
+    }
 }
 
 #[tokio::test]

@@ -53,13 +53,27 @@ fn a_bad_policy_file_stops_the_start_naming_the_key_and_the_rule() {
 }
 
 #[test]
-fn the_payment_service_adapter_is_refused_until_it_exists() {
+fn the_payment_service_adapter_without_its_url_stops_the_start_naming_the_setting() {
     let stderr = refusal(&[
         ("ORDER_JWT_SECRET", "a-secret"),
         ("ORDER_CONFIG", "config/sample.toml"),
         ("ORDER_PAYMENTS", "http"),
     ]);
-    assert!(stderr.contains("not available yet"), "{stderr}");
+    assert!(stderr.contains("--payment-service-url"), "{stderr}");
+    assert!(stderr.contains("PAYMENT_SERVICE_URL"), "{stderr}");
+}
+
+#[test]
+fn a_remote_service_url_that_is_not_http_stops_the_start_naming_the_setting() {
+    let scratch = Scratch::new("bad-service-url");
+    let data_dir = scratch.path().to_string_lossy();
+    let stderr = refusal(&[
+        ("ORDER_DEV", "true"),
+        ("ORDER_DATA_DIR", &data_dir),
+        ("USER_SERVICE_URL", "users.internal:8080"),
+    ]);
+    assert!(stderr.contains("--user-service-url"), "{stderr}");
+    assert!(stderr.contains("http(s)://"), "{stderr}");
 }
 
 #[test]

@@ -1,3 +1,3 @@
 -- Appends to the compensation log.
-insert into compensations (order_id, step, amount, currency, detail, at)
-values ($1::uuid, $2::text, $3::numeric, $4::text, $5::text, $6::timestamptz)
+insert into compensations (compensation_id, order_id, step, amount, currency, detail, at)
+values ($1::uuid, $2::uuid, $3::text, $4::numeric, $5::text, $6::text, $7::timestamptz)
