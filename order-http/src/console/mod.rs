@@ -53,6 +53,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/admin/stock/{sku}", post(stock::set_stock))
         .route("/admin/reports", get(reports::show))
         .route("/admin/compensations", get(compensations::list))
+        .route(
+            "/admin/compensations/{id}/resolve",
+            post(compensations::resolve),
+        )
         .layer(axum::middleware::map_response(policy))
 }
 

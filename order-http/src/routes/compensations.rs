@@ -142,7 +142,7 @@ pub(crate) struct ResolveCompensationRequestBody {
 }
 
 /// A note's validation error, naming the `note` field.
-fn as_note(err: ValidationError) -> ValidationError {
+pub(crate) fn as_note(err: ValidationError) -> ValidationError {
     let field = "note".to_owned();
     match err {
         ValidationError::Empty { .. } => ValidationError::Empty { field },

@@ -296,3 +296,49 @@ async fn a_confirmed_action_redirects_to_the_order_and_a_stale_one_shows_the_con
     assert_eq!(refused.status, 422, "{}", refused.text);
     assert!(refused.text.contains("refund"), "{}", refused.text);
 }
+
+#[tokio::test]
+async fn an_admin_resolves_a_compensation_from_its_page_and_a_service_session_only_sees_it() {
+    let app = TestApp::new();
+    let order = app.paid().await;
+    let compensation = order_core::order::Compensation {
+        id: order_core::CompensationId::new(uuid::Uuid::now_v7()).expect("an id"),
+        order_id: id_of(&order).parse().expect("an order id"),
+        step: "void authorization".into(),
+        amount: None,
+        detail: "the gateway did not answer".into(),
+        at: chrono::Utc::now(),
+        resolution: None,
+    };
+    app.harness
+        .store
+        .record_compensation(&compensation)
+        .await
+        .expect("recorded");
+    let admin = app.admin();
+    let listed = app.send(page("/admin/compensations", Some(&admin))).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert!(listed.text.contains("Mark resolved"), "{}", listed.text);
+    let as_service = app
+        .send(page("/admin/compensations", Some(&app.service())))
+        .await;
+    assert!(as_service.text.contains("the gateway did not answer"));
+    assert!(!as_service.text.contains("Mark resolved"));
+
+    let csrf = hidden(&listed, "csrf");
+    let resolve = format!("/admin/compensations/{}/resolve", compensation.id);
+    let done = app
+        .send(form(
+            &resolve,
+            &admin,
+            &[("csrf", csrf.as_str()), ("note", "voided by hand")],
+            Some("http://console.test"),
+        ))
+        .await;
+    assert_eq!(done.status, 303, "{}", done.text);
+    let after = app.send(page("/admin/compensations", Some(&admin))).await;
+    assert!(!after.text.contains("Mark resolved"), "{}", after.text);
+    assert!(after.text.contains("voided by hand"), "{}", after.text);
+    let log = app.harness.store.compensations().await.expect("the log");
+    assert!(log[0].resolution.is_some());
+}
