@@ -92,7 +92,9 @@ pub(crate) async fn divert(
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, state.limits.body_bytes).await {
         Ok(bytes) => bytes,
-        Err(err) => return body::unreadable(&err, state.limits.body_bytes).into_response(),
+        Err(err) => {
+            return crate::extract::unreadable(&err, state.limits.body_bytes).into_response();
+        }
     };
     let seed = is_seed_body(&bytes);
     let request = Request::from_parts(parts, Body::from(bytes));

@@ -66,27 +66,46 @@ impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalAppJson<T>
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let limit = state.limits.body_bytes;
-        let (parts, body) = req.into_parts();
-        let bytes = axum::body::to_bytes(body, limit).await.map_err(|err| {
-            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
-            while let Some(cause) = source {
-                if cause.is::<http_body_util::LengthLimitError>() {
-                    return ApiError::PayloadTooLarge { limit };
-                }
-                source = cause.source();
-            }
-            ApiError::BadRequest {
-                detail: "the request body could not be read".into(),
-                field: None,
-            }
-        })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        let Some(req) = unless_blank(req, state.limits.body_bytes).await? else {
             return Ok(Self(T::default()));
-        }
-        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        };
         let AppJson(value) = AppJson::<Option<T>>::from_request(req, state).await?;
         Ok(Self(value.unwrap_or_default()))
+    }
+}
+
+/// `req` with its body read (within `limit` bytes), or `None` when the body
+/// is empty or only white space: what the optional-body extractors share.
+///
+/// # Errors
+/// 413 over the limit, 400 when the body breaks off.
+pub(crate) async fn unless_blank(req: Request, limit: usize) -> Result<Option<Request>, ApiError> {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|err| unreadable(&err, limit))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    Ok(Some(Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    )))
+}
+
+/// Why a body could not be read: over the limit, or broken off (a body
+/// that arrives too late is answered 408 by the request middleware).
+pub(crate) fn unreadable(err: &axum::Error, limit: usize) -> ApiError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(cause) = source {
+        if cause.is::<http_body_util::LengthLimitError>() {
+            return ApiError::PayloadTooLarge { limit };
+        }
+        source = cause.source();
+    }
+    ApiError::BadRequest {
+        detail: "the request body could not be read".into(),
+        field: None,
     }
 }
 

@@ -5,7 +5,6 @@
 //! optional JSON body for action routes the seeds call without one, and
 //! amounts as exact JSON numbers.
 
-use axum::body::Body;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, header};
 use order_core::{
@@ -20,7 +19,7 @@ use serde_json::value::RawValue;
 
 use super::names::GoalDetails;
 use crate::error::ApiError;
-use crate::extract::{AppJson, id};
+use crate::extract::{AppJson, id, unless_blank};
 use crate::state::AppState;
 
 /// An order's amount as an exact JSON number (`49.99`), as the seeds write
@@ -474,32 +473,10 @@ impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let (parts, body) = req.into_parts();
-        let limit = state.limits.body_bytes;
-        let bytes = axum::body::to_bytes(body, limit)
-            .await
-            .map_err(|err| unreadable(&err, limit))?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        let Some(req) = unless_blank(req, state.limits.body_bytes).await? else {
             return Ok(Self(T::default()));
-        }
-        let req = Request::from_parts(parts, Body::from(bytes));
+        };
         let SeedJson(value) = SeedJson::<T>::from_request(req, state).await?;
         Ok(Self(value))
-    }
-}
-
-/// Why a body could not be read: over the limit, or broken off (a body
-/// that arrives too late is answered 408 by the request middleware).
-pub(crate) fn unreadable(err: &axum::Error, limit: usize) -> ApiError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(cause) = source {
-        if cause.is::<http_body_util::LengthLimitError>() {
-            return ApiError::PayloadTooLarge { limit };
-        }
-        source = cause.source();
-    }
-    ApiError::BadRequest {
-        detail: "the request body could not be read".into(),
-        field: None,
     }
 }
