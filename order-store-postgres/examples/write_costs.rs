@@ -27,7 +27,12 @@
 //!
 //! `RECENT_ORDERS=0` measures the engine deciding every write on a fresh
 //! read of the order (as before ADR 0013); by default a write decides on
-//! the order the service last committed when it still keeps it.
+//! the order the service last committed when it still keeps it. Each
+//! phase writes the orders the phase before wrote, in the same order, so
+//! an order's previous write is N + 50 writes of other orders back (2N +
+//! 100 for start processing, after the place + pay phase, and for the
+//! cancellations): past 1,024 orders (or 30 s) the kept ones are gone and
+//! every write reads first, as `RECENT_ORDERS=0` does.
 //!
 //! Last, how often PostgreSQL planned each of the measured connection's
 //! prepared statements anew (custom plans) or ran its generic plan.
