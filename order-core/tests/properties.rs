@@ -965,6 +965,53 @@ fn a_capture_whose_recording_loses_a_race_is_never_forgotten() {
     }
 }
 
+/// The versions check over the sequence it once shrank to: a provider's
+/// capture for an order whose checkout was declined (its stock released)
+/// loses its write to an unrelated change. It used to commit the stock held
+/// again and the attempt's start first, and then be refused, leaving half
+/// of itself written; the hold, the start and the capture now commit
+/// together.
+#[test]
+fn a_payment_event_that_loses_a_race_after_a_declined_checkout_writes_nothing() {
+    let ops = vec![
+        sim::Op::Place {
+            customer: 0,
+            lines: vec![(sim::Item::Tshirt, 1)],
+            coupon: None,
+            key: None,
+        },
+        sim::Op::Faulty {
+            injections: vec![sim::Injection {
+                port: sim::Port::Authorize,
+                fault: order_testkit::fault::Fault::Decline,
+                times: 1,
+            }],
+            op: Box::new(sim::Op::Pay {
+                order: sim::Pick(0),
+            }),
+        },
+        sim::Op::Raced {
+            rival: sim::Rival::Notes,
+            late: true,
+            op: Box::new(sim::Op::Webhook {
+                order: sim::Pick(0),
+                event: sim::EventIdPick::Fresh,
+                kind: sim::WebhookKind::Processed(sim::AmountPick::Due),
+            }),
+        },
+    ];
+    let trace = run(&Scenario {
+        setup: sim::Setup {
+            keeping: order_core::StockKeeping::Store,
+            ..sim::Setup::default()
+        },
+        ops,
+    });
+    if let Err(err) = check_versions(&trace) {
+        panic!("{err}");
+    }
+}
+
 // ---- regressions ---------------------------------------------------------------
 //
 // Sequences the properties above once shrank to, each a bug that was fixed;

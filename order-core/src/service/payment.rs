@@ -37,10 +37,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::stock::StockChange;
 use super::{
     CONFLICT_RETRIES, CaptureMode, Extras, OrderService, PaymentEvent, PaymentEventKind,
-    PaymentFlow, StockKeeping,
+    PaymentFlow,
 };
 use crate::command::Command;
 use crate::error::{OrderError, PaymentError, RuleViolation};
@@ -393,40 +392,6 @@ impl OrderService {
         }
     }
 
-    /// Holds the order's stock again before money moves. With the store
-    /// keeping stock, the start of the attempt and the reservation commit
-    /// first, together, and the committed order comes back; with an
-    /// inventory service the hold is made through the port and comes back
-    /// to be planned into the final commit.
-    async fn hold_before_charging(
-        &self,
-        before: Order,
-        until: DateTime<Utc>,
-        actor: &Actor,
-        now: DateTime<Utc>,
-    ) -> Result<(Order, Option<StockChange>), OrderError> {
-        let reserved = self
-            .hold(before.id(), Self::active_items(&before), until)
-            .await?;
-        match self.config.stock {
-            StockKeeping::Store => {
-                let start = before.decide(
-                    &Command::StartPayment {
-                        reservation_expires_at: Some(until),
-                        payment_method: None,
-                    },
-                    now,
-                )?;
-                let extras = Extras {
-                    stock: Some(reserved),
-                    ..Extras::default()
-                };
-                Ok((self.commit(&before, start, actor, now, extras).await?, None))
-            }
-            StockKeeping::Inventory => Ok((before, Some(reserved))),
-        }
-    }
-
     /// Runs the attempt `before` has claimed (payment `pending`) through
     /// the gateway and records the outcome.
     async fn charge(
@@ -737,7 +702,7 @@ impl OrderService {
         if store.inbound_event_processed(&event.event_id).await? {
             return self.get(event.order_id).await;
         }
-        let mut before = self.fetch(event.order_id).await?;
+        let before = self.fetch(event.order_id).await?;
         let echoed = match &event.kind {
             PaymentEventKind::Processed { reference, .. } => {
                 records_reference(&before, PaymentKind::Capture, reference)
@@ -792,20 +757,13 @@ impl OrderService {
                         now,
                     )?
                 };
+                // The money has moved already: the stock held again, the
+                // attempt's start and the capture commit together, so a lost
+                // race leaves nothing of this event written.
                 if let Some(until) = until {
-                    let (held, reserved) =
-                        self.hold_before_charging(before, until, actor, now).await?;
-                    before = held;
-                    events = match reserved {
-                        Some(reserved) => {
-                            hold = Some(reserved);
-                            planned
-                        }
-                        None => self.payment_events(&before, None, &receipts, actor, now)?,
-                    };
-                } else {
-                    events = planned;
+                    hold = Some(self.hold(id, Self::active_items(&before), until).await?);
                 }
+                events = planned;
                 let working = before.with_events(&events, actor, now);
                 if working.status() == OrderStatus::Cancelled {
                     late_capture = Some((reference.clone(), *amount));
