@@ -5,6 +5,10 @@
 -- of an order sets them from the aggregate, in the one place it writes the
 -- row; here they are backfilled from the ledger for the orders stored
 -- before. Constant defaults: adding the columns rewrites no row.
+--
+-- The index a period is read by carries every column the sums read, so a
+-- report is an index-only scan: 10⁵ orders are 8 MB of index instead of
+-- 50 MB of order rows (ADR 0013).
 alter table orders
     add column captured                numeric(24, 4) not null default 0 check (captured >= 0),
     add column refunded                numeric(24, 4) not null default 0 check (refunded >= 0),
@@ -30,6 +34,12 @@ update orders o
            - (o.payment_status = 'pending')::int,
            0)
  where o.payment_attempts > 0;
+
+create index orders_created_covering_idx on orders (created_at, id)
+    include (status, currency, total, captured, refunded, payment_attempts,
+             failed_payment_attempts, confirmed_at, delivered_at);
+drop index orders_created_idx;
+alter index orders_created_covering_idx rename to orders_created_idx;
 
 -- Keyset listing of one payment status, as the other filters have.
 create index orders_payment_status_created_idx on orders (payment_status, created_at, id);

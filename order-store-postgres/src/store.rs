@@ -10,6 +10,7 @@
 //! event and the stock effect. One statement is one transaction: all of it
 //! or none of it.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -20,11 +21,11 @@ use order_core::ports::{
     OrderStore, SortOrder, StockLevel, StockLevels,
 };
 use order_core::{
-    Actor, CompensationId, EventRecord, Money, Order, OrderId, OrderNumber, PortError, Reason, Sku,
-    StoreError, StoredEvent,
+    Actor, CompensationId, Currency, EventRecord, Money, Order, OrderId, OrderNumber, OrderStatus,
+    PortError, Reason, Sku, StoreError, StoredEvent,
 };
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
+use sqlx::postgres::types::PgInterval;
 use sqlx::postgres::{PgBindIterExt, PgRow};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
@@ -135,10 +136,19 @@ pub(crate) fn bind_figures<'q>(
     statement.bind(from).bind(to)
 }
 
-/// One row of `sql/figures.sql`.
-fn figure_group(row: &PgRow) -> Result<FigureGroup, StoreError> {
+/// Adds one row of `sql/figures.sql` (the paid or the unpaid orders of a
+/// status and currency) to its group.
+fn add_figures_row(
+    groups: &mut BTreeMap<(OrderStatus, Currency), FigureGroup>,
+    row: &PgRow,
+) -> Result<(), StoreError> {
     let currency = currency(row, "currency")?;
-    let status: &str = row.try_get("status").map_err(translate)?;
+    let status: OrderStatus = row
+        .try_get::<&str, _>("status")
+        .map_err(translate)?
+        .parse()
+        .map_err(|e| corrupt(format!("status: {e}")))?;
+    let paid: bool = row.try_get("paid").map_err(translate)?;
     // Counts, and Σ of an integer column, are bigint.
     let count = |column: &str| -> Result<u64, StoreError> {
         let n: i64 = row.try_get(column).map_err(translate)?;
@@ -148,25 +158,32 @@ fn figure_group(row: &PgRow) -> Result<FigureGroup, StoreError> {
         let amount: Decimal = row.try_get(column).map_err(translate)?;
         Money::new(amount, currency).map_err(|e| corrupt(format!("{column}: {e}")))
     };
-    let micros: Decimal = row.try_get("fulfilment_micros").map_err(translate)?;
-    Ok(FigureGroup {
-        status: status
-            .parse()
-            .map_err(|e| corrupt(format!("status: {e}")))?,
-        currency,
-        orders: count("orders")?,
-        paid_orders: count("paid_orders")?,
-        paid_total: money("paid_total")?,
-        captured: money("captured")?,
-        refunded: money("refunded")?,
-        payment_attempts: count("payment_attempts")?,
-        failed_payment_attempts: count("failed_payment_attempts")?,
-        fulfilled: count("fulfilled")?,
-        fulfilment_time: micros
-            .to_i64()
-            .map(chrono::Duration::microseconds)
-            .ok_or_else(|| corrupt(format!("fulfilment_micros: {micros}")))?,
-    })
+    let sum = |a: Money, b: Money| a.checked_add(&b).map_err(|e| corrupt(format!("sum: {e}")));
+    let time: Option<PgInterval> = row.try_get("fulfilment_time").map_err(translate)?;
+    let time = match time {
+        None => chrono::Duration::zero(),
+        Some(t) if t.months == 0 => {
+            chrono::Duration::days(i64::from(t.days))
+                + chrono::Duration::microseconds(t.microseconds)
+        }
+        Some(t) => return Err(corrupt(format!("fulfilment_time of {} months", t.months))),
+    };
+    let group = groups
+        .entry((status, currency))
+        .or_insert_with(|| FigureGroup::empty(status, currency));
+    let orders = count("orders")?;
+    group.orders += orders;
+    group.captured = sum(group.captured, money("captured")?)?;
+    if paid {
+        group.paid_orders += orders;
+        group.paid_total = sum(group.paid_total, money("total")?)?;
+        group.refunded = sum(group.refunded, money("refunded")?)?;
+    }
+    group.payment_attempts += count("payment_attempts")?;
+    group.failed_payment_attempts += count("failed_payment_attempts")?;
+    group.fulfilled += count("fulfilled")?;
+    group.fulfilment_time += time;
+    Ok(())
 }
 
 #[async_trait]
@@ -180,7 +197,11 @@ impl OrderFigures for PgOrderStore {
             .fetch_all(&self.pool)
             .await
             .map_err(translate)?;
-        rows.iter().map(figure_group).collect()
+        let mut groups = BTreeMap::new();
+        for row in &rows {
+            add_figures_row(&mut groups, row)?;
+        }
+        Ok(groups.into_values().collect())
     }
 }
 
