@@ -1,5 +1,5 @@
 -- Reports sum the orders of a period in one statement over the order rows
--- (`sql/figures.sql`, ADR 0013), so each row carries what it adds from its
+-- (`sql/figures.sql`, ADR 0015), so each row carries what it adds from its
 -- payment ledger: Σ captures, Σ refunds, and its failed payment attempts as
 -- order-core defines them (`report::failed_payment_attempts`). The write
 -- of an order sets them from the aggregate, in the one place it writes the
@@ -8,7 +8,7 @@
 --
 -- The index a period is read by carries every column the sums read, so a
 -- report is an index-only scan: 10⁵ orders are 8 MB of index instead of
--- 50 MB of order rows (ADR 0013).
+-- 50 MB of order rows (ADR 0015).
 alter table orders
     add column captured                numeric(24, 4) not null default 0 check (captured >= 0),
     add column refunded                numeric(24, 4) not null default 0 check (refunded >= 0),
