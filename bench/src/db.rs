@@ -174,6 +174,46 @@ pub(crate) async fn drop_database(admin: &mut PgConnection, name: &str) -> Resul
     .await
 }
 
+/// Grows the service's orders table to at least `target` rows with copies
+/// of orders placed by customers other than `listed`, under new ids and
+/// numbers and dated a day or more before the original (so the listed
+/// customer's page is unchanged), in batches of up to 50,000; the copies'
+/// lines, history and payments are not copied. A listing walks the
+/// customer's index and reads only that customer's lines, so what the copies
+/// change is what grows with the table: the indexes' depth and the cache.
+/// Returns the orders in the table.
+pub(crate) async fn pad_orders(url: &DbUrl, listed: uuid::Uuid, target: usize) -> Result<usize> {
+    const SOURCES: i64 = 1_000;
+    let mut conn = connect(url).await?;
+    loop {
+        let count: i64 = sqlx::query_scalar("select count(*) from orders")
+            .fetch_one(&mut conn)
+            .await?;
+        let missing = i64::try_from(target)?.saturating_sub(count);
+        if missing <= 0 {
+            conn.close().await?;
+            return Ok(usize::try_from(count)?);
+        }
+        let copies = (missing.min(50_000) + SOURCES - 1) / SOURCES;
+        sqlx::query(
+            "insert into orders \
+             select (jsonb_populate_record(src.o, jsonb_build_object( \
+                 'id', gen_random_uuid(), \
+                 'number', 'PAD-' || ($3 + copy.n * $4 + src.rn), \
+                 'created_at', (src.o).created_at - interval '1 day' * (1 + copy.n)))).* \
+             from (select o, row_number() over () as rn from orders o \
+                   where o.customer_id <> $1 and o.number not like 'PAD-%' limit $4) src, \
+                  generate_series(0, $2 - 1) as copy(n)",
+        )
+        .bind(listed)
+        .bind(copies)
+        .bind(count)
+        .bind(SOURCES)
+        .execute(&mut conn)
+        .await?;
+    }
+}
+
 /// `VACUUM ANALYZE` and `CHECKPOINT` in the database of `url`.
 pub(crate) async fn vacuum(url: &DbUrl) -> Result<()> {
     let mut conn = connect(url).await?;

@@ -128,6 +128,13 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     soak_flows: usize,
 
+    /// After the load phases, grow the service's orders table to this many
+    /// orders by SQL copies of other customers' orders and time the listing
+    /// again (10⁶ for the listing target; quicker than pre-filling as many
+    /// through the engine).
+    #[arg(long, default_value_t = 0)]
+    listing_orders: usize,
+
     /// The `order-http` binary [default: `release/order-http` in this
     /// tool's target directory].
     #[arg(long)]
@@ -442,6 +449,18 @@ async fn measure_all(bench: &mut Bench, report: &mut Report) -> Result<()> {
         report.soak = Some(soak(&server, &requests, args.soak_flows).await?);
         report.flows_served += args.soak_flows;
     }
+    if args.listing_orders > filled {
+        say(&format!(
+            "growing the orders table to {} orders by SQL copies",
+            thousands(args.listing_orders as u64)
+        ));
+        let orders =
+            db::pad_orders(&bench.service, bench.shop.customers[0], args.listing_orders).await?;
+        db::vacuum(&bench.service).await?;
+        let mut padded = listing(&requests, &list_request, orders, args.count).await?;
+        padded.copied = true;
+        report.listings.push(padded);
+    }
     report.peak_rss_kib = server.peak_rss_kib();
     say("stopping order-http");
     report.stopped = Some(server.stop()?);
@@ -496,6 +515,7 @@ async fn listing(
     let (_, run) = drive(workers, Limit::Count(count)).await?;
     Ok(Listing {
         orders_in_table,
+        copied: false,
         requests: run.ok(),
         errors: run.errors,
         latency: run.percentiles(),

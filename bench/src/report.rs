@@ -131,6 +131,8 @@ pub(crate) struct Cost {
 #[derive(Debug, Clone)]
 pub(crate) struct Listing {
     pub(crate) orders_in_table: usize,
+    /// The table was grown by SQL copies of orders (`--listing-orders`).
+    pub(crate) copied: bool,
     pub(crate) requests: usize,
     pub(crate) errors: usize,
     pub(crate) latency: Percentiles,
@@ -453,7 +455,9 @@ impl Report {
                 if large.orders_in_table >= 1_000_000 {
                     format!("{name} | {figure} | {}", verdict(same))
                 } else {
-                    format!("{name} | {figure} (10⁶ needs `--orders 1000000`) | {UNMEASURED}")
+                    format!(
+                        "{name} | {figure} (10⁶ needs `--listing-orders 1000000`) | {UNMEASURED}"
+                    )
                 }
             }
             _ => format!("{name} | | {UNMEASURED}"),
@@ -691,8 +695,13 @@ impl Report {
         for l in &self.listings {
             writeln!(
                 out,
-                "| {} | {} | {} | {} |",
+                "| {}{} | {} | {} | {} |",
                 thousands(l.orders_in_table as u64),
+                if l.copied {
+                    " (grown by SQL copies)"
+                } else {
+                    ""
+                },
                 l.requests,
                 l.latency.show(),
                 l.errors

@@ -377,6 +377,13 @@ impl Order {
         }
     }
 
+    /// True when both copies still share one state (neither applied an
+    /// event since one was copied from the other).
+    #[cfg(test)]
+    pub(crate) fn shares_state_with(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     /// A copy of this order with `events` applied ([`Order::apply_events`]).
     pub(crate) fn with_events(
         &self,

@@ -6,7 +6,9 @@
 //!
 //! The use cases are grouped by concern in `service/`: `place`, `edit`,
 //! `payment`, `fulfilment`; `stock` and `pricing` are what they share;
-//! `preview` runs any of them without effects (the dry run).
+//! `preview` runs any of them without effects (the dry run); `recent`
+//! keeps the orders this service just committed, so that a write following
+//! another decides without reading the order back (ADR 0013).
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -41,11 +43,13 @@ mod place;
 mod preview;
 mod pricing;
 mod reach;
+mod recent;
 mod stock;
 
 pub use payment::PaymentInstrument;
 pub use preview::Operation;
 pub use reach::StatusGoal;
+use recent::RecentOrders;
 use stock::StockChange;
 
 /// When a payment is captured.
@@ -98,6 +102,13 @@ pub struct ServiceConfig {
     /// How long a placement waits for an in-flight request with the same
     /// idempotency key to finish before answering with a conflict.
     pub idempotency_wait: std::time::Duration,
+    /// How many recently written orders the service keeps to decide the
+    /// next write on without reading the order back (ADR 0013); 0 keeps
+    /// none. Default 1,024.
+    pub recent_orders: usize,
+    /// How long after its write a kept order may still be decided on.
+    /// Default 30 seconds.
+    pub recent_order_ttl: std::time::Duration,
 }
 
 /// Who keeps the stock an order holds.
@@ -126,6 +137,8 @@ impl Default for ServiceConfig {
             max_lines: 100,
             stock: StockKeeping::default(),
             idempotency_wait: std::time::Duration::from_secs(5),
+            recent_orders: 1_024,
+            recent_order_ttl: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -383,10 +396,28 @@ pub struct Preview {
 pub struct OrderService {
     ports: Ports,
     config: ServiceConfig,
+    /// Shared by the clones of the service: one process, one view.
+    recent: Arc<RecentOrders>,
 }
 
 /// How many times a command that lost a version race is decided again.
 const CONFLICT_RETRIES: usize = 3;
+
+/// True for the failures that a decision made on a stale copy of the order
+/// may explain: a refusal by the order's rules, or the store's refusal of
+/// the write (the version moved on, or stock the copy's lines did not ask
+/// for). Such a failure of a decision on a kept order is decided again on
+/// the store's order before it is answered.
+fn stale_may_explain(err: &OrderError) -> bool {
+    matches!(
+        err,
+        OrderError::Validation(_)
+            | OrderError::Transition(_)
+            | OrderError::Rule(_)
+            | OrderError::VersionConflict { .. }
+            | OrderError::OutOfStock(_)
+    )
+}
 
 /// What a commit carries besides the events.
 #[derive(Debug, Default)]
@@ -401,7 +432,12 @@ struct Extras<'a> {
 impl OrderService {
     /// A service over `ports` with `config`.
     pub fn new(ports: Ports, config: ServiceConfig) -> Self {
-        Self { ports, config }
+        let recent = RecentOrders::new(config.recent_orders, config.recent_order_ttl);
+        Self {
+            ports,
+            config,
+            recent: Arc::new(recent),
+        }
     }
 
     /// The policies in force.
@@ -625,7 +661,8 @@ impl OrderService {
         debug_assert!(after == before.with_events(&events, actor, at));
         let records = self.records(before, events, actor, at)?;
         let plan = self.stock_plan(before, &after, extras.stock);
-        self.ports
+        let committed = self
+            .ports
             .store
             .commit(Change {
                 order: &after,
@@ -635,19 +672,34 @@ impl OrderService {
                 inbound_event: extras.inbound_event,
                 stock: plan.in_store(),
             })
-            .await?;
+            .await;
+        if let Err(err) = committed {
+            // Lost a race, or failed without saying whether it wrote: what
+            // this service kept of the order may no longer be its state.
+            self.recent.forget(after.id());
+            return Err(err.into());
+        }
+        self.recent.put(&after, self.now());
         match self.settle(after.id(), plan).await {
             Some(cancelled) => Ok(cancelled),
             None => Ok(after),
         }
     }
 
+    /// The store's order, read for a write: kept for the writes that follow.
+    async fn fetch(&self, id: OrderId) -> Result<Order, OrderError> {
+        let order = self.get(id).await?;
+        self.recent.put(&order, self.now());
+        Ok(order)
+    }
+
+    /// The store's order (read for a write), at `expected_version` if given.
     async fn load_at(
         &self,
         id: OrderId,
         expected_version: Option<u64>,
     ) -> Result<Order, OrderError> {
-        let order = self.get(id).await?;
+        let order = self.fetch(id).await?;
         match expected_version {
             Some(expected) if expected != order.version() => Err(OrderError::VersionConflict {
                 id,
@@ -655,6 +707,81 @@ impl OrderService {
                 actual: order.version(),
             }),
             _ => Ok(order),
+        }
+    }
+
+    /// The order a write decides on: the one this service last committed
+    /// (or read for a write) if it still keeps it, at `expected_version`
+    /// when one is given, and unless `on_store` says that state must be
+    /// decided on the store's order; otherwise the store's. `scope` is
+    /// checked on either (a customer never changes). Also says whether the
+    /// order is a kept one.
+    async fn decision_read(
+        &self,
+        id: OrderId,
+        scope: Scope,
+        expected_version: Option<u64>,
+        on_store: impl Fn(&Order) -> bool,
+    ) -> Result<(Order, bool), OrderError> {
+        let kept = self
+            .recent
+            .get(id, self.now())
+            .filter(|order| expected_version.is_none_or(|v| v == order.version()));
+        if let Some(order) = kept {
+            if !scope.admits(&order) {
+                return Err(OrderError::NotFound(OrderRef::Id(id)));
+            }
+            if !on_store(&order) {
+                return Ok((order, true));
+            }
+        }
+        let order = self.fetch(id).await?;
+        if !scope.admits(&order) {
+            return Err(OrderError::NotFound(OrderRef::Id(id)));
+        }
+        match expected_version {
+            Some(expected) if expected != order.version() => Err(OrderError::VersionConflict {
+                id,
+                expected,
+                actual: order.version(),
+            }),
+            _ => Ok((order, false)),
+        }
+    }
+
+    /// Runs `decide` (a use case from the order it decides on up to its
+    /// write) on the [decision read](OrderService::decision_read). When
+    /// the order was a kept one and `decide` fails in a way a stale copy
+    /// may explain, the copy is forgotten and `decide` runs again on the
+    /// store's order: a kept order only ever saves a read, it never makes
+    /// an answer the store's order would not. `on_store` names the states
+    /// that `decide` must start from the store's order: those from which
+    /// it would act outside the store before writing (move money) or
+    /// answer without writing.
+    async fn decide_on<T, F, Fut>(
+        &self,
+        id: OrderId,
+        scope: Scope,
+        expected_version: Option<u64>,
+        on_store: impl Fn(&Order) -> bool,
+        decide: F,
+    ) -> Result<T, OrderError>
+    where
+        F: Fn(Order) -> Fut,
+        Fut: std::future::Future<Output = Result<T, OrderError>>,
+    {
+        let (order, kept) = self
+            .decision_read(id, scope, expected_version, &on_store)
+            .await?;
+        match decide(order).await {
+            Err(err) if kept && stale_may_explain(&err) => {
+                self.recent.forget(id);
+                let (order, _) = self
+                    .decision_read(id, scope, expected_version, |_| true)
+                    .await?;
+                decide(order).await
+            }
+            other => other,
         }
     }
 
@@ -667,9 +794,27 @@ impl OrderService {
         actor: &Actor,
         command: impl Fn(&Order) -> Result<Command, OrderError>,
     ) -> Result<Order, OrderError> {
+        self.decide_on(
+            id,
+            Scope::All,
+            expected_version,
+            |_| false,
+            |before| self.execute_from(before, expected_version, actor, &command),
+        )
+        .await
+    }
+
+    /// [`OrderService::execute`] from `before`.
+    async fn execute_from(
+        &self,
+        mut before: Order,
+        expected_version: Option<u64>,
+        actor: &Actor,
+        command: &impl Fn(&Order) -> Result<Command, OrderError>,
+    ) -> Result<Order, OrderError> {
+        let id = before.id();
         let mut tries = 0;
         loop {
-            let before = self.load_at(id, expected_version).await?;
             let now = self.now();
             let events = before.decide(&command(&before)?, now)?;
             match self
@@ -680,6 +825,7 @@ impl OrderService {
                     if expected_version.is_none() && tries < CONFLICT_RETRIES =>
                 {
                     tries += 1;
+                    before = self.fetch(id).await?;
                 }
                 other => return other,
             }

@@ -5,7 +5,10 @@
 //! Tokens must carry `sub`, `role` (`customer`, `admin` or `service`) and
 //! `exp`; `iss` and `aud` are checked when configured. Only the configured
 //! algorithm is accepted, so unsigned (`alg: none`) and wrongly signed
-//! tokens are refused. A customer's `sub` is their customer id.
+//! tokens are refused. A customer's `sub` is their customer id. A token
+//! verified once is served from [`verified`] until its `exp`.
+
+mod verified;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -20,6 +23,12 @@ use sha2::Sha256;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use verified::VerifiedTokens;
+
+/// How many verified tokens are kept: a client's token is reused for its
+/// whole life, and a thousand callers at once is well past what one
+/// replica serves.
+const VERIFIED_TOKENS: usize = 1_024;
 
 /// What a caller may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -65,6 +74,7 @@ pub struct AuthConfig {
     issuer: Option<String>,
     audience: Option<String>,
     webhook_secret: Option<Vec<u8>>,
+    verified: VerifiedTokens,
 }
 
 /// Why an authentication set-up failed.
@@ -85,6 +95,7 @@ impl AuthConfig {
             issuer: None,
             audience: None,
             webhook_secret: None,
+            verified: VerifiedTokens::new(VERIFIED_TOKENS),
         }
     }
 
@@ -193,7 +204,12 @@ impl AuthConfig {
             .ok_or_else(|| {
                 ApiError::Unauthorized("Authorization must be \"Bearer <token>\"".into())
             })?;
-        let data = jsonwebtoken::decode::<Claims>(token.trim(), &self.decoding, &self.validation)
+        let token = token.trim();
+        let now = now_secs();
+        if let Some(caller) = self.verified.get(token, now) {
+            return Ok(caller);
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|err| ApiError::Unauthorized(format!("invalid token: {err}")))?;
         let claims = data.claims;
         let scope = match claims.role {
@@ -202,11 +218,13 @@ impl AuthConfig {
             })?),
             Role::Admin | Role::Service => Scope::All,
         };
-        Ok(Caller {
+        let caller = Caller {
             subject: claims.sub,
             role: claims.role,
             scope,
-        })
+        };
+        self.verified.insert(token, &caller, claims.exp, now);
+        Ok(caller)
     }
 
     /// Checks a webhook's `X-Signature: sha256=<hex>` over the raw body.

@@ -28,6 +28,13 @@ use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tower::ServiceExt as _;
 
+/// mimalloc rather than glibc's malloc, which took 13 % of the service's
+/// CPU under placement load (many small buffers allocated on one worker
+/// thread and freed on another); built without transparent huge pages, so
+/// that its arenas do not fault in 2 MiB at a time (ADR 0014).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();

@@ -25,6 +25,15 @@
 //! - **server CPU**: the measured backend's run time (`/proc/<pid>/schedstat`),
 //!   so this must run on the database's machine, as a user that may read it.
 //!
+//! `RECENT_ORDERS=0` measures the engine deciding every write on a fresh
+//! read of the order (as before ADR 0013); by default a write decides on
+//! the order the service last committed when it still keeps it. Each
+//! phase writes the orders the phase before wrote, in the same order, so
+//! an order's previous write is N + 50 writes of other orders back (2N +
+//! 100 for start processing, after the place + pay phase, and for the
+//! cancellations): past 1,024 orders (or 30 s) the kept ones are gone and
+//! every write reads first, as `RECENT_ORDERS=0` does.
+//!
 //! Last, how often PostgreSQL planned each of the measured connection's
 //! prepared statements anew (custom plans) or ran its generic plan.
 
@@ -346,11 +355,19 @@ async fn main() -> Result<()> {
         ids: Arc::new(UuidV7Ids),
         ..harness.ports()
     };
+    // `RECENT_ORDERS=0`: every write reads its order first, as before
+    // ADR 0013.
+    let defaults = ServiceConfig::default();
+    let recent_orders = match std::env::var("RECENT_ORDERS") {
+        Ok(n) => n.parse()?,
+        Err(_) => defaults.recent_orders,
+    };
     let service = OrderService::new(
         ports,
         ServiceConfig {
             stock: StockKeeping::Store,
-            ..ServiceConfig::default()
+            recent_orders,
+            ..defaults
         },
     );
     let actor = Actor::parse("bench")?;
@@ -362,8 +379,8 @@ async fn main() -> Result<()> {
         seed ^= seed << 17;
         (seed % below as u64) as usize
     };
-    let mut requests = Vec::with_capacity(2 * total);
-    for i in 0..2 * total {
+    let mut requests = Vec::with_capacity(3 * total);
+    for i in 0..3 * total {
         let mut request = PlaceOrderBuilder::new(customer(i as u64 % 997));
         let mut picked = Vec::new();
         while picked.len() < 3 {
@@ -390,6 +407,16 @@ async fn main() -> Result<()> {
     .await?;
     phase(&probe, &pool, "pay", warm, n, async |i| {
         placed[i] = service.pay(placed[i].id(), &actor).await?;
+        Ok(())
+    })
+    .await?;
+    // Checkout as a client runs it: each order paid right after it is
+    // placed (the pay phase above pays orders placed a whole phase earlier).
+    phase(&probe, &pool, "place + pay", warm, n, async |i| {
+        let order = service
+            .place(requests[2 * total + i].clone(), None, &actor)
+            .await?;
+        service.pay(order.id(), &actor).await?;
         Ok(())
     })
     .await?;

@@ -352,17 +352,58 @@ pub struct OwnServer {
     pub dir: PathBuf,
     /// The port it listens on, on 127.0.0.1 only.
     pub port: u16,
+    /// This test process's database on it.
+    pub database: String,
 }
 
 impl OwnServer {
-    /// The URL of its `postgres` database as the `postgres` superuser (trust
-    /// authentication), followed by `query` (`"?sslmode=require"`, say).
+    /// The URL of this process's database as the `postgres` superuser
+    /// (trust authentication), followed by `query` (`"?sslmode=require"`,
+    /// say).
     pub fn url(&self, query: &str) -> String {
         format!(
-            "postgres://postgres@127.0.0.1:{}/postgres{query}",
-            self.port
+            "postgres://postgres@127.0.0.1:{}/{}{query}",
+            self.port, self.database
         )
     }
+}
+
+/// An empty database `order_<pid>` for this process on the server at
+/// `port`, after dropping those of test processes that have ended. The
+/// server outlives the runs, and runs from checkouts with other migrations
+/// share it: each migrates a database of its own.
+fn process_database(port: u16) -> Result<String, String> {
+    let psql = tool("psql").ok_or("psql was not found")?;
+    let port = port.to_string();
+    let sql = |statement: &str| -> Result<String, String> {
+        let output = Command::new(&psql)
+            .args(["-h", "127.0.0.1", "-p", &port, "-U", "postgres"])
+            .args(["-d", "postgres", "-qAtc", statement])
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", psql.display()))?;
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        } else {
+            Err(format!(
+                "{statement}: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ))
+        }
+    };
+    let me = std::process::id();
+    let listed = sql("select datname from pg_database where datname ~ '^order_[0-9]+$'")?;
+    for name in listed.lines() {
+        let ended = name
+            .trim_start_matches("order_")
+            .parse::<u32>()
+            .is_ok_and(|pid| pid == me || !Path::new(&format!("/proc/{pid}")).exists());
+        if ended {
+            sql(&format!(r#"drop database if exists "{name}" with (force)"#))?;
+        }
+    }
+    let name = format!("order_{me}");
+    sql(&format!(r#"create database "{name}""#))?;
+    Ok(name)
 }
 
 /// A throwaway PostgreSQL server named `name`, run with `settings` (server
@@ -373,7 +414,7 @@ impl OwnServer {
 /// refer to (certificates, say) into the server's directory; started with
 /// `pg_ctl` when it is not running; left running for later runs, which find
 /// it by name. Concurrent test processes make and start it once between
-/// them.
+/// them; each gets a database of its own on it ([`OwnServer::url`]).
 ///
 /// # Errors
 /// Why there is no server: no `initdb`/`pg_ctl`, or a step that failed,
@@ -385,7 +426,12 @@ pub fn own_server(
 ) -> Result<OwnServer, String> {
     let dir = std::env::temp_dir().join(format!("order-engine-{name}"));
     let port = start_server(&dir, None, settings, prepare)?;
-    Ok(OwnServer { dir, port })
+    let database = process_database(port)?;
+    Ok(OwnServer {
+        dir,
+        port,
+        database,
+    })
 }
 
 /// Makes the server in `dir` unless it exists, starts it unless it runs

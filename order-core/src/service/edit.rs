@@ -9,6 +9,7 @@ use crate::id::{LineId, OrderId};
 use crate::order::{Order, Reservation};
 use crate::ports::ProductKey;
 use crate::quantity::Quantity;
+use crate::scope::Scope;
 use crate::status::{OrderStatus, PaymentStatus};
 use crate::text::Actor;
 
@@ -30,7 +31,24 @@ impl OrderService {
         edits: &[LineEdit],
         actor: &Actor,
     ) -> Result<Order, OrderError> {
-        let before = self.load_at(id, expected_version).await?;
+        self.decide_on(
+            id,
+            Scope::All,
+            expected_version,
+            |_| false,
+            |before| self.edit_lines_from(before, edits, actor),
+        )
+        .await
+    }
+
+    /// [`OrderService::edit_lines`] from `before`.
+    async fn edit_lines_from(
+        &self,
+        before: Order,
+        edits: &[LineEdit],
+        actor: &Actor,
+    ) -> Result<Order, OrderError> {
+        let id = before.id();
         // Refuse early, before any port is called, when editing is not allowed.
         before.decide(
             &Command::ChangeLines {
@@ -191,7 +209,23 @@ impl OrderService {
         change: DetailsChange,
         actor: &Actor,
     ) -> Result<Order, OrderError> {
-        let before = self.load_at(id, expected_version).await?;
+        self.decide_on(
+            id,
+            Scope::All,
+            expected_version,
+            |_| false,
+            |before| self.update_details_from(before, change.clone(), actor),
+        )
+        .await
+    }
+
+    /// [`OrderService::update_details`] from `before`.
+    async fn update_details_from(
+        &self,
+        before: Order,
+        change: DetailsChange,
+        actor: &Actor,
+    ) -> Result<Order, OrderError> {
         if before.needs_shipping()
             && change.shipping_address.is_none()
             && before.shipping_address().is_none()

@@ -12,6 +12,7 @@ use crate::ledger::PaymentKind;
 use crate::order::{LineQuantity, Order};
 use crate::ports::{OrderQuery, SortOrder};
 use crate::retry::with_retry;
+use crate::scope::Scope;
 use crate::status::{OrderStatus, PaymentStatus};
 use crate::text::{Actor, Carrier, Reason, TrackingNumber};
 
@@ -29,7 +30,23 @@ impl OrderService {
         expected_version: Option<u64>,
         actor: &Actor,
     ) -> Result<Order, OrderError> {
-        let mut before = self.load_at(id, expected_version).await?;
+        // A capture moves money before the write: decided on the store's
+        // order only.
+        let captures = |order: &Order| order.payment_status() == PaymentStatus::Authorized;
+        self.decide_on(id, Scope::All, expected_version, captures, |before| {
+            self.start_processing_from(before, expected_version, actor)
+        })
+        .await
+    }
+
+    /// [`OrderService::start_processing`] from `before`.
+    async fn start_processing_from(
+        &self,
+        mut before: Order,
+        expected_version: Option<u64>,
+        actor: &Actor,
+    ) -> Result<Order, OrderError> {
+        let id = before.id();
         let now = self.now();
         if before.payment_status() != PaymentStatus::Authorized {
             let events = before.decide(&Command::StartProcessing, now)?;
@@ -87,7 +104,7 @@ impl OrderService {
                 Ok(after) => return Ok(after),
                 Err(err) => err,
             };
-            let current = match self.get(id).await {
+            let current = match self.fetch(id).await {
                 Ok(current) => current,
                 Err(lookup) => {
                     self.compensate(
@@ -193,9 +210,31 @@ impl OrderService {
         reason: Reason,
         actor: &Actor,
     ) -> Result<Order, OrderError> {
+        // Giving money back happens before the write: decided on the
+        // store's order only.
+        let gives_back = |order: &Order| {
+            matches!(
+                order.payment_status(),
+                PaymentStatus::Authorized | PaymentStatus::Paid | PaymentStatus::PartiallyRefunded
+            )
+        };
+        self.decide_on(id, Scope::All, expected_version, gives_back, |before| {
+            self.cancel_from(before, expected_version, &reason, actor)
+        })
+        .await
+    }
+
+    /// [`OrderService::cancel`] from `before`.
+    async fn cancel_from(
+        &self,
+        mut before: Order,
+        expected_version: Option<u64>,
+        reason: &Reason,
+        actor: &Actor,
+    ) -> Result<Order, OrderError> {
+        let id = before.id();
         let mut tries = 0;
         loop {
-            let before = self.load_at(id, expected_version).await?;
             let now = self.now();
             let cancel = Command::Cancel {
                 reason: reason.clone(),
@@ -272,7 +311,8 @@ impl OrderService {
                 Err(OrderError::VersionConflict { .. })
                     if expected_version.is_none() && tries < CONFLICT_RETRIES =>
                 {
-                    tries += 1
+                    tries += 1;
+                    before = self.fetch(id).await?;
                 }
                 other => return other,
             }
@@ -381,9 +421,43 @@ impl OrderService {
         refund: bool,
         actor: &Actor,
     ) -> Result<Order, OrderError> {
+        let after = self
+            .decide_on(
+                id,
+                Scope::All,
+                expected_version,
+                |_| false,
+                |before| self.receive_from(before, expected_version, return_id, actor),
+            )
+            .await?;
+        let Some(ret) = after.return_(return_id).cloned() else {
+            return Ok(after);
+        };
+        if !refund {
+            return Ok(after);
+        }
+        let amount = ret.refund_amount.min(&after.payments().refundable()?)?;
+        if amount.is_zero() || amount.is_negative() {
+            return Ok(after);
+        }
+        let reason = Reason::parse(&format!("return {return_id}: {}", ret.reason))
+            .unwrap_or_else(|_| ret.reason.clone());
+        self.refund_for(id, amount, reason, Some(return_id), actor)
+            .await
+    }
+
+    /// The receipt of [`OrderService::receive_return`] from `before`, with
+    /// its restock.
+    async fn receive_from(
+        &self,
+        mut before: Order,
+        expected_version: Option<u64>,
+        return_id: ReturnId,
+        actor: &Actor,
+    ) -> Result<Order, OrderError> {
+        let id = before.id();
         let mut tries = 0;
-        let after = loop {
-            let before = self.load_at(id, expected_version).await?;
+        loop {
             let now = self.now();
             let events = before.decide(&Command::ReceiveReturn { return_id }, now)?;
             let ret = before
@@ -415,23 +489,10 @@ impl OrderService {
                     if expected_version.is_none() && tries < CONFLICT_RETRIES =>
                 {
                     tries += 1;
+                    before = self.fetch(id).await?;
                 }
-                other => break other?,
+                other => return other,
             }
-        };
-        let Some(ret) = after.return_(return_id).cloned() else {
-            return Ok(after);
-        };
-        if !refund {
-            return Ok(after);
         }
-        let amount = ret.refund_amount.min(&after.payments().refundable()?)?;
-        if amount.is_zero() || amount.is_negative() {
-            return Ok(after);
-        }
-        let reason = Reason::parse(&format!("return {return_id}: {}", ret.reason))
-            .unwrap_or_else(|_| ret.reason.clone());
-        self.refund_for(id, amount, reason, Some(return_id), actor)
-            .await
     }
 }

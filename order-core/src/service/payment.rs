@@ -252,13 +252,18 @@ impl OrderService {
         actor: &Actor,
         method: Option<&PaymentMethod>,
     ) -> Result<Order, OrderError> {
-        let before = self.get_in(id, scope).await?;
-        if before.status() == OrderStatus::Pending
-            && before.payment_status() == PaymentStatus::Pending
-        {
-            return Ok(before);
-        }
-        self.start_attempt(before, actor, method).await
+        // The answer without a write is the store's order, never a kept one.
+        let in_flight = |order: &Order| {
+            order.status() == OrderStatus::Pending
+                && order.payment_status() == PaymentStatus::Pending
+        };
+        self.decide_on(id, scope, None, in_flight, |before| async move {
+            if in_flight(&before) {
+                return Ok(before);
+            }
+            self.start_attempt(before, actor, method).await
+        })
+        .await
     }
 
     /// Checkout. With [`PaymentFlow::Gateway`]: claim the attempt (commit
@@ -317,12 +322,19 @@ impl OrderService {
         if self.config.payments == PaymentFlow::External {
             return self.start_external_payment(id, scope, actor, method).await;
         }
-        let before = self.get_in(id, scope).await?;
-        let started = if self.abandoned_attempt(&before) {
-            before
-        } else {
-            self.start_attempt(before, actor, method).await?
-        };
+        // Only the claim is decided on a kept order: it commits before money
+        // moves, compare-and-set, so a stale copy is refused there. Resuming
+        // an abandoned attempt claims nothing, so it starts from the store.
+        let abandoned = |order: &Order| self.abandoned_attempt(order);
+        let started = self
+            .decide_on(id, scope, None, abandoned, |before| async move {
+                if abandoned(&before) {
+                    Ok(before)
+                } else {
+                    self.start_attempt(before, actor, method).await
+                }
+            })
+            .await?;
         self.charge(started, actor, instrument.token.as_ref()).await
     }
 
@@ -374,7 +386,7 @@ impl OrderService {
             match committed {
                 Err(OrderError::VersionConflict { .. }) if tries < CONFLICT_RETRIES => {
                     tries += 1;
-                    before = self.get(id).await?;
+                    before = self.fetch(id).await?;
                 }
                 other => return other,
             }
@@ -517,7 +529,7 @@ impl OrderService {
             };
             // The money moved but was not recorded by this call (or a store
             // failure leaves it unknown whether it was): read the order back.
-            let current = match self.get(id).await {
+            let current = match self.fetch(id).await {
                 Ok(current) => current,
                 Err(lookup) => {
                     // Undoing blindly could refund money the order records;
@@ -725,7 +737,7 @@ impl OrderService {
         if store.inbound_event_processed(&event.event_id).await? {
             return self.get(event.order_id).await;
         }
-        let mut before = self.get(event.order_id).await?;
+        let mut before = self.fetch(event.order_id).await?;
         let echoed = match &event.kind {
             PaymentEventKind::Processed { reference, .. } => {
                 records_reference(&before, PaymentKind::Capture, reference)
@@ -920,7 +932,9 @@ impl OrderService {
         if amount.is_zero() || amount.is_negative() {
             return Err(RuleViolation::NonPositiveAmount.into());
         }
-        let mut before = self.get(id).await?;
+        // The refund moves money before the write: decided on the store's
+        // order.
+        let mut before = self.fetch(id).await?;
         let now = self.now();
         let count = before
             .payments()
@@ -977,7 +991,7 @@ impl OrderService {
             match outcome {
                 Err(OrderError::VersionConflict { .. }) if tries < CONFLICT_RETRIES => {
                     tries += 1;
-                    before = self.get(id).await?;
+                    before = self.fetch(id).await?;
                     if let Some(reference) = &entry.reference
                         && records_reference(&before, PaymentKind::Refund, reference)
                     {

@@ -346,6 +346,7 @@ impl OrderService {
             self.align_stock(order_id).await;
             return Err(err.into());
         }
+        self.recent.put(&order, self.now());
         Ok(order)
     }
 }

@@ -13,7 +13,7 @@ use crate::id::OrderId;
 use crate::order::{LineQuantity, Order};
 use crate::quantity::Quantity;
 use crate::scope::Scope;
-use crate::status::Action;
+use crate::status::{Action, PaymentStatus};
 use crate::text::{Actor, Carrier, Reason, TrackingNumber};
 
 /// A status a caller asks an order to reach.
@@ -123,8 +123,23 @@ impl OrderService {
             // Checkout reads the order itself, within the scope.
             return self.pay_in(id, scope, actor).await;
         }
-        let order = self.get_in(id, scope).await?;
-        self.reach_from(order, goal, actor).await
+        // A goal whose use case would move money from the order's state
+        // (a refund, a capture, giving a payment back) is reached from the
+        // store's order, as a kept one's staleness could only show after
+        // the money moved.
+        let moves_money = |order: &Order| match goal {
+            StatusGoal::Refunded { .. } => true,
+            StatusGoal::Processing => order.payment_status() == PaymentStatus::Authorized,
+            StatusGoal::Cancelled { .. } => matches!(
+                order.payment_status(),
+                PaymentStatus::Authorized | PaymentStatus::Paid | PaymentStatus::PartiallyRefunded
+            ),
+            _ => false,
+        };
+        self.decide_on(id, scope, None, moves_money, |order| {
+            self.reach_from(order, goal.clone(), actor)
+        })
+        .await
     }
 
     async fn reach_from(
