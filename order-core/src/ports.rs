@@ -19,12 +19,12 @@ use crate::id::{
     CompensationId, CustomerId, DeliveryId, OrderId, ProductId, SubscriptionId, VariantId,
 };
 use crate::ledger::PaymentEntry;
-use crate::money::Money;
+use crate::money::{Currency, Money};
 use crate::order::{Compensation, Order, ProductKind, Resolution, StatusChange};
 use crate::order_number::OrderNumber;
 use crate::pricing::{Discount, Percent};
 use crate::quantity::Quantity;
-use crate::status::OrderStatus;
+use crate::status::{OrderStatus, PaymentStatus};
 use crate::text::{
     CouponCode, GatewayReference, PaymentMethod, PaymentToken, ProductName, ShippingMethod, Sku,
     TaxClass,
@@ -217,6 +217,8 @@ pub struct OrderQuery {
     pub customer_id: Option<CustomerId>,
     /// Only orders in this status.
     pub status: Option<OrderStatus>,
+    /// Only orders in this payment status.
+    pub payment_status: Option<PaymentStatus>,
     /// Created at or after.
     pub created_from: Option<DateTime<Utc>>,
     /// Created strictly before.
@@ -239,6 +241,7 @@ impl Default for OrderQuery {
         Self {
             customer_id: None,
             status: None,
+            payment_status: None,
             created_from: None,
             created_to: None,
             sort: SortOrder::default(),
@@ -273,14 +276,67 @@ impl OrderPage {
     }
 }
 
+/// The sums over the orders created in a period that share a status and a
+/// currency: what [`OrderFigures::figures`] answers, one per group that has
+/// orders, and what [`Report::of`](crate::report::Report::of) turns into a
+/// report.
+///
+/// Each field is a sum over the group's orders of a fact of one order, as
+/// [`FigureGroup::add`] states it (the reference every store must equal):
+/// an order is *paid* when its ledger's captured amount is not zero.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FigureGroup {
+    /// The orders' current status.
+    pub status: OrderStatus,
+    /// Their currency.
+    pub currency: Currency,
+    /// How many orders.
+    pub orders: u64,
+    /// How many of them are paid.
+    pub paid_orders: u64,
+    /// Σ the totals of the paid orders.
+    pub paid_total: Money,
+    /// Σ captured ([`PaymentLedger::captured`](crate::ledger::PaymentLedger::captured)).
+    pub captured: Money,
+    /// Σ refunded ([`PaymentLedger::refunded`](crate::ledger::PaymentLedger::refunded))
+    /// of the paid orders.
+    pub refunded: Money,
+    /// Σ [`Order::payment_attempts`].
+    pub payment_attempts: u64,
+    /// Σ [`failed_payment_attempts`](crate::report::failed_payment_attempts)
+    /// of each order.
+    pub failed_payment_attempts: u64,
+    /// How many orders were both confirmed and delivered.
+    pub fulfilled: u64,
+    /// Σ `delivered_at − confirmed_at` of those orders.
+    pub fulfilment_time: chrono::Duration,
+}
+
+/// Sums over orders for reports, computed where the orders are.
+#[async_trait]
+pub trait OrderFigures: Send + Sync {
+    /// The orders created in `[from, to)`, summed per status and currency
+    /// ([`FigureGroup`]): one group per pair that has orders, in no
+    /// particular order. MUST equal folding those orders with
+    /// [`FigureGroup::add`].
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn figures(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<FigureGroup>, StoreError>;
+}
+
 /// Persistence of orders, their outbox and their bookkeeping.
 ///
 /// A store keeps, per order, the current state, the status history, the
 /// payment ledger and the event stream (which doubles as the outbox), and,
 /// globally, idempotency keys, processed inbound events and the compensation
-/// log.
+/// log; it also sums its orders for reports ([`OrderFigures`]).
 #[async_trait]
-pub trait OrderStore: Send + Sync {
+pub trait OrderStore: OrderFigures + Send + Sync {
     /// Loads an order.
     ///
     /// # Errors

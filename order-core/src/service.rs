@@ -29,7 +29,7 @@ use crate::ports::{
 };
 use crate::pricing::PricingPolicy;
 use crate::quantity::Quantity;
-use crate::report::{Report, ReportBuilder};
+use crate::report::Report;
 use crate::retry::RetryPolicy;
 use crate::scope::Scope;
 use crate::text::{
@@ -588,24 +588,9 @@ impl OrderService {
             }
             .into());
         }
-        let mut builder = ReportBuilder::new(from, to);
-        let mut query = OrderQuery {
-            created_from: Some(from),
-            created_to: Some(to),
-            sort: crate::ports::SortOrder::OldestFirst,
-            limit: OrderQuery::MAX_LIMIT,
-            ..OrderQuery::default()
-        };
-        loop {
-            let page = self.ports.store.list(&query).await?;
-            for order in &page.orders {
-                builder.add(order)?;
-            }
-            match page.next {
-                Some(cursor) => query.after = Some(cursor),
-                None => return Ok(builder.finish()),
-            }
-        }
+        let groups =
+            crate::ports::OrderFigures::figures(self.ports.store.as_ref(), from, to).await?;
+        Ok(Report::of(from, to, groups)?)
     }
 
     /// Whether the store answers: a readiness probe.

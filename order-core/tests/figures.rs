@@ -126,3 +126,38 @@ async fn the_average_order_value_is_the_mean_order_total_whatever_was_refunded()
     );
     assert_eq!(figures.average_order_value, mean);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(64))]
+
+    /// The sums are additive: a report made from one group per order is the
+    /// report made from the orders folded per status and currency, so a
+    /// store may hand its sums over in any grouping.
+    #[test]
+    fn a_report_is_the_same_whatever_the_grouping_of_its_sums(
+        lived in proptest::collection::vec(order_testkit::strategy::arb_lived_order(), 1..24)
+    ) {
+        use order_core::ports::FigureGroup;
+        use order_core::report::Report;
+
+        let orders: Vec<_> = lived.into_iter().map(|(order, _)| order).collect();
+        let from = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        let to = from + chrono::Duration::days(40_000);
+        let folded = Report::of(from, to, FigureGroup::fold(&orders).unwrap()).unwrap();
+        let apart = Report::of(
+            from,
+            to,
+            orders
+                .iter()
+                .map(|o| FigureGroup::fold(std::iter::once(o)).unwrap().remove(0)),
+        )
+        .unwrap();
+        proptest::prop_assert_eq!(&folded, &apart);
+        proptest::prop_assert_eq!(folded.orders, orders.len() as u64);
+        let paid = orders.iter().filter(|o| !o.payments().captured().is_zero()).count();
+        proptest::prop_assert_eq!(
+            folded.currencies.values().map(|f| f.paid_orders).sum::<u64>(),
+            paid as u64
+        );
+    }
+}

@@ -14,7 +14,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_core::order::Compensation;
 use order_core::ports::{
-    Change, IdempotencyClaim, IdempotencyKey, OrderPage, OrderQuery, OrderStore, PaymentGateway,
+    Change, FigureGroup, IdempotencyClaim, IdempotencyKey, OrderFigures, OrderPage, OrderQuery,
+    OrderStore, PaymentGateway,
 };
 use order_core::{
     Actor, Currency, EventRecord, GatewayReference, Money, Order, OrderError, OrderId, OrderNumber,
@@ -88,6 +89,17 @@ impl Interleaved {
             }
             None => None,
         }
+    }
+}
+
+#[async_trait]
+impl OrderFigures for Interleaved {
+    async fn figures(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<FigureGroup>, StoreError> {
+        self.inner.figures(from, to).await
     }
 }
 

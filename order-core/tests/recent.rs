@@ -12,7 +12,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_core::order::{Compensation, Resolution};
 use order_core::ports::{
-    Change, IdempotencyClaim, IdempotencyKey, OrderPage, OrderQuery, OrderStore,
+    Change, FigureGroup, IdempotencyClaim, IdempotencyKey, OrderFigures, OrderPage, OrderQuery,
+    OrderStore,
 };
 use order_core::{
     Actor, Carrier, CompensationId, Currency, DetailsChange, EventRecord, LineQuantity, Money,
@@ -39,6 +40,17 @@ impl Counting {
             self.reads.load(Ordering::SeqCst),
             self.commits.load(Ordering::SeqCst),
         )
+    }
+}
+
+#[async_trait]
+impl OrderFigures for Counting {
+    async fn figures(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<FigureGroup>, StoreError> {
+        self.inner.figures(from, to).await
     }
 }
 

@@ -947,7 +947,8 @@ mod idempotency {
     use chrono::{DateTime, Utc};
     use order_core::order::Compensation;
     use order_core::ports::{
-        Change, IdempotencyClaim, IdempotencyKey, OrderPage, OrderQuery, OrderStore,
+        Change, FigureGroup, IdempotencyClaim, IdempotencyKey, OrderFigures, OrderPage, OrderQuery,
+        OrderStore,
     };
     use order_core::{
         Address, AddressInput, CouponCode, Currency, EventRecord, Money, NewLine, Notes, Order,
@@ -974,6 +975,17 @@ mod idempotency {
 
     fn down(operation: &str) -> StoreError {
         StoreError::Unavailable(format!("{operation}: injected failure").into())
+    }
+
+    #[async_trait]
+    impl OrderFigures for Flaky {
+        async fn figures(
+            &self,
+            from: DateTime<Utc>,
+            to: DateTime<Utc>,
+        ) -> Result<Vec<FigureGroup>, StoreError> {
+            self.inner.figures(from, to).await
+        }
     }
 
     #[async_trait]

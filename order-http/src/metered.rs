@@ -18,8 +18,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_core::order::Compensation;
 use order_core::ports::{
-    Catalog, Change, EventPublisher, IdempotencyClaim, IdempotencyKey, Inventory, OrderPage,
-    OrderQuery, OrderStore, PaymentGateway, PaymentRequest, Product, ProductKey, StockItem,
+    Catalog, Change, EventPublisher, FigureGroup, IdempotencyClaim, IdempotencyKey, Inventory,
+    OrderFigures, OrderPage, OrderQuery, OrderStore, PaymentGateway, PaymentRequest, Product,
+    ProductKey, StockItem,
 };
 use order_core::{
     EventRecord, GatewayReference, InventoryError, Money, Order, OrderEvent, OrderId, OrderNumber,
@@ -99,6 +100,17 @@ pub fn meter(ports: Ports, metrics: &Arc<Metrics>) -> Ports {
             metrics.clone(),
         )),
         ..ports
+    }
+}
+
+#[async_trait]
+impl OrderFigures for MeteredStore {
+    async fn figures(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<FigureGroup>, StoreError> {
+        self.run("figures", self.inner.figures(from, to)).await
     }
 }
 

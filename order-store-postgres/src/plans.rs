@@ -17,7 +17,8 @@ use order_core::ports::{
 use order_core::system::UuidV7Ids;
 use order_core::{
     Command, Currency, CustomerId, GatewayReference, LineQuantity, Money, Order, OrderId,
-    PaymentEntry, PaymentEntryId, PaymentKind, ProductId, Reason, ShipmentId, Sku, StoreError,
+    PaymentEntry, PaymentEntryId, PaymentKind, PaymentStatus, ProductId, Reason, ShipmentId, Sku,
+    StoreError,
 };
 use sqlx::postgres::PgBindIterExt;
 use sqlx::{PgConnection, PgPool, Row};
@@ -26,7 +27,7 @@ use uuid::Uuid;
 use crate::error::translate;
 use crate::read::order_from_row;
 use crate::stock::{Effect, StockBinds};
-use crate::store::bind_list;
+use crate::store::{bind_figures, bind_list};
 use crate::testing::{follow, seed_order};
 use crate::write::{PgQuery, bind_change, write_text};
 use crate::{PgOrderStore, outbox, sql};
@@ -253,9 +254,10 @@ impl PgOrderStore {
     /// The plans of every statement the adapters send on the hot paths: the
     /// lifecycle of one order (claim its key, read the catalog, take order
     /// numbers, place, read, pay, ship, deliver, refund with a restock), the
-    /// cancellation of a pending order, the listings, the outbox (sequencer,
-    /// feed, publication), idempotency keys and inbound events, the refusal
-    /// paths (a version, shortages), and `PgInventory`'s stock effects.
+    /// cancellation of a pending order, the listings, the report's sums, the
+    /// outbox (sequencer, feed, publication), idempotency keys and inbound
+    /// events, the refusal paths (a version, shortages), and `PgInventory`'s
+    /// stock effects.
     ///
     /// Explained on this database as it is, which must hold a catalog and
     /// orders of a realistic size (`testing::seed_products`,
@@ -448,6 +450,42 @@ impl PgOrderStore {
                 },
             ),
             (
+                "list a customer's orders in a payment status, newest first",
+                sql::list::BY_CUSTOMER_NEWEST,
+                OrderQuery {
+                    customer_id: Some(stored.customer_id()),
+                    payment_status: Some(stored.payment_status()),
+                    ..OrderQuery::default()
+                },
+            ),
+            (
+                "list orders in a status and a payment status, newest first",
+                sql::list::BY_STATUS_NEWEST,
+                OrderQuery {
+                    status: Some(stored.status()),
+                    payment_status: Some(PaymentStatus::Paid),
+                    ..OrderQuery::default()
+                },
+            ),
+            (
+                "list orders in a payment status, newest first, after a cursor",
+                sql::list::BY_PAYMENT_STATUS_NEWEST,
+                OrderQuery {
+                    payment_status: Some(PaymentStatus::Paid),
+                    after: cursor,
+                    ..OrderQuery::default()
+                },
+            ),
+            (
+                "list orders in a payment status, oldest first",
+                sql::list::BY_PAYMENT_STATUS_OLDEST,
+                OrderQuery {
+                    payment_status: Some(PaymentStatus::Unpaid),
+                    sort: SortOrder::OldestFirst,
+                    ..OrderQuery::default()
+                },
+            ),
+            (
                 "list all orders, newest first, after a cursor",
                 sql::list::ALL_NEWEST,
                 OrderQuery {
@@ -469,6 +507,12 @@ impl PgOrderStore {
         for (name, text, query) in listings {
             x.explain(name, text, |q| bind_list(q, &query)).await?;
         }
+        x.explain(
+            "sum the orders created in 30 days for a report",
+            sql::FIGURES,
+            |q| bind_figures(q, now - Duration::days(30), now),
+        )
+        .await?;
 
         // The outbox: sequence what the scenario wrote, read, publish.
         x.explain(

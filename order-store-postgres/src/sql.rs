@@ -152,11 +152,20 @@ pub(crate) mod list {
     pub(crate) const BY_STATUS_NEWEST: &str = sql!("order.sql", "list/by_status_newest.sql");
     /// The orders in a status, oldest first.
     pub(crate) const BY_STATUS_OLDEST: &str = sql!("order.sql", "list/by_status_oldest.sql");
+    /// The orders in a payment status, newest first.
+    pub(crate) const BY_PAYMENT_STATUS_NEWEST: &str =
+        sql!("order.sql", "list/by_payment_status_newest.sql");
+    /// The orders in a payment status, oldest first.
+    pub(crate) const BY_PAYMENT_STATUS_OLDEST: &str =
+        sql!("order.sql", "list/by_payment_status_oldest.sql");
     /// All orders, newest first.
     pub(crate) const ALL_NEWEST: &str = sql!("order.sql", "list/all_newest.sql");
     /// All orders, oldest first.
     pub(crate) const ALL_OLDEST: &str = sql!("order.sql", "list/all_oldest.sql");
 }
+
+/// The orders created in a period, summed per status and currency.
+pub(crate) const FIGURES: &str = sql!("figures.sql");
 
 /// An order's events.
 pub(crate) const EVENTS_OF_ORDER: &str = sql!("events_of_order.sql");

@@ -10,27 +10,29 @@
 //! event and the stock effect. One statement is one transaction: all of it
 //! or none of it.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_core::order::{Compensation, Resolution};
 use order_core::ports::{
-    Change, IdempotencyClaim, IdempotencyKey, OrderPage, OrderQuery, OrderStore, SortOrder,
-    StockLevel, StockLevels,
+    Change, FigureGroup, IdempotencyClaim, IdempotencyKey, OrderFigures, OrderPage, OrderQuery,
+    OrderStore, SortOrder, StockLevel, StockLevels,
 };
 use order_core::{
-    Actor, CompensationId, EventRecord, Money, Order, OrderId, OrderNumber, PortError, Reason, Sku,
-    StoreError, StoredEvent,
+    Actor, CompensationId, Currency, EventRecord, Money, Order, OrderId, OrderNumber, OrderStatus,
+    PortError, Reason, Sku, StoreError, StoredEvent,
 };
 use rust_decimal::Decimal;
-use sqlx::postgres::PgBindIterExt;
+use sqlx::postgres::types::PgInterval;
+use sqlx::postgres::{PgBindIterExt, PgRow};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use crate::error::{translate, translate_write};
 use crate::outbox::{self, stored_events};
-use crate::read::{currency, event_from_row, order_from_row};
+use crate::read::{corrupt, currency, event_from_row, order_from_row};
 use crate::sql;
 use crate::stock::{StockBinds, shortfall};
 use crate::write::{PgQuery, bind_change, i64_of, write_text};
@@ -87,25 +89,35 @@ impl PgOrderStore {
 /// direction, each taking the filters it does not walk as optional values.
 pub(crate) fn list_statement(query: &OrderQuery) -> PgQuery<'static> {
     let newest = query.sort == SortOrder::NewestFirst;
-    let text = match (query.customer_id, query.status, newest) {
-        (Some(_), _, true) => sql::list::BY_CUSTOMER_NEWEST,
-        (Some(_), _, false) => sql::list::BY_CUSTOMER_OLDEST,
-        (None, Some(_), true) => sql::list::BY_STATUS_NEWEST,
-        (None, Some(_), false) => sql::list::BY_STATUS_OLDEST,
-        (None, None, true) => sql::list::ALL_NEWEST,
-        (None, None, false) => sql::list::ALL_OLDEST,
+    let text = match (
+        query.customer_id,
+        query.status,
+        query.payment_status,
+        newest,
+    ) {
+        (Some(_), _, _, true) => sql::list::BY_CUSTOMER_NEWEST,
+        (Some(_), _, _, false) => sql::list::BY_CUSTOMER_OLDEST,
+        (None, Some(_), _, true) => sql::list::BY_STATUS_NEWEST,
+        (None, Some(_), _, false) => sql::list::BY_STATUS_OLDEST,
+        (None, None, Some(_), true) => sql::list::BY_PAYMENT_STATUS_NEWEST,
+        (None, None, Some(_), false) => sql::list::BY_PAYMENT_STATUS_OLDEST,
+        (None, None, None, true) => sql::list::ALL_NEWEST,
+        (None, None, None, false) => sql::list::ALL_OLDEST,
     };
     bind_list(sqlx::query(text), query)
 }
 
 /// Binds a listing's values to `statement`, one of the `sql/list/*.sql`.
 pub(crate) fn bind_list<'q>(statement: PgQuery<'q>, query: &OrderQuery) -> PgQuery<'q> {
-    let statement = match (query.customer_id, query.status) {
-        (Some(customer), status) => statement
+    let payment = query.payment_status.map(|p| p.as_str());
+    let statement = match (query.customer_id, query.status, payment) {
+        (Some(customer), status, payment) => statement
             .bind(customer.as_uuid())
-            .bind(status.map(|s| s.as_str())),
-        (None, Some(status)) => statement.bind(status.as_str()),
-        (None, None) => statement,
+            .bind(status.map(|s| s.as_str()))
+            .bind(payment),
+        (None, Some(status), payment) => statement.bind(status.as_str()).bind(payment),
+        (None, None, Some(payment)) => statement.bind(payment),
+        (None, None, None) => statement,
     };
     statement
         .bind(query.created_from)
@@ -113,6 +125,84 @@ pub(crate) fn bind_list<'q>(statement: PgQuery<'q>, query: &OrderQuery) -> PgQue
         .bind(query.after.map(|c| c.created_at))
         .bind(query.after.map(|c| c.id.as_uuid()))
         .bind(i64::try_from(query.limit).unwrap_or(i64::MAX))
+}
+
+/// Binds the period to `sql/figures.sql`.
+pub(crate) fn bind_figures<'q>(
+    statement: PgQuery<'q>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> PgQuery<'q> {
+    statement.bind(from).bind(to)
+}
+
+/// Adds one row of `sql/figures.sql` (the paid or the unpaid orders of a
+/// status and currency) to its group.
+fn add_figures_row(
+    groups: &mut BTreeMap<(OrderStatus, Currency), FigureGroup>,
+    row: &PgRow,
+) -> Result<(), StoreError> {
+    let currency = currency(row, "currency")?;
+    let status: OrderStatus = row
+        .try_get::<&str, _>("status")
+        .map_err(translate)?
+        .parse()
+        .map_err(|e| corrupt(format!("status: {e}")))?;
+    let paid: bool = row.try_get("paid").map_err(translate)?;
+    // Counts, and Σ of an integer column, are bigint.
+    let count = |column: &str| -> Result<u64, StoreError> {
+        let n: i64 = row.try_get(column).map_err(translate)?;
+        u64::try_from(n).map_err(|e| corrupt(format!("{column}: {e}")))
+    };
+    let money = |column: &str| -> Result<Money, StoreError> {
+        let amount: Decimal = row.try_get(column).map_err(translate)?;
+        Money::new(amount, currency).map_err(|e| corrupt(format!("{column}: {e}")))
+    };
+    let sum = |a: Money, b: Money| a.checked_add(&b).map_err(|e| corrupt(format!("sum: {e}")));
+    let time: Option<PgInterval> = row.try_get("fulfilment_time").map_err(translate)?;
+    let time = match time {
+        None => chrono::Duration::zero(),
+        Some(t) if t.months == 0 => {
+            chrono::Duration::days(i64::from(t.days))
+                + chrono::Duration::microseconds(t.microseconds)
+        }
+        Some(t) => return Err(corrupt(format!("fulfilment_time of {} months", t.months))),
+    };
+    let group = groups
+        .entry((status, currency))
+        .or_insert_with(|| FigureGroup::empty(status, currency));
+    let orders = count("orders")?;
+    group.orders += orders;
+    group.captured = sum(group.captured, money("captured")?)?;
+    if paid {
+        group.paid_orders += orders;
+        group.paid_total = sum(group.paid_total, money("total")?)?;
+        group.refunded = sum(group.refunded, money("refunded")?)?;
+    }
+    group.payment_attempts += count("payment_attempts")?;
+    group.failed_payment_attempts += count("failed_payment_attempts")?;
+    group.fulfilled += count("fulfilled")?;
+    group.fulfilment_time += time;
+    Ok(())
+}
+
+#[async_trait]
+impl OrderFigures for PgOrderStore {
+    async fn figures(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<FigureGroup>, StoreError> {
+        let rows = bind_figures(sqlx::query(sql::FIGURES), from, to)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(translate)?;
+        let mut groups = BTreeMap::new();
+        for row in &rows {
+            add_figures_row(&mut groups, row)?;
+        }
+        Ok(groups.into_values().collect())
+    }
 }
 
 #[async_trait]

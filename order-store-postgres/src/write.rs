@@ -5,6 +5,7 @@
 //! from the aggregate, no intermediate rows), then the stock effect.
 
 use order_core::ports::Change;
+use order_core::report::failed_payment_attempts;
 use order_core::{Order, OrderStatus, ProductKind};
 use sqlx::Postgres;
 use sqlx::postgres::{PgArguments, PgBindIterExt};
@@ -50,6 +51,9 @@ pub(crate) fn bind_change<'q>(
     stock
         .bind(query)
         .bind(change.order.payment_method().map(|m| m.as_str()))
+        .bind(change.order.payments().captured().amount())
+        .bind(change.order.payments().refunded().amount())
+        .bind(i32::try_from(failed_payment_attempts(change.order)).unwrap_or(i32::MAX))
 }
 
 /// `$1` to `$32`: the `orders` row and the conditions of the write.

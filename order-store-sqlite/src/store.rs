@@ -22,8 +22,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_core::order::{Compensation, Resolution};
 use order_core::ports::{
-    Change, IdempotencyClaim, IdempotencyKey, OrderPage, OrderQuery, OrderStore, SortOrder,
-    StockLevel, StockLevels,
+    Change, FigureGroup, IdempotencyClaim, IdempotencyKey, OrderFigures, OrderPage, OrderQuery,
+    OrderStore, SortOrder, StockLevel, StockLevels,
 };
 use order_core::{
     Actor, CompensationId, Currency, EventRecord, Money, Order, OrderId, OrderNumber, PortError,
@@ -274,6 +274,9 @@ fn list_statement(query: &OrderQuery) -> QueryBuilder<Sqlite> {
     if let Some(status) = query.status {
         q.push(" and status = ").push_bind(status.as_str());
     }
+    if let Some(payment) = query.payment_status {
+        q.push(" and payment_status = ").push_bind(payment.as_str());
+    }
     if let Some(from) = query.created_from {
         q.push(" and created_at >= ").push_bind(time_text(from));
     }
@@ -298,6 +301,33 @@ fn list_statement(query: &OrderQuery) -> QueryBuilder<Sqlite> {
         .push(" limit ")
         .push_bind(limit_of(query.limit));
     q
+}
+
+/// SQLite sums nothing itself: amounts are decimal text in the document,
+/// which its arithmetic would round through floating point. It reads the
+/// period's orders (by `orders_created`) and folds them with the core's
+/// definition.
+#[async_trait]
+impl OrderFigures for SqliteOrderStore {
+    async fn figures(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<FigureGroup>, StoreError> {
+        let documents: Vec<String> = sqlx::query_scalar(
+            "select document from orders where created_at >= ? and created_at < ?",
+        )
+        .bind(time_text(from))
+        .bind(time_text(to))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(translate)?;
+        let orders = documents
+            .iter()
+            .map(|d| order_from_json(d))
+            .collect::<Result<Vec<_>, _>>()?;
+        FigureGroup::fold(&orders).map_err(|e| StoreError::Backend(e.into()))
+    }
 }
 
 #[async_trait]

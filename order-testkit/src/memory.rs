@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use order_core::CompensationId;
 use order_core::order::{Compensation, Resolution};
 use order_core::ports::{
-    Change, IdempotencyClaim, IdempotencyKey, OrderPage, OrderQuery, OrderStore, SortOrder,
-    StockEffect, StockLevel, StockLevels,
+    Change, FigureGroup, IdempotencyClaim, IdempotencyKey, OrderFigures, OrderPage, OrderQuery,
+    OrderStore, SortOrder, StockEffect, StockLevel, StockLevels,
 };
 use order_core::{
     EventRecord, Order, OrderId, OrderNumber, PortError, Sku, StoreError, StoredEvent,
@@ -120,9 +120,28 @@ fn matches(order: &Order, query: &OrderQuery) -> bool {
     query.customer_id.is_none_or(|c| order.customer_id() == c)
         && query.status.is_none_or(|s| order.status() == s)
         && query
+            .payment_status
+            .is_none_or(|p| order.payment_status() == p)
+        && query
             .created_from
             .is_none_or(|from| order.created_at() >= from)
         && query.created_to.is_none_or(|to| order.created_at() < to)
+}
+
+#[async_trait]
+impl OrderFigures for InMemoryOrderStore {
+    async fn figures(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<FigureGroup>, StoreError> {
+        let state = self.state();
+        let placed = state
+            .orders
+            .values()
+            .filter(|o| (from..to).contains(&o.created_at()));
+        FigureGroup::fold(placed).map_err(|e| StoreError::Backend(e.into()))
+    }
 }
 
 #[async_trait]

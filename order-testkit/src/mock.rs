@@ -12,9 +12,10 @@ use mockall::mock;
 use order_core::CompensationId;
 use order_core::order::{Compensation, Resolution};
 use order_core::ports::{
-    Catalog, Change, Customers, DiscountPolicy, EventPublisher, IdempotencyClaim, IdempotencyKey,
-    Inventory, OrderNumbers, OrderPage, OrderQuery, OrderStore, PaymentGateway, PaymentRequest,
-    Product, ProductKey, ShippingPolicy, StockEffect, StockItem, TaxPolicy,
+    Catalog, Change, Customers, DiscountPolicy, EventPublisher, FigureGroup, IdempotencyClaim,
+    IdempotencyKey, Inventory, OrderFigures, OrderNumbers, OrderPage, OrderQuery, OrderStore,
+    PaymentGateway, PaymentRequest, Product, ProductKey, ShippingPolicy, StockEffect, StockItem,
+    TaxPolicy,
 };
 use order_core::pricing::{Discount, Percent};
 use order_core::{
@@ -31,6 +32,11 @@ pub trait OrderStoreCalls {
     fn get_by_number(&self, number: &OrderNumber) -> Result<Option<Order>, StoreError>;
     fn commit(&self, change: CommitCall) -> Result<(), StoreError>;
     fn list(&self, query: &OrderQuery) -> Result<OrderPage, StoreError>;
+    fn figures(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<FigureGroup>, StoreError>;
     fn events(&self, id: OrderId) -> Result<Vec<EventRecord>, StoreError>;
     fn feed(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
     fn unpublished(&self, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
@@ -71,6 +77,7 @@ mock! {
         fn get_by_number(&self, number: &OrderNumber) -> Result<Option<Order>, StoreError>;
         fn commit(&self, change: CommitCall) -> Result<(), StoreError>;
         fn list(&self, query: &OrderQuery) -> Result<OrderPage, StoreError>;
+        fn figures(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<FigureGroup>, StoreError>;
         fn events(&self, id: OrderId) -> Result<Vec<EventRecord>, StoreError>;
         fn feed(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
         fn unpublished(&self, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
@@ -85,6 +92,17 @@ mock! {
             id: CompensationId,
             resolution: &Resolution,
         ) -> Result<Option<Compensation>, StoreError>;
+    }
+}
+
+#[async_trait]
+impl OrderFigures for MockOrderStore {
+    async fn figures(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<FigureGroup>, StoreError> {
+        OrderStoreCalls::figures(self, from, to)
     }
 }
 

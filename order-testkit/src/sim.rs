@@ -25,7 +25,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use order_core::order::Compensation;
 use order_core::ports::{
-    Change, IdempotencyClaim, IdempotencyKey, OrderPage, OrderQuery, OrderStore,
+    Change, FigureGroup, IdempotencyClaim, IdempotencyKey, OrderFigures, OrderPage, OrderQuery,
+    OrderStore,
 };
 use order_core::{
     Actor, Address, AddressInput, CaptureMode, DetailsChange, EventRecord, GatewayReference,
@@ -852,6 +853,17 @@ impl RacingStore {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[async_trait]
+impl OrderFigures for RacingStore {
+    async fn figures(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<FigureGroup>, StoreError> {
+        self.inner.figures(from, to).await
+    }
 }
 
 #[async_trait]

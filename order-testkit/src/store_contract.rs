@@ -10,19 +10,20 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use order_core::order::{Compensation, Resolution};
 use order_core::ports::{
-    Change, IdempotencyClaim, IdempotencyKey, OrderQuery, OrderStore, SortOrder, StockEffect,
-    StockItem, StockLevel, StockLevels,
+    Change, FigureGroup, IdempotencyClaim, IdempotencyKey, OrderQuery, OrderStore, SortOrder,
+    StockEffect, StockItem, StockLevel, StockLevels,
 };
 use order_core::{
-    Actor, Command, CompensationId, Currency, Money, Order, OrderId, OrderNumber, OrderStatus,
-    Reason, StoreError,
+    Actor, Carrier, Command, CompensationId, Currency, GatewayReference, LineQuantity, Money,
+    Order, OrderId, OrderNumber, OrderStatus, PaymentEntry, PaymentEntryId, PaymentKind,
+    PaymentStatus, Reason, ShipmentId, StoreError,
 };
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, TestRunner};
 use uuid::Uuid;
 
 use crate::builder::{OrderBuilder, customer, follow};
-use crate::strategy::arb_order;
+use crate::strategy::{arb_lived_order, arb_order};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0)
@@ -485,6 +486,371 @@ pub async fn list_pages_without_gaps_or_repeats(store: &dyn OrderStore) {
     }
 }
 
+/// Writes a new order with every record since its placement.
+async fn insert_lived(store: &dyn OrderStore, order: &Order, records: &[order_core::EventRecord]) {
+    store
+        .commit(Change {
+            order,
+            expected_version: 0,
+            events: records,
+            idempotency_key: None,
+            inbound_event: None,
+            stock: &[],
+        })
+        .await
+        .expect("inserting a new order succeeds");
+}
+
+/// `order` (with `records` since its placement) after `commands`, each
+/// decided `step` after the one before: the order and all its records.
+fn lived(
+    (order, placed): (Order, order_core::EventRecord),
+    steps: &[(chrono::Duration, Command)],
+) -> (Order, Vec<order_core::EventRecord>) {
+    let mut at = order.created_at();
+    let mut order = order;
+    let mut records = vec![placed];
+    for (after, command) in steps {
+        at += *after;
+        let events = order
+            .decide(command, at)
+            .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+        let (next, new) = follow(&order, events, at);
+        order = next;
+        records.extend(new);
+    }
+    (order, records)
+}
+
+/// A payment attempt, holding the stock again (a failed attempt released
+/// it).
+fn start_payment() -> Command {
+    Command::StartPayment {
+        reservation_expires_at: Some(t0() + chrono::Duration::days(30)),
+        payment_method: None,
+    }
+}
+
+fn payment_entry(kind: PaymentKind, amount: Money) -> PaymentEntry {
+    PaymentEntry {
+        id: PaymentEntryId::new(Uuid::now_v7()).expect("v7"),
+        kind,
+        amount,
+        reference: Some(GatewayReference::parse("contract_ref").expect("reference")),
+        idempotency_key: format!("contract-{}-{}", kind.as_str(), amount.minor()),
+        reason: (kind == PaymentKind::Refund).then(|| Reason::parse("goodwill").expect("reason")),
+        return_id: None,
+        at: t0(),
+    }
+}
+
+fn capture_of(total: Money) -> Command {
+    Command::RecordCapture {
+        entry: payment_entry(PaymentKind::Capture, total),
+    }
+}
+
+/// Listing filters by payment status, alone and with a customer or a
+/// status, and pages through one payment status without gaps or repeats.
+pub async fn list_filters_by_payment_status(store: &dyn OrderStore) {
+    let minute = chrono::Duration::minutes(1);
+    let mut paid = Vec::new();
+    let mut paying = Vec::new();
+    for i in 0..7_i64 {
+        let who = customer(1 + u64::try_from(i % 2).expect("small"));
+        // Pairs share a creation time, so the id must break ties.
+        let placed = OrderBuilder::default()
+            .customer(who)
+            .created_at(t0() + chrono::Duration::minutes(i / 2))
+            .build();
+        let total = placed.0.totals().total;
+        let (order, records) = if i % 3 == 0 {
+            lived(placed, &[(minute, start_payment())])
+        } else {
+            lived(
+                placed,
+                &[(minute, start_payment()), (minute, capture_of(total))],
+            )
+        };
+        insert_lived(store, &order, &records).await;
+        if i % 3 == 0 {
+            paying.push(order);
+        } else {
+            paid.push(order);
+        }
+    }
+    let (unpaid, record) = OrderBuilder::default().created_at(t0()).build();
+    insert(store, &unpaid, &record).await;
+
+    let key = |o: &Order| (o.created_at(), o.id());
+    let ids = |orders: &[Order]| orders.iter().map(key).collect::<Vec<_>>();
+    for sort in [SortOrder::NewestFirst, SortOrder::OldestFirst] {
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store
+                .list(&OrderQuery {
+                    payment_status: Some(PaymentStatus::Paid),
+                    sort,
+                    after,
+                    limit: 2,
+                    ..OrderQuery::default()
+                })
+                .await
+                .expect("list");
+            assert!(page.orders.len() <= 2);
+            seen.extend(ids(&page.orders));
+            match page.next {
+                Some(cursor) => after = Some(cursor),
+                None => break,
+            }
+        }
+        let mut expected = ids(&paid);
+        expected.sort();
+        if sort == SortOrder::NewestFirst {
+            expected.reverse();
+        }
+        assert_eq!(seen, expected, "paid orders, {sort:?}");
+    }
+    let pending = store
+        .list(&OrderQuery {
+            payment_status: Some(PaymentStatus::Pending),
+            sort: SortOrder::OldestFirst,
+            ..OrderQuery::default()
+        })
+        .await
+        .expect("list");
+    let mut expected = ids(&paying);
+    expected.sort();
+    assert_eq!(ids(&pending.orders), expected, "payments in flight");
+    let alice_paid = store
+        .list(&OrderQuery {
+            customer_id: Some(customer(1)),
+            payment_status: Some(PaymentStatus::Paid),
+            sort: SortOrder::OldestFirst,
+            ..OrderQuery::default()
+        })
+        .await
+        .expect("list");
+    let mut expected: Vec<_> = paid
+        .iter()
+        .filter(|o| o.customer_id() == customer(1))
+        .map(key)
+        .collect();
+    expected.sort();
+    assert_eq!(
+        ids(&alice_paid.orders),
+        expected,
+        "a customer's paid orders"
+    );
+    let pending_unpaid = store
+        .list(&OrderQuery {
+            status: Some(OrderStatus::Pending),
+            payment_status: Some(PaymentStatus::Unpaid),
+            ..OrderQuery::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(ids(&pending_unpaid.orders), vec![key(&unpaid)]);
+    let confirmed_pending = store
+        .list(&OrderQuery {
+            status: Some(OrderStatus::Confirmed),
+            payment_status: Some(PaymentStatus::Pending),
+            ..OrderQuery::default()
+        })
+        .await
+        .expect("list");
+    assert!(confirmed_pending.orders.is_empty(), "both filters apply");
+}
+
+/// The sums are per status and currency, over the orders created in
+/// `[from, to)`: counts, money of the paid orders, payment attempts and
+/// the failed ones, and time from confirmation to delivery.
+pub async fn figures_sum_orders_per_status_and_currency(store: &dyn OrderStore) {
+    let minute = chrono::Duration::minutes(1);
+    let eur = |minor| Money::from_minor(minor, Currency::EUR).expect("eur");
+    let declined = || Command::RecordPaymentFailure {
+        code: "card_declined".into(),
+        reason: "insufficient funds".into(),
+    };
+    let at = |minutes| t0() + chrono::Duration::minutes(minutes);
+    let unpaid = lived(
+        OrderBuilder::default()
+            .line("A", usd(1_000), 1)
+            .created_at(at(0))
+            .build(),
+        &[],
+    );
+    let retried = lived(
+        OrderBuilder::default()
+            .line("B", usd(2_000), 1)
+            .created_at(at(1))
+            .build(),
+        &[
+            (minute, start_payment()),
+            (minute, declined()),
+            (minute, start_payment()),
+            (minute, capture_of(usd(2_000))),
+        ],
+    );
+    let shipment = ShipmentId::new(Uuid::now_v7()).expect("v7");
+    let delivered = {
+        let placed = OrderBuilder::default()
+            .line("C", usd(1_500), 2)
+            .created_at(at(2))
+            .build();
+        let line = placed.0.lines()[0].id;
+        lived(
+            placed,
+            &[
+                (minute, start_payment()),
+                (minute, capture_of(usd(3_000))),
+                (minute, Command::StartProcessing),
+                (
+                    minute,
+                    Command::Ship {
+                        shipment_id: shipment,
+                        lines: vec![LineQuantity {
+                            line_id: line,
+                            quantity: order_core::Quantity::new(2).expect("2"),
+                        }],
+                        carrier: Some(Carrier::parse("UPS").expect("carrier")),
+                        tracking_number: None,
+                    },
+                ),
+                (
+                    chrono::Duration::hours(3) - chrono::Duration::minutes(2),
+                    Command::Deliver {
+                        shipment_id: shipment,
+                    },
+                ),
+                (
+                    minute,
+                    Command::Refund {
+                        entry: payment_entry(PaymentKind::Refund, usd(500)),
+                    },
+                ),
+            ],
+        )
+    };
+    let paying = lived(
+        OrderBuilder::default()
+            .line("D", eur(4_000), 1)
+            .created_at(at(3))
+            .build(),
+        &[(minute, start_payment())],
+    );
+    let before = lived(
+        OrderBuilder::default()
+            .created_at(t0() - chrono::Duration::seconds(1))
+            .build(),
+        &[],
+    );
+    let after = lived(
+        OrderBuilder::default()
+            .created_at(t0() + chrono::Duration::days(1))
+            .build(),
+        &[(minute, start_payment()), (minute, capture_of(usd(1_000)))],
+    );
+    for (order, records) in [&unpaid, &retried, &delivered, &paying, &before, &after] {
+        insert_lived(store, order, records).await;
+    }
+
+    let mut figures = store
+        .figures(t0(), t0() + chrono::Duration::days(1))
+        .await
+        .expect("figures");
+    figures.sort_by_key(|g| (g.status, g.currency));
+    let group = |status, currency| FigureGroup::empty(status, currency);
+    let expected = vec![
+        FigureGroup {
+            orders: 1,
+            ..group(OrderStatus::Pending, Currency::USD)
+        },
+        FigureGroup {
+            orders: 1,
+            payment_attempts: 1,
+            ..group(OrderStatus::Pending, Currency::EUR)
+        },
+        FigureGroup {
+            orders: 1,
+            paid_orders: 1,
+            paid_total: usd(2_000),
+            captured: usd(2_000),
+            payment_attempts: 2,
+            failed_payment_attempts: 1,
+            ..group(OrderStatus::Confirmed, Currency::USD)
+        },
+        FigureGroup {
+            orders: 1,
+            paid_orders: 1,
+            paid_total: usd(3_000),
+            captured: usd(3_000),
+            refunded: usd(500),
+            payment_attempts: 1,
+            fulfilled: 1,
+            fulfilment_time: chrono::Duration::hours(3),
+            ..group(OrderStatus::Delivered, Currency::USD)
+        },
+    ];
+    let mut expected = expected;
+    expected.sort_by_key(|g| (g.status, g.currency));
+    assert_eq!(figures, expected);
+    assert_eq!(
+        store
+            .figures(
+                t0() + chrono::Duration::days(2),
+                t0() + chrono::Duration::days(3)
+            )
+            .await
+            .expect("figures"),
+        vec![],
+        "no orders, no groups"
+    );
+}
+
+/// A store's sums equal the core's fold of the same orders (as the store
+/// reads them back), for 48 generated orders in every state of payment and
+/// fulfilment (fixed seed), over the whole range and over parts of it.
+pub async fn figures_equal_the_fold_of_the_same_orders(store: &dyn OrderStore) {
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        proptest::test_runner::TestRng::deterministic_rng(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+        ),
+    );
+    let mut ids = Vec::new();
+    for _ in 0..48 {
+        let (order, records) = arb_lived_order()
+            .new_tree(&mut runner)
+            .expect("strategy")
+            .current();
+        insert_lived(store, &order, &records).await;
+        ids.push(order.id());
+    }
+    let mut stored = Vec::new();
+    for id in ids {
+        stored.push(store.get(id).await.expect("get").expect("stored"));
+    }
+    let mut times: Vec<DateTime<Utc>> = stored.iter().map(Order::created_at).collect();
+    times.sort();
+    let first = times[0];
+    let last = times[times.len() - 1] + chrono::Duration::microseconds(1);
+    let middle = times[times.len() / 2];
+    for (from, to) in [(first, last), (first, middle), (middle, last)] {
+        let mut figures = store.figures(from, to).await.expect("figures");
+        figures.sort_by_key(|g| (g.status, g.currency));
+        let mut expected = FigureGroup::fold(
+            stored
+                .iter()
+                .filter(|o| (from..to).contains(&o.created_at())),
+        )
+        .expect("fold");
+        expected.sort_by_key(|g| (g.status, g.currency));
+        assert_eq!(figures, expected, "[{from}, {to})");
+    }
+}
+
 /// The compensation log keeps what it is given, in order.
 pub async fn compensations_are_logged(store: &dyn OrderStore) {
     let (order, _) = OrderBuilder::default().build();
@@ -901,6 +1267,9 @@ macro_rules! store_contract {
             inbound_event_is_processed_once,
             list_filters,
             list_pages_without_gaps_or_repeats,
+            list_filters_by_payment_status,
+            figures_sum_orders_per_status_and_currency,
+            figures_equal_the_fold_of_the_same_orders,
             compensations_are_logged,
             a_compensation_is_resolved_once,
             generated_orders_round_trip,

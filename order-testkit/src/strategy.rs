@@ -1,17 +1,20 @@
 //! proptest strategies (`arb_*`) that build only valid domain values, through
 //! the public constructors.
 
+use order_core::ports::IdGenerator;
 use order_core::pricing::{
     DiscountValue, Percent, PriceLine, PricingPolicy, RoundingLevel, TaxMode,
 };
+use order_core::system::UuidV7Ids;
 use order_core::{
-    Address, AddressInput, Currency, EventRecord, Money, Order, ProductKind, Quantity,
-    RoundingMode, Sku,
+    Address, AddressInput, Carrier, Command, Currency, EventRecord, GatewayReference, LineQuantity,
+    Money, Order, PaymentEntry, PaymentEntryId, PaymentKind, ProductKind, Quantity, Reason,
+    RoundingMode, ShipmentId, Sku,
 };
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
-use crate::builder::{OrderBuilder, customer};
+use crate::builder::{OrderBuilder, customer, follow};
 use crate::harness::product;
 
 /// One of the currencies with 0, 2 and 3 minor units.
@@ -154,4 +157,170 @@ pub fn arb_order() -> impl Strategy<Value = (Order, EventRecord)> {
             }
             builder.build()
         })
+}
+
+/// How far an order of [`arb_lived_order`] got after its placement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Life {
+    Placed,
+    PaymentInFlight,
+    Authorized,
+    Paid,
+    Refunded,
+    Delivered,
+    DeliveredAndRefunded,
+    Cancelled,
+}
+
+/// An order taken, by the engine's own decisions, through part of its life
+/// (any currency; none to two failed payment attempts first; then pending,
+/// paying, authorized, paid, partly or wholly refunded, delivered hours or
+/// days after confirmation, or cancelled), and the records of every event
+/// since its placement: what a store is given to hold orders of every kind.
+pub fn arb_lived_order() -> impl Strategy<Value = (Order, Vec<EventRecord>)> {
+    let life = prop_oneof![
+        Just(Life::Placed),
+        Just(Life::PaymentInFlight),
+        Just(Life::Authorized),
+        Just(Life::Paid),
+        Just(Life::Refunded),
+        Just(Life::Delivered),
+        Just(Life::DeliveredAndRefunded),
+        Just(Life::Cancelled),
+    ];
+    (arb_order(), 0u32..3, life, 1i64..20_000, 1i128..=1_000).prop_map(
+        |((order, placed), failures, life, delivery_minutes, refund_per_mille)| {
+            live(
+                order,
+                placed,
+                failures,
+                life,
+                chrono::Duration::minutes(delivery_minutes),
+                refund_per_mille,
+            )
+        },
+    )
+}
+
+/// `order` after `failures` failed attempts and then `life`.
+fn live(
+    order: Order,
+    placed: EventRecord,
+    failures: u32,
+    life: Life,
+    delivery: chrono::Duration,
+    refund_per_mille: i128,
+) -> (Order, Vec<EventRecord>) {
+    let mut at = order.created_at();
+    let mut records = vec![placed];
+    let mut order = order;
+    let mut step = |order: &mut Order, command: Command, after: chrono::Duration| {
+        at += after;
+        let events = match order.decide(&command, at) {
+            Ok(events) => events,
+            Err(err) => panic!("arb_lived_order: the engine refused {command:?}: {err}"),
+        };
+        let (next, new) = follow(order, events, at);
+        *order = next;
+        records.extend(new);
+    };
+    let minute = chrono::Duration::minutes(1);
+    // Each attempt holds the stock again: a failed one released it.
+    let hold_until = order.created_at() + chrono::Duration::days(30);
+    let start = || Command::StartPayment {
+        reservation_expires_at: Some(hold_until),
+        payment_method: None,
+    };
+    for _ in 0..failures {
+        step(&mut order, start(), minute);
+        let failed = Command::RecordPaymentFailure {
+            code: "card_declined".into(),
+            reason: "generated".into(),
+        };
+        step(&mut order, failed, minute);
+    }
+    let total = order.totals().total;
+    let created = order.created_at();
+    let entry = |kind: PaymentKind, amount: Money| PaymentEntry {
+        id: payment_entry_id(),
+        kind,
+        amount,
+        reference: GatewayReference::parse("gen_ref").ok(),
+        idempotency_key: format!("gen-{}", kind.as_str()),
+        reason: (kind == PaymentKind::Refund)
+            .then(|| Reason::parse("generated").ok())
+            .flatten(),
+        return_id: None,
+        at: created,
+    };
+    let refund = Money::from_minor(
+        (total.minor() * refund_per_mille / 1_000).max(1),
+        total.currency(),
+    )
+    .unwrap_or(total);
+    match life {
+        Life::Placed => {}
+        Life::Cancelled => {
+            let reason = Reason::parse("generated").ok();
+            if let Some(reason) = reason {
+                step(&mut order, Command::Cancel { reason }, minute);
+            }
+        }
+        Life::PaymentInFlight => step(&mut order, start(), minute),
+        Life::Authorized => {
+            step(&mut order, start(), minute);
+            let authorized = Command::RecordAuthorization {
+                entry: entry(PaymentKind::Authorize, order.amount_due()),
+                confirm: true,
+            };
+            step(&mut order, authorized, minute);
+        }
+        Life::Paid | Life::Refunded | Life::Delivered | Life::DeliveredAndRefunded => {
+            step(&mut order, start(), minute);
+            let captured = Command::RecordCapture {
+                entry: entry(PaymentKind::Capture, order.amount_due()),
+            };
+            step(&mut order, captured, minute);
+            if matches!(life, Life::Delivered | Life::DeliveredAndRefunded) {
+                step(&mut order, Command::StartProcessing, minute);
+                let shipment_id = shipment_id();
+                let ship = Command::Ship {
+                    shipment_id,
+                    lines: order
+                        .lines()
+                        .iter()
+                        .map(|l| LineQuantity {
+                            line_id: l.id,
+                            quantity: l.quantity,
+                        })
+                        .collect(),
+                    carrier: Carrier::parse("UPS").ok(),
+                    tracking_number: None,
+                };
+                step(&mut order, ship, minute);
+                step(&mut order, Command::Deliver { shipment_id }, delivery);
+            }
+            if matches!(life, Life::Refunded | Life::DeliveredAndRefunded) {
+                let refunded = Command::Refund {
+                    entry: entry(PaymentKind::Refund, refund),
+                };
+                step(&mut order, refunded, minute);
+            }
+        }
+    }
+    (order, records)
+}
+
+fn payment_entry_id() -> PaymentEntryId {
+    match PaymentEntryId::new(UuidV7Ids.new_v7()) {
+        Ok(id) => id,
+        Err(err) => panic!("a v7 is a payment entry id: {err}"),
+    }
+}
+
+fn shipment_id() -> ShipmentId {
+    match ShipmentId::new(UuidV7Ids.new_v7()) {
+        Ok(id) => id,
+        Err(err) => panic!("a v7 is a shipment id: {err}"),
+    }
 }

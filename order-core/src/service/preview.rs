@@ -24,8 +24,8 @@ use crate::money::Money;
 use crate::order::{Compensation, LineQuantity, Order};
 use crate::order_number::OrderNumber;
 use crate::ports::{
-    Change, IdempotencyClaim, IdempotencyKey, Inventory, OrderPage, OrderQuery, OrderStore,
-    PaymentGateway, PaymentRequest, StockItem,
+    Change, FigureGroup, IdempotencyClaim, IdempotencyKey, Inventory, OrderFigures, OrderPage,
+    OrderQuery, OrderStore, PaymentGateway, PaymentRequest, StockItem,
 };
 use crate::status::Action;
 use crate::text::{Actor, Carrier, GatewayReference, Reason, TrackingNumber};
@@ -222,6 +222,17 @@ impl PreviewStore {
             .rev()
             .find(|(order, _)| order.id() == id)
             .map(|(order, _)| order.clone())
+    }
+}
+
+#[async_trait]
+impl OrderFigures for PreviewStore {
+    async fn figures(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<FigureGroup>, StoreError> {
+        self.inner.figures(from, to).await
     }
 }
 

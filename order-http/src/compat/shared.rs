@@ -176,6 +176,7 @@ pub(crate) async fn list(
     let query = OrderQuery {
         customer_id,
         status: filter.status,
+        payment_status: None,
         created_from: None,
         created_to: None,
         sort: SortOrder::NewestFirst,

@@ -21,9 +21,6 @@ use crate::state::AppState;
 
 /// Rows per page.
 const PAGE: usize = 50;
-/// Store pages read at most to fill one page when filtering by payment
-/// status, which the store's query does not index.
-const SCANS: usize = 10;
 
 /// The list's filters, parsed.
 #[derive(Debug, Default)]
@@ -76,6 +73,7 @@ impl Filters {
         OrderQuery {
             customer_id: self.customer,
             status: self.status,
+            payment_status: self.payment,
             created_from: self.from.map(midnight),
             // The "to" day is included: up to the next midnight.
             created_to: self.to.and_then(|d| d.succ_opt()).map(midnight),
@@ -98,26 +96,8 @@ async fn rows(
             Err(err) => Err(err.into()),
         };
     }
-    let mut query = filters.query();
-    let mut found = Vec::new();
-    for _ in 0..SCANS {
-        let page = state.orders.list(&query).await?;
-        let last = page.orders.last().map(|o| Cursor {
-            created_at: o.created_at(),
-            id: o.id(),
-        });
-        found.extend(
-            page.orders
-                .into_iter()
-                .filter(|o| filters.payment.is_none_or(|p| o.payment_status() == p)),
-        );
-        match page.next {
-            Some(next) if found.len() < PAGE => query.after = Some(next),
-            Some(_) => return Ok((found, last)),
-            None => return Ok((found, None)),
-        }
-    }
-    Ok((found, query.after))
+    let page = state.orders.list(&filters.query()).await?;
+    Ok((page.orders, page.next))
 }
 
 fn select<T: Copy + PartialEq>(

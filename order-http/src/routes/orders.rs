@@ -207,6 +207,9 @@ pub(crate) struct ListParams {
     /// Only orders in this status.
     #[param(value_type = Option<doc::OrderStatus>)]
     status: Option<String>,
+    /// Only orders in this payment status.
+    #[param(value_type = Option<doc::PaymentStatus>)]
+    payment_status: Option<String>,
     /// Created at or after (RFC 3339).
     created_from: Option<DateTime<Utc>>,
     /// Created before (RFC 3339).
@@ -278,6 +281,11 @@ pub(crate) async fn list_orders(
             .status
             .as_deref()
             .map(str::parse::<OrderStatus>)
+            .transpose()?,
+        payment_status: params
+            .payment_status
+            .as_deref()
+            .map(str::parse::<PaymentStatus>)
             .transpose()?,
         created_from: params.created_from,
         created_to: params.created_to,

@@ -102,6 +102,26 @@ async fn every_page_answers_with_a_session_and_sends_to_the_login_page_without()
 }
 
 #[tokio::test]
+async fn the_orders_list_filters_by_payment_status_in_the_store() {
+    let app = TestApp::new();
+    let paid = app.paid().await;
+    let unpaid = app.place().await;
+    let admin = app.admin();
+    let shows = |reply: &Reply, order: &serde_json::Value| {
+        reply
+            .text
+            .contains(&format!("/admin/orders/{}", id_of(order)))
+    };
+    let page_of = |payment: &str| page(&format!("/admin/orders?payment={payment}"), Some(&admin));
+    let only_paid = app.send(page_of("paid")).await;
+    assert_eq!(only_paid.status, 200);
+    assert!(shows(&only_paid, &paid) && !shows(&only_paid, &unpaid));
+    assert!(only_paid.text.contains("1 orders on this page"));
+    let only_unpaid = app.send(page_of("unpaid")).await;
+    assert!(shows(&only_unpaid, &unpaid) && !shows(&only_unpaid, &paid));
+}
+
+#[tokio::test]
 async fn a_bad_or_customer_token_opens_no_session() {
     let app = TestApp::new();
     let customer = app.alice();

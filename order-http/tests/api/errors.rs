@@ -11,7 +11,8 @@ use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Utc};
 use order_core::order::Compensation;
 use order_core::ports::{
-    Change, IdempotencyClaim, IdempotencyKey, OrderPage, OrderQuery, OrderStore,
+    Change, FigureGroup, IdempotencyClaim, IdempotencyKey, OrderFigures, OrderPage, OrderQuery,
+    OrderStore,
 };
 use order_core::{EventRecord, Order, OrderId, OrderNumber, PortError, StoreError, StoredEvent};
 use order_testkit::mock::{MockCatalog, MockOrderStore};
@@ -281,6 +282,17 @@ async fn an_invalid_transition_is_a_409_naming_the_state_and_the_action() {
 struct RacingStore {
     inner: InMemoryOrderStore,
     lose: AtomicBool,
+}
+
+#[async_trait]
+impl OrderFigures for RacingStore {
+    async fn figures(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<FigureGroup>, StoreError> {
+        self.inner.figures(from, to).await
+    }
 }
 
 #[async_trait]

@@ -8,7 +8,8 @@ use axum::http::Method;
 use chrono::{DateTime, Utc};
 use order_core::order::Compensation;
 use order_core::ports::{
-    Change, IdempotencyClaim, IdempotencyKey, OrderPage, OrderQuery, OrderStore,
+    Change, FigureGroup, IdempotencyClaim, IdempotencyKey, OrderFigures, OrderPage, OrderQuery,
+    OrderStore,
 };
 use order_core::{EventRecord, Order, OrderId, OrderNumber, StoreError, StoredEvent};
 use order_testkit::mock::MockOrderStore;
@@ -60,6 +61,17 @@ struct HangingStore;
 
 async fn hang<T>() -> T {
     std::future::pending().await
+}
+
+#[async_trait]
+impl OrderFigures for HangingStore {
+    async fn figures(
+        &self,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+    ) -> Result<Vec<FigureGroup>, StoreError> {
+        hang().await
+    }
 }
 
 #[async_trait]

@@ -279,7 +279,7 @@ fn id(order: &Value) -> String {
 }
 
 #[tokio::test]
-async fn listing_filters_by_customer_status_and_created_range() {
+async fn listing_filters_by_customer_status_payment_status_and_created_range() {
     let app = TestApp::new();
     let orders = four_orders(&app).await;
     let admin = app.admin();
@@ -303,6 +303,23 @@ async fn listing_filters_by_customer_status_and_created_range() {
 
     let confirmed = app.get("/api/v1/orders?status=confirmed", &admin).await;
     assert_eq!(ids(confirmed.expect(200)), vec![id(&orders[1])]);
+
+    let paid = app.get("/api/v1/orders?payment_status=paid", &admin).await;
+    assert_eq!(ids(paid.expect(200)), vec![id(&orders[1])]);
+    let unpaid_alice = app
+        .get(
+            &format!("/api/v1/orders?customer_id={ALICE}&payment_status=unpaid"),
+            &admin,
+        )
+        .await;
+    assert_eq!(
+        ids(unpaid_alice.expect(200)),
+        vec![id(&orders[2]), id(&orders[0])]
+    );
+    let unknown = app
+        .get("/api/v1/orders?payment_status=settled", &admin)
+        .await;
+    unknown.expect(422);
 
     let pending_alice = app
         .get(

@@ -121,7 +121,10 @@ with input as (
         $93::integer[]      as stock_quantity,
         $94::timestamptz    as reserve_until,
         $95::text           as restock_key,
-        -- The order row's columns added since (migration 0010), numbered
-        -- last so the others keep their numbers.
-        $96::text           as payment_method
+        -- The order row's columns added since (migrations 0010, 0012),
+        -- numbered last so the others keep their numbers.
+        $96::text           as payment_method,
+        $97::numeric        as captured,
+        $98::numeric        as refunded,
+        $99::integer        as failed_payment_attempts
 ),

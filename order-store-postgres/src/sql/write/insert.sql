@@ -13,13 +13,13 @@ ord as (
                         shipping_method, coupon_code, discount_rule, notes, pricing, reservation,
                         payment_attempts, cancellation_reason, cancelled_by, version, created_at,
                         updated_at, confirmed_at, cancelled_at, delivered_at, completed_at,
-                        payment_method)
+                        payment_method, captured, refunded, failed_payment_attempts)
     select id, number, customer_id, currency, status, payment_status, subtotal,
            discount, tax, shipping, total, shipping_address, billing_address,
            shipping_method, coupon_code, discount_rule, notes, pricing, reservation,
            payment_attempts, cancellation_reason, cancelled_by, version, created_at,
            updated_at, confirmed_at, cancelled_at, delivered_at, completed_at,
-           payment_method
+           payment_method, captured, refunded, failed_payment_attempts
       from input
        -- The key must still be ours: claimed, not completed by a request that
        -- took it over after our lease ran out.

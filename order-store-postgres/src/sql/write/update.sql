@@ -24,7 +24,8 @@ ord as (
            cancellation_reason = i.cancellation_reason, cancelled_by = i.cancelled_by,
            version = i.version, updated_at = i.updated_at, confirmed_at = i.confirmed_at,
            cancelled_at = i.cancelled_at, delivered_at = i.delivered_at,
-           completed_at = i.completed_at
+           completed_at = i.completed_at, captured = i.captured, refunded = i.refunded,
+           failed_payment_attempts = i.failed_payment_attempts
       from input i
      where o.id = i.id
        and o.version = i.expected_version
