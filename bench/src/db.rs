@@ -175,13 +175,14 @@ pub(crate) async fn drop_database(admin: &mut PgConnection, name: &str) -> Resul
 }
 
 /// Grows the service's orders table to at least `target` rows with copies
-/// of orders placed by customers other than `listed`, under new ids and
-/// numbers and dated a day or more before the original (so the listed
-/// customer's page is unchanged), in batches of up to 50,000; the copies'
-/// lines, history and payments are not copied. A listing walks the
-/// customer's index and reads only that customer's lines, so what the copies
-/// change is what grows with the table: the indexes' depth and the cache.
-/// Returns the orders in the table.
+/// of confirmed orders placed by customers other than `listed`, with their
+/// lines, under new ids and numbers and dated a day or more before the
+/// original (so the listed customer's page is unchanged), in batches of up
+/// to 50,000; the copies' history, payments and events are not copied.
+/// Confirmed orders are what no background sweep touches, and a listing
+/// walks the customer's index and reads only that customer's lines, so what
+/// the copies change is what grows with the table: the indexes' depth and
+/// the cache. Returns the orders in the table.
 pub(crate) async fn pad_orders(url: &DbUrl, listed: uuid::Uuid, target: usize) -> Result<usize> {
     const SOURCES: i64 = 1_000;
     let mut conn = connect(url).await?;
@@ -195,15 +196,28 @@ pub(crate) async fn pad_orders(url: &DbUrl, listed: uuid::Uuid, target: usize) -
             return Ok(usize::try_from(count)?);
         }
         let copies = (missing.min(50_000) + SOURCES - 1) / SOURCES;
+        // The lines' foreign key is checked at the end of the statement,
+        // when both inserts are done.
         sqlx::query(
-            "insert into orders \
-             select (jsonb_populate_record(src.o, jsonb_build_object( \
-                 'id', gen_random_uuid(), \
-                 'number', 'PAD-' || ($3 + copy.n * $4 + src.rn), \
-                 'created_at', (src.o).created_at - interval '1 day' * (1 + copy.n)))).* \
-             from (select o, row_number() over () as rn from orders o \
-                   where o.customer_id <> $1 and o.number not like 'PAD-%' limit $4) src, \
-                  generate_series(0, $2 - 1) as copy(n)",
+            "with source as ( \
+                 select o, row_number() over () as rn from orders o \
+                  where o.customer_id <> $1 and o.status = 'confirmed' \
+                    and o.number not like 'PAD-%' \
+                  limit $4), \
+             copy as ( \
+                 select (s.o).id as source, gen_random_uuid() as id, c.n, s.rn, s.o \
+                   from source s, generate_series(0, $2 - 1) as c(n)), \
+             orders_copied as ( \
+                 insert into orders \
+                 select (jsonb_populate_record(copy.o, jsonb_build_object( \
+                     'id', copy.id, \
+                     'number', 'PAD-' || ($3 + copy.n * $4 + copy.rn), \
+                     'created_at', (copy.o).created_at - interval '1 day' * (1 + copy.n)))).* \
+                   from copy) \
+             insert into order_lines \
+             select (jsonb_populate_record(l, jsonb_build_object( \
+                 'id', gen_random_uuid(), 'order_id', copy.id))).* \
+               from copy join order_lines l on l.order_id = copy.source",
         )
         .bind(listed)
         .bind(copies)
