@@ -419,6 +419,18 @@ fn stale_may_explain(err: &OrderError) -> bool {
     )
 }
 
+/// `order`, or the conflict a caller expecting another version meets.
+fn at_version(order: Order, expected_version: Option<u64>) -> Result<Order, OrderError> {
+    match expected_version {
+        Some(expected) if expected != order.version() => Err(OrderError::VersionConflict {
+            id: order.id(),
+            expected,
+            actual: order.version(),
+        }),
+        _ => Ok(order),
+    }
+}
+
 /// What a commit carries besides the events.
 #[derive(Debug, Default)]
 struct Extras<'a> {
@@ -699,15 +711,7 @@ impl OrderService {
         id: OrderId,
         expected_version: Option<u64>,
     ) -> Result<Order, OrderError> {
-        let order = self.fetch(id).await?;
-        match expected_version {
-            Some(expected) if expected != order.version() => Err(OrderError::VersionConflict {
-                id,
-                expected,
-                actual: order.version(),
-            }),
-            _ => Ok(order),
-        }
+        at_version(self.fetch(id).await?, expected_version)
     }
 
     /// The order a write decides on: the one this service last committed
@@ -739,14 +743,7 @@ impl OrderService {
         if !scope.admits(&order) {
             return Err(OrderError::NotFound(OrderRef::Id(id)));
         }
-        match expected_version {
-            Some(expected) if expected != order.version() => Err(OrderError::VersionConflict {
-                id,
-                expected,
-                actual: order.version(),
-            }),
-            _ => Ok((order, false)),
-        }
+        Ok((at_version(order, expected_version)?, false))
     }
 
     /// Runs `decide` (a use case from the order it decides on up to its
