@@ -53,7 +53,7 @@ use crate::metrics::Metrics;
 use crate::payments::{ExternalPayments, SimulatedGateway};
 use crate::policies::{self, PolicyFileError};
 use crate::remote;
-use crate::state::{AppState, Limits};
+use crate::state::{AppContext, AppState, Limits};
 
 /// The customer the dev-mode customer token names.
 pub const DEMO_CUSTOMER: &str = "0193e6d2-6c1e-7b4e-9a3a-5c1d2e3f4a5b";
@@ -664,7 +664,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
     } else {
         Vec::new()
     };
-    let state = AppState {
+    let state = AppState::new(AppContext {
         orders,
         store,
         catalog: storage.catalog_admin,
@@ -684,7 +684,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
             order_core::ShippingMethod::parse(&config.default_shipping_method)
                 .map_err(|e| StartError::Settings(format!("--default-shipping-method: {e}")))?,
         ),
-    };
+    });
     Ok(App {
         state,
         relay,

@@ -2,6 +2,7 @@
 //! environment (`order-http --help` lists them).
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::builder::BoolishValueParser;
@@ -92,6 +93,13 @@ pub struct Config {
     /// Most database connections.
     #[arg(long, env = "ORDER_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
+
+    /// Threads of the runtime that serves requests and runs the background
+    /// work [default: the CPUs available to the process]. Fewer than the
+    /// machine's cores where the service shares them with its database:
+    /// each thread that sleeps must be woken, and that costs CPU.
+    #[arg(long, env = "ORDER_WORKER_THREADS")]
+    pub worker_threads: Option<NonZeroUsize>,
 
     /// The policy file: pricing, tax rates, shipping methods, coupons
     /// (TOML; see config/sample.toml). Required unless `--dev`, which

@@ -64,7 +64,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
 pub use error::ApiError;
-pub use state::{AppState, Limits};
+pub use state::{AppContext, AppState, Limits};
 
 /// The whole API: `/api/v1/…`, health, metrics and docs, with request ids,
 /// structured request logs, metrics, timeouts and body limits.

@@ -22,9 +22,11 @@
 //! one, so that apps built side by side (as the tests build them) count
 //! apart. Every recording runs with it as the thread's local recorder.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use metrics::{counter, describe_counter, describe_histogram, histogram};
+use metrics::{Counter, Histogram, counter, describe_counter, describe_histogram, histogram};
 use metrics_exporter_prometheus::{
     BuildError, Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
@@ -76,6 +78,36 @@ fn builder() -> Result<PrometheusBuilder, BuildError> {
 pub struct Metrics {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
+    orders_created: Counter,
+    order_processing: Histogram,
+    event_delivery: Histogram,
+    /// The labelled metrics' handles, registered on first use: registering
+    /// builds the metric's key (allocating its labels) and looks it up in
+    /// the registry, on every call; a kept handle records with an atomic
+    /// add.
+    handles: Mutex<Handles>,
+}
+
+/// A labelled metric whose label values are static: its name and up to
+/// two values.
+type StaticKey = (&'static str, &'static str, &'static str);
+
+#[derive(Debug, Default)]
+struct Handles {
+    /// Per matched route, per method and status: `http_requests_total` and
+    /// `http_request_duration_seconds`. Routes are the router's templates,
+    /// so there are few.
+    requests: HashMap<Box<str>, Vec<RequestHandles>>,
+    counters: HashMap<StaticKey, Counter>,
+    histograms: HashMap<StaticKey, Histogram>,
+}
+
+#[derive(Debug)]
+struct RequestHandles {
+    method: Box<str>,
+    status: u16,
+    count: Counter,
+    latency: Histogram,
 }
 
 impl Default for Metrics {
@@ -93,7 +125,22 @@ impl Metrics {
             .unwrap_or_else(|_| PrometheusBuilder::new())
             .build_recorder();
         let handle = recorder.handle();
-        let metrics = Self { recorder, handle };
+        let (orders_created, order_processing, event_delivery) =
+            metrics::with_local_recorder(&recorder, || {
+                (
+                    counter!(ORDERS_CREATED),
+                    histogram!(ORDER_PROCESSING_DURATION),
+                    histogram!(EVENT_DELIVERY),
+                )
+            });
+        let metrics = Self {
+            recorder,
+            handle,
+            orders_created,
+            order_processing,
+            event_delivery,
+            handles: Mutex::default(),
+        };
         metrics.record(|| {
             describe_counter!(HTTP_REQUESTS, "HTTP requests by method, route and status.");
             describe_histogram!(HTTP_REQUEST_DURATION, "HTTP request latency.");
@@ -116,8 +163,8 @@ impl Metrics {
                 EVENT_DELIVERY,
                 "Time from an event's change to the publisher's acknowledgement."
             );
-            counter!(ORDERS_CREATED).absolute(0);
         });
+        metrics.orders_created.absolute(0);
         metrics
     }
 
@@ -127,68 +174,134 @@ impl Metrics {
         metrics::with_local_recorder(&self.recorder, f)
     }
 
+    fn handles(&self) -> MutexGuard<'_, Handles> {
+        self.handles.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds 1 to the counter `key` names, registered by `register` on first
+    /// use.
+    fn count(&self, key: StaticKey, register: impl FnOnce() -> Counter) {
+        let mut handles = self.handles();
+        handles
+            .counters
+            .entry(key)
+            .or_insert_with(|| self.record(register))
+            .increment(1);
+    }
+
+    /// Records `took` in the histogram `key` names, registered by
+    /// `register` on first use.
+    fn time(&self, key: StaticKey, took: Duration, register: impl FnOnce() -> Histogram) {
+        let mut handles = self.handles();
+        handles
+            .histograms
+            .entry(key)
+            .or_insert_with(|| self.record(register))
+            .record(took);
+    }
+
     /// One HTTP request: its method, matched route and status, and how long.
     pub fn http_request(&self, method: &str, route: &str, status: u16, took: Duration) {
-        self.record(|| {
-            counter!(
-                HTTP_REQUESTS,
-                "method" => method.to_owned(),
-                "route" => route.to_owned(),
-                "status" => status.to_string()
+        let mut handles = self.handles();
+        if let Some(known) = handles.requests.get(route).and_then(|of_route| {
+            of_route
+                .iter()
+                .find(|h| h.status == status && &*h.method == method)
+        }) {
+            known.count.increment(1);
+            known.latency.record(took);
+            return;
+        }
+        let (count, latency) = self.record(|| {
+            (
+                counter!(
+                    HTTP_REQUESTS,
+                    "method" => method.to_owned(),
+                    "route" => route.to_owned(),
+                    "status" => status.to_string()
+                ),
+                histogram!(
+                    HTTP_REQUEST_DURATION,
+                    "method" => method.to_owned(),
+                    "route" => route.to_owned()
+                ),
             )
-            .increment(1);
-            histogram!(
-                HTTP_REQUEST_DURATION,
-                "method" => method.to_owned(),
-                "route" => route.to_owned()
-            )
-            .record(took);
         });
+        count.increment(1);
+        latency.record(took);
+        handles
+            .requests
+            .entry(route.into())
+            .or_default()
+            .push(RequestHandles {
+                method: method.into(),
+                status,
+                count,
+                latency,
+            });
     }
 
     /// A placement created an order.
     pub fn order_created(&self) {
-        self.record(|| counter!(ORDERS_CREATED).increment(1));
+        self.orders_created.increment(1);
     }
 
     /// An order's status changed to `status`.
     pub fn order_status(&self, status: OrderStatus) {
-        self.record(|| counter!(ORDERS_STATUS, "status" => status.as_str()).increment(1));
+        let status = status.as_str();
+        self.count(
+            (ORDERS_STATUS, status, ""),
+            || counter!(ORDERS_STATUS, "status" => status),
+        );
     }
 
     /// An order was confirmed `took` after it was placed.
     pub fn order_processed(&self, took: Duration) {
-        self.record(|| histogram!(ORDER_PROCESSING_DURATION).record(took));
+        self.order_processing.record(took);
     }
 
     /// A call to an external service (`payment_gateway`, `catalog`, …) and
     /// its outcome (`ok`, `error`).
     pub fn external_call(&self, service: &'static str, outcome: &'static str, took: Duration) {
-        self.record(|| {
-            counter!(EXTERNAL_REQUESTS, "service" => service, "outcome" => outcome).increment(1);
-            histogram!(EXTERNAL_DURATION, "service" => service).record(took);
-        });
+        self.count(
+            (EXTERNAL_REQUESTS, service, outcome),
+            || counter!(EXTERNAL_REQUESTS, "service" => service, "outcome" => outcome),
+        );
+        self.time(
+            (EXTERNAL_DURATION, service, ""),
+            took,
+            || histogram!(EXTERNAL_DURATION, "service" => service),
+        );
     }
 
     /// One attempt of an HTTP call to a remote service (`payment-service`,
     /// `product-service`, …) and how it ended (`success`, `timeout`,
     /// `circuit_open`, …): counted and timed per service and outcome.
     pub fn remote_call(&self, service: &'static str, outcome: &'static str, took: Duration) {
-        self.record(|| {
-            counter!(EXTERNAL_REQUESTS, "service" => service, "outcome" => outcome).increment(1);
-            histogram!(EXTERNAL_DURATION, "service" => service, "outcome" => outcome).record(took);
-        });
+        self.count(
+            (EXTERNAL_REQUESTS, service, outcome),
+            || counter!(EXTERNAL_REQUESTS, "service" => service, "outcome" => outcome),
+        );
+        self.time(
+            (EXTERNAL_DURATION, service, outcome),
+            took,
+            || histogram!(EXTERNAL_DURATION, "service" => service, "outcome" => outcome),
+        );
     }
 
     /// A store operation (`get`, `commit`, …).
     pub fn database_query(&self, operation: &'static str, took: Duration) {
-        self.record(|| histogram!(DATABASE_QUERY_DURATION, "operation" => operation).record(took));
+        self.time(
+            (DATABASE_QUERY_DURATION, operation, ""),
+            took,
+            || histogram!(DATABASE_QUERY_DURATION, "operation" => operation),
+        );
     }
 
     /// Observes one event's delivery: from its change to the publisher's
     /// acknowledgement.
     pub fn event_delivered(&self, took: Duration) {
-        self.record(|| histogram!(EVENT_DELIVERY).record(took));
+        self.event_delivery.record(took);
     }
 
     /// Folds the recorded histogram samples into their buckets; without it,
@@ -226,6 +339,30 @@ mod tests {
         );
         assert!(text.contains("http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/orders/{id}\",le=\"0.005\"} 1"), "{text}");
         assert!(text.contains("http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/orders/{id}\",le=\"0.0025\"} 0"), "{text}");
+    }
+
+    #[test]
+    fn kept_handles_count_each_series_apart() {
+        let metrics = Metrics::default();
+        let route = "/api/v1/orders";
+        for status in [201, 201, 422] {
+            metrics.http_request("POST", route, status, Duration::from_millis(3));
+        }
+        metrics.http_request("GET", route, 200, Duration::from_millis(3));
+        metrics.database_query("commit", Duration::from_millis(1));
+        metrics.database_query("commit", Duration::from_millis(1));
+        metrics.order_status(OrderStatus::Pending);
+        let text = metrics.render();
+        for line in [
+            "http_requests_total{method=\"POST\",route=\"/api/v1/orders\",status=\"201\"} 2",
+            "http_requests_total{method=\"POST\",route=\"/api/v1/orders\",status=\"422\"} 1",
+            "http_requests_total{method=\"GET\",route=\"/api/v1/orders\",status=\"200\"} 1",
+            "http_request_duration_seconds_count{method=\"POST\",route=\"/api/v1/orders\"} 3",
+            "database_query_duration_seconds_count{operation=\"commit\"} 2",
+            "orders_status_total{status=\"pending\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} missing from {text}");
+        }
     }
 
     #[test]

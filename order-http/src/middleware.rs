@@ -84,16 +84,13 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     let expired = Arc::new(AtomicBool::new(false));
     let request = with_body_deadline(request, state.limits.body_timeout, expired.clone());
     let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let request_id = request
-        .extensions()
-        .get::<RequestId>()
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let request_id = request.extensions().get::<RequestId>().cloned();
+    let request_id = request_id
+        .as_ref()
         .and_then(|id| id.header_value().to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+        .unwrap_or_default();
     let trace = crate::trace_context::incoming(request.headers());
     let span = tracing::info_span!("request", request_id = %request_id, method = %method, route = %route, trace_id = %trace.trace_id());
     let trace = crate::trace_context::link(&span, request.headers(), trace);
@@ -113,7 +110,7 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         let status = response.status().as_u16();
         state
             .metrics
-            .http_request(method.as_str(), &route, status, took);
+            .http_request(method.as_str(), route, status, took);
         tracing::info!(
             status,
             latency_ms = took.as_secs_f64() * 1000.0,

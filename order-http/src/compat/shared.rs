@@ -65,9 +65,9 @@ pub(crate) async fn place(
     let request = body.try_into_domain(customer, state.seed_shipping_method.as_ref())?;
     // As the clean route: the placement finishes on its own task even if
     // the request times out, so its idempotency key is settled at once.
-    let orders = state.orders.clone();
+    let state = state.clone();
     let actor = caller.actor();
-    tokio::spawn(async move { orders.place(request, key.as_ref(), &actor).await })
+    tokio::spawn(async move { state.orders.place(request, key.as_ref(), &actor).await })
         .await
         .map_err(|failure| ApiError::Internal(Box::new(failure)))?
         .map_err(ApiError::from)

@@ -148,12 +148,10 @@ pub(crate) async fn create_order(
     // The placement runs on a task of its own: when the request times out,
     // it still finishes, so its idempotency key is completed or released
     // at once rather than held in flight for the whole lease.
-    let orders = state.orders.clone();
     let actor = caller.actor();
-    let placing =
-        order_remote::trace::carried(
-            async move { orders.place(request, key.as_ref(), &actor).await },
-        );
+    let placing = order_remote::trace::carried(async move {
+        state.orders.place(request, key.as_ref(), &actor).await
+    });
     let order = tokio::spawn(placing)
         .await
         .map_err(|failure| ApiError::Internal(Box::new(failure)))??;

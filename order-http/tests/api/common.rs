@@ -17,7 +17,7 @@ use order_core::{OrderService, ServiceConfig, ShippingMethod, Sku, StockKeeping}
 use order_http::auth::{AuthConfig, Role};
 use order_http::metered::meter;
 use order_http::metrics::Metrics;
-use order_http::{AppState, Limits, router};
+use order_http::{AppContext, AppState, Limits, router};
 use order_store_postgres::TokioTimer;
 use order_testkit::{Harness, InMemoryOrderStore, InMemoryWebhookStore};
 use serde_json::{Value, json};
@@ -194,7 +194,7 @@ impl TestApp {
                 ..setup.config
             },
         );
-        let state = AppState {
+        let state = AppState::new(AppContext {
             orders,
             store,
             catalog: harness.catalog.clone(),
@@ -211,7 +211,7 @@ impl TestApp {
             webhooks: Arc::new(InMemoryWebhookStore::default()),
             webhook_retry: RetryPolicy::default(),
             seed_shipping_method: Some(ShippingMethod::parse("standard").expect("a method")),
-        };
+        });
         Self {
             client: Client::new(router(state)),
             harness,
