@@ -2,7 +2,7 @@
 //! (`ORD-2026-000123`). Numbers are issued by the `OrderNumbers` port so a
 //! store can back them with a database sequence.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -66,11 +66,12 @@ impl OrderNumber {
     }
 }
 
-/// Appends `n` in decimal, with leading zeros up to `width` digits.
+/// Appends `n` in decimal, with leading zeros up to `width` digits, straight
+/// into `text` (no string of its digits first).
 fn push_padded(text: &mut String, n: u64, width: usize) {
-    let digits = n.to_string();
-    text.extend(std::iter::repeat_n('0', width.saturating_sub(digits.len())));
-    text.push_str(&digits);
+    let digits = n.checked_ilog10().map_or(1, |log| log as usize + 1);
+    text.extend(std::iter::repeat_n('0', width.saturating_sub(digits)));
+    let _ = write!(text, "{n}");
 }
 
 impl TryFrom<String> for OrderNumber {

@@ -35,6 +35,8 @@
 //! never started records the provider's attempt as started and failed, as a
 //! `payment.processed` records it as started and captured.
 
+use std::fmt::Write as _;
+
 use chrono::{DateTime, Duration, Utc};
 
 use super::{
@@ -123,16 +125,13 @@ fn records_reference(order: &Order, kind: PaymentKind, reference: &GatewayRefere
 }
 
 /// `{order id}:{attempt}:{amount in minor units}`, the stem of an attempt's
-/// gateway keys; written out rather than `format!`ted, as every checkout
-/// builds one.
+/// gateway keys; written into one buffer rather than `format!`ted, as every
+/// checkout builds one.
 fn attempt_key(id: OrderId, attempt: u32, due: Money) -> String {
     let mut uuid = uuid::Uuid::encode_buffer();
     let mut key = String::with_capacity(64);
     key.push_str(id.as_uuid().hyphenated().encode_lower(&mut uuid));
-    key.push(':');
-    key.push_str(&attempt.to_string());
-    key.push(':');
-    key.push_str(&due.minor().to_string());
+    let _ = write!(key, ":{attempt}:{}", due.minor());
     key
 }
 
