@@ -623,7 +623,7 @@ impl TaxPolicy for Faulty<TaxTable> {
         classes: &[TaxClass],
     ) -> Result<Vec<Percent>, PolicyError> {
         self.faults.check("rates").await?;
-        self.inner.rates(destination, classes).await
+        self.inner.rates_for(destination, classes)
     }
 }
 
@@ -636,7 +636,7 @@ impl ShippingPolicy for Faulty<ShippingTable> {
         merchandise: Money,
     ) -> Result<Money, PolicyError> {
         self.faults.check("quote").await?;
-        self.inner.quote(method, destination, merchandise).await
+        self.inner.quote_for(method, destination, merchandise)
     }
 }
 
@@ -645,12 +645,12 @@ impl DiscountPolicy for Faulty<CouponTable> {
     async fn discount(
         &self,
         code: &CouponCode,
-        customer: CustomerId,
+        _customer: CustomerId,
         subtotal: Money,
         at: DateTime<Utc>,
     ) -> Result<Discount, PolicyError> {
         self.faults.check("discount").await?;
-        self.inner.discount(code, customer, subtotal, at).await
+        self.inner.discount_for(code, subtotal, at)
     }
 }
 
