@@ -3,7 +3,6 @@
 //! outbox events committed with the change, per-order sequences, keyset
 //! listing — kept in one mutex-guarded state so every commit is atomic.
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -34,7 +33,7 @@ struct State {
     orders: FastMap<OrderId, Order>,
     numbers: FastMap<OrderNumber, OrderId>,
     /// The outbox: every event by global position.
-    feed: BTreeMap<u64, EventRecord>,
+    feed: Feed,
     per_order: FastMap<OrderId, Vec<u64>>,
     published: FastSet<u64>,
     keys: FastMap<IdempotencyKey, KeyRecord>,
@@ -42,6 +41,30 @@ struct State {
     compensations: Vec<Compensation>,
     /// Stock, for services that let the store keep it.
     stock: StockBook,
+}
+
+/// The outbox: every event, at its global position. Positions start at 1
+/// and have no gaps, so an event's is one more than its index.
+#[derive(Debug, Default)]
+struct Feed(Vec<EventRecord>);
+
+impl Feed {
+    /// Appends an event; its position.
+    fn push(&mut self, record: EventRecord) -> u64 {
+        self.0.push(record);
+        self.0.len() as u64
+    }
+
+    fn get(&self, position: u64) -> Option<&EventRecord> {
+        let index = usize::try_from(position.checked_sub(1)?).ok()?;
+        self.0.get(index)
+    }
+
+    /// The events after `position`, with their positions, oldest first.
+    fn after(&self, position: u64) -> impl Iterator<Item = (u64, &EventRecord)> {
+        let start = usize::try_from(position).map_or(self.0.len(), |p| p.min(self.0.len()));
+        (start as u64 + 1..).zip(&self.0[start..])
+    }
 }
 
 /// An in-memory [`OrderStore`].
@@ -232,12 +255,9 @@ impl OrderStore for InMemoryOrderStore {
             state.numbers.insert(order.number().clone(), id);
         }
         let state = &mut *state;
-        let mut position = state.feed.keys().next_back().copied().unwrap_or(0);
         let positions = state.per_order.entry(id).or_default();
         for record in change.events {
-            position += 1;
-            state.feed.insert(position, record.clone());
-            positions.push(position);
+            positions.push(state.feed.push(record.clone()));
         }
         if let Some(event_id) = change.inbound_event {
             state.inbound.insert(event_id.to_owned());
@@ -285,7 +305,7 @@ impl OrderStore for InMemoryOrderStore {
             .map(|positions| {
                 positions
                     .iter()
-                    .filter_map(|p| state.feed.get(p).cloned())
+                    .filter_map(|p| state.feed.get(*p).cloned())
                     .collect()
             })
             .unwrap_or_default())
@@ -295,10 +315,10 @@ impl OrderStore for InMemoryOrderStore {
         let state = self.state();
         Ok(state
             .feed
-            .range(after + 1..)
+            .after(after)
             .take(limit)
             .map(|(position, record)| StoredEvent {
-                position: *position,
+                position,
                 record: record.clone(),
             })
             .collect())
@@ -308,11 +328,11 @@ impl OrderStore for InMemoryOrderStore {
         let state = self.state();
         Ok(state
             .feed
-            .iter()
+            .after(0)
             .filter(|(position, _)| !state.published.contains(position))
             .take(limit)
             .map(|(position, record)| StoredEvent {
-                position: *position,
+                position,
                 record: record.clone(),
             })
             .collect())
@@ -321,7 +341,7 @@ impl OrderStore for InMemoryOrderStore {
     async fn mark_published(&self, positions: &[u64]) -> Result<(), StoreError> {
         let mut state = self.state();
         for position in positions {
-            if state.feed.contains_key(position) {
+            if state.feed.get(*position).is_some() {
                 state.published.insert(*position);
             }
         }
