@@ -2,7 +2,7 @@
 //! (`ORD-2026-000123`). Numbers are issued by the `OrderNumbers` port so a
 //! store can back them with a database sequence.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -41,9 +41,6 @@ impl OrderNumber {
     /// The conventional number for the `sequence`-th order of `year`:
     /// `ORD-2026-000123`.
     pub fn from_sequence(year: i32, sequence: u64) -> Self {
-        // Written out rather than `format!`ted: padding through the
-        // formatting machinery cost a placement more than the rest of the
-        // number.
         let mut text = String::with_capacity(16);
         text.push_str("ORD-");
         if year < 0 {
@@ -67,11 +64,27 @@ impl OrderNumber {
 }
 
 /// Appends `n` in decimal, with leading zeros up to `width` digits, straight
-/// into `text` (no string of its digits first).
-fn push_padded(text: &mut String, n: u64, width: usize) {
-    let digits = n.checked_ilog10().map_or(1, |log| log as usize + 1);
-    text.extend(std::iter::repeat_n('0', width.saturating_sub(digits)));
-    let _ = write!(text, "{n}");
+/// into `text`: no string of its digits and no formatting machinery, which
+/// cost more than the rest of an order number (every placement writes one,
+/// and every checkout a payment key).
+pub(crate) fn push_padded(text: &mut String, n: u64, width: usize) {
+    // u64::MAX has 20 digits.
+    let mut digits = [0; 20];
+    let mut start = digits.len();
+    let mut rest = n;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    text.extend(std::iter::repeat_n(
+        '0',
+        width.saturating_sub(digits.len() - start),
+    ));
+    text.extend(digits[start..].iter().copied().map(char::from));
 }
 
 impl TryFrom<String> for OrderNumber {

@@ -50,6 +50,7 @@ use crate::id::{OrderId, PaymentEntryId, ReturnId};
 use crate::ledger::{PaymentEntry, PaymentKind};
 use crate::money::Money;
 use crate::order::{Order, Reservation};
+use crate::order_number::push_padded;
 use crate::ports::PaymentRequest;
 use crate::retry::with_retry;
 use crate::scope::Scope;
@@ -131,7 +132,16 @@ fn attempt_key(id: OrderId, attempt: u32, due: Money) -> String {
     let mut uuid = uuid::Uuid::encode_buffer();
     let mut key = String::with_capacity(64);
     key.push_str(id.as_uuid().hyphenated().encode_lower(&mut uuid));
-    let _ = write!(key, ":{attempt}:{}", due.minor());
+    key.push(':');
+    push_padded(&mut key, attempt.into(), 0);
+    key.push(':');
+    match u64::try_from(due.minor()) {
+        Ok(minor) => push_padded(&mut key, minor, 0),
+        // Beyond any price (or below zero, which a due amount never is).
+        Err(_) => {
+            let _ = write!(key, "{}", due.minor());
+        }
+    }
     key
 }
 
@@ -438,11 +448,12 @@ impl OrderService {
                 Ok(reference) => reference,
                 Err(err) => return self.fail_payment(&before, err, None, actor, now).await,
             };
+            // The request has served: its key moves into the entry.
             receipts.authorization = Some(self.payment_entry(
                 PaymentKind::Authorize,
                 due,
                 Some(authorization.clone()),
-                request.idempotency_key.clone(),
+                request.idempotency_key,
                 None,
                 now,
             )?);
@@ -988,6 +999,18 @@ mod tests {
             minor in -(1_i128 << 95)..(1_i128 << 95),
         ) {
             let due = Money::from_minor(minor, Currency::USD).unwrap();
+            proptest::prop_assert_eq!(attempt_key(id, attempt, due), format!("{id}:{attempt}:{minor}"));
+        }
+
+        /// Prices as they come, which fit 64 bits and are written digit by
+        /// digit.
+        #[test]
+        fn an_attempt_key_for_a_price_reads_as_its_format(
+            id in any_order_id(),
+            attempt: u32,
+            minor: u64,
+        ) {
+            let due = Money::from_minor(minor.into(), Currency::USD).unwrap();
             proptest::prop_assert_eq!(attempt_key(id, attempt, due), format!("{id}:{attempt}:{minor}"));
         }
     }
