@@ -403,6 +403,11 @@ impl OrderService {
 
     /// Runs the attempt `before` has claimed (payment `pending`) through
     /// the gateway and records the outcome.
+    ///
+    /// The failure paths (a refused payment, a recording that lost, the
+    /// compensation log) run boxed: inline, their futures made every
+    /// checkout's future (and so each caller's) 3.1 KB instead of 2.2 KB,
+    /// all of it copied whenever the future moves.
     async fn charge(
         &self,
         mut before: Order,
@@ -446,7 +451,9 @@ impl OrderService {
             let authorization = match with_retry(retry, timer, || gateway.authorize(&request)).await
             {
                 Ok(reference) => reference,
-                Err(err) => return self.fail_payment(&before, err, None, actor, now).await,
+                Err(err) => {
+                    return Box::pin(self.fail_payment(&before, err, None, actor, now)).await;
+                }
             };
             // The request has served: its key moves into the entry.
             receipts.authorization = Some(self.payment_entry(
@@ -475,15 +482,14 @@ impl OrderService {
                         )?);
                     }
                     Err(err) => {
-                        return self
-                            .fail_payment(
-                                &before,
-                                err,
-                                Some((&authorization, &receipts)),
-                                actor,
-                                now,
-                            )
-                            .await;
+                        return Box::pin(self.fail_payment(
+                            &before,
+                            err,
+                            Some((&authorization, &receipts)),
+                            actor,
+                            now,
+                        ))
+                        .await;
                     }
                 }
             }
@@ -511,12 +517,12 @@ impl OrderService {
                     // keeping it could leave it unrecorded. An operator
                     // decides, and resuming the attempt replays these very
                     // operations.
-                    self.compensate(
+                    Box::pin(self.compensate(
                         id,
                         "record a payment the gateway made",
                         Some(due),
                         format!("{err}; the order could not be read back: {lookup}"),
-                    )
+                    ))
                     .await;
                     return Err(err);
                 }
@@ -532,8 +538,8 @@ impl OrderService {
                 && current.amount_due() == due
                 && current.reservation() == before.reservation();
             if !still_applies || tries >= CONFLICT_RETRIES {
-                self.give_back(id, &receipts, due).await;
-                self.close_given_back_attempt(&current, before.payment_attempts(), actor)
+                Box::pin(self.give_back(id, &receipts, due)).await;
+                Box::pin(self.close_given_back_attempt(&current, before.payment_attempts(), actor))
                     .await;
                 return Err(err);
             }
