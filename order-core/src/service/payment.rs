@@ -211,7 +211,7 @@ impl OrderService {
                     command: Command,
                     events: &mut Vec<OrderEvent>|
          -> Result<(), OrderError> {
-            let new = working.decide(&command, now)?;
+            let new = working.decide_owned(command, now)?;
             working.apply_events(&new, actor, now);
             events.extend(new);
             Ok(())
