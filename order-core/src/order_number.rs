@@ -84,7 +84,11 @@ pub(crate) fn push_padded(text: &mut String, n: u64, width: usize) {
         '0',
         width.saturating_sub(digits.len() - start),
     ));
-    text.extend(digits[start..].iter().copied().map(char::from));
+    // ASCII digits, so always UTF-8; copied at once rather than a char at a
+    // time.
+    if let Ok(digits) = std::str::from_utf8(&digits[start..]) {
+        text.push_str(digits);
+    }
 }
 
 impl TryFrom<String> for OrderNumber {
