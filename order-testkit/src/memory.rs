@@ -278,7 +278,11 @@ impl OrderStore for InMemoryOrderStore {
             state.numbers.insert(order.number().clone(), id);
         }
         let state = &mut *state;
-        let positions = state.per_order.entry(id).or_default();
+        // Room for the events of a placed and paid order at once.
+        let positions = state
+            .per_order
+            .entry(id)
+            .or_insert_with(|| Vec::with_capacity(8));
         for record in change.events {
             positions.push(state.feed.push(record.clone()));
         }
