@@ -30,12 +30,43 @@ impl Order {
         command: &Command,
         now: DateTime<Utc>,
     ) -> Result<Vec<OrderEvent>, OrderError> {
+        self.admit(command)?;
+        self.decide_admitted(command, now)
+    }
+
+    /// [`Order::decide`], taking the command: the payment entry of a
+    /// recorded authorization or capture moves into its event instead of
+    /// being copied (checkout records both).
+    pub(crate) fn decide_owned(
+        &self,
+        command: Command,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OrderEvent>, OrderError> {
+        self.admit(&command)?;
+        match command {
+            Command::RecordAuthorization { entry, confirm } => self.authorized(entry, confirm),
+            Command::RecordCapture { entry } => self.captured(entry),
+            other => self.decide_admitted(&other, now),
+        }
+    }
+
+    /// Refuses an action the state machine does not allow now.
+    fn admit(&self, command: &Command) -> Result<(), OrderError> {
         self.check(command.action())?;
         if let Some(payment_action) = command.payment_action()
             && payment_targets(self.payment_status(), payment_action).is_empty()
         {
             return Err(self.refuse(command.action()).into());
         }
+        Ok(())
+    }
+
+    /// The events of an [admitted](Order::admit) command.
+    fn decide_admitted(
+        &self,
+        command: &Command,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OrderEvent>, OrderError> {
         match command {
             Command::ChangeLines {
                 lines,
@@ -71,35 +102,9 @@ impl Order {
                 }])
             }
             Command::RecordAuthorization { entry, confirm } => {
-                self.require_entry(entry, PaymentKind::Authorize)?;
-                self.require_full_amount(entry.amount)?;
-                let mut events = vec![OrderEvent::PaymentAuthorized(entry.clone())];
-                if *confirm && self.status() == OrderStatus::Pending {
-                    self.check(Action::Confirm)?;
-                    events.push(OrderEvent::Confirmed);
-                }
-                Ok(events)
+                self.authorized(entry.clone(), *confirm)
             }
-            Command::RecordCapture { entry } => {
-                self.require_entry(entry, PaymentKind::Capture)?;
-                if self.payment_status() == PaymentStatus::Authorized {
-                    let capturable = self.payments().capturable()?;
-                    if entry.amount.cmp_amount(&capturable)?.is_gt() {
-                        return Err(RuleViolation::CaptureExceedsAuthorized {
-                            requested: entry.amount,
-                            capturable,
-                        }
-                        .into());
-                    }
-                }
-                self.require_full_amount(entry.amount)?;
-                let mut events = vec![OrderEvent::PaymentCaptured(entry.clone())];
-                if self.status() == OrderStatus::Pending {
-                    events.push(OrderEvent::Confirmed);
-                    events.extend(self.digital_delivery());
-                }
-                Ok(events)
-            }
+            Command::RecordCapture { entry } => self.captured(entry.clone()),
             Command::RecordPaymentFailure { code, reason } => {
                 // Once confirmed, the money is settled: a failure report is
                 // stale (or a capture problem the capture call reports).
@@ -325,6 +330,46 @@ impl Order {
         } else {
             Err(self.refuse(action))
         }
+    }
+
+    /// The events of a recorded authorization (and of the confirmation
+    /// it brings, with `confirm`).
+    fn authorized(
+        &self,
+        entry: PaymentEntry,
+        confirm: bool,
+    ) -> Result<Vec<OrderEvent>, OrderError> {
+        self.require_entry(&entry, PaymentKind::Authorize)?;
+        self.require_full_amount(entry.amount)?;
+        let mut events = vec![OrderEvent::PaymentAuthorized(entry)];
+        if confirm && self.status() == OrderStatus::Pending {
+            self.check(Action::Confirm)?;
+            events.push(OrderEvent::Confirmed);
+        }
+        Ok(events)
+    }
+
+    /// The events of a recorded capture: with the confirmation of a pending
+    /// order, and the delivery of a digital-only one.
+    fn captured(&self, entry: PaymentEntry) -> Result<Vec<OrderEvent>, OrderError> {
+        self.require_entry(&entry, PaymentKind::Capture)?;
+        if self.payment_status() == PaymentStatus::Authorized {
+            let capturable = self.payments().capturable()?;
+            if entry.amount.cmp_amount(&capturable)?.is_gt() {
+                return Err(RuleViolation::CaptureExceedsAuthorized {
+                    requested: entry.amount,
+                    capturable,
+                }
+                .into());
+            }
+        }
+        self.require_full_amount(entry.amount)?;
+        let mut events = vec![OrderEvent::PaymentCaptured(entry)];
+        if self.status() == OrderStatus::Pending {
+            events.push(OrderEvent::Confirmed);
+            events.extend(self.digital_delivery());
+        }
+        Ok(events)
     }
 
     fn require_entry(&self, entry: &PaymentEntry, kind: PaymentKind) -> Result<(), OrderError> {

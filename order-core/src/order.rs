@@ -133,9 +133,9 @@ pub struct StatusChange {
 struct History(Vec<StatusChange>);
 
 impl Clone for History {
-    /// A copy with room for one more entry: an order is copied to apply
-    /// events to it, and a status change would otherwise grow the history
-    /// (a reallocation) right away.
+    /// A copy with room for one more entry: a shared history is copied to
+    /// add a status change to it, which would otherwise grow the copy (a
+    /// reallocation) right away.
     fn clone(&self) -> Self {
         let mut entries = Vec::with_capacity(self.0.len() + 1);
         entries.extend_from_slice(&self.0);
@@ -196,6 +196,10 @@ pub struct Resolution {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Order(Arc<OrderState>);
 
+/// The lines and the history are shared between states too: most events
+/// change neither (a payment, a confirmation without a status change), so
+/// the copy an event makes of a shared state copies them only when it
+/// changes them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct OrderState {
     id: OrderId,
@@ -204,7 +208,7 @@ struct OrderState {
     currency: Currency,
     status: OrderStatus,
     payment_status: PaymentStatus,
-    lines: Vec<OrderLine>,
+    lines: Arc<Vec<OrderLine>>,
     shipping_address: Option<Address>,
     billing_address: Option<Address>,
     shipping_method: Option<ShippingMethod>,
@@ -219,7 +223,7 @@ struct OrderState {
     reservation: Reservation,
     shipments: Vec<Shipment>,
     returns: Vec<Return>,
-    history: History,
+    history: Arc<History>,
     cancellation: Option<(Reason, Actor)>,
     version: u64,
     created_at: DateTime<Utc>,
@@ -323,7 +327,7 @@ impl Order {
             currency,
             status: OrderStatus::Pending,
             payment_status: PaymentStatus::Unpaid,
-            lines,
+            lines: Arc::new(lines),
             shipping_address,
             billing_address,
             shipping_method,
@@ -338,14 +342,14 @@ impl Order {
             reservation: Reservation::Held(reservation_expires_at),
             shipments: Vec::new(),
             returns: Vec::new(),
-            history: History(vec![StatusChange {
+            history: Arc::new(History(vec![StatusChange {
                 from: None,
                 to: OrderStatus::Pending,
                 reason: "order placed".into(),
                 actor: record.actor.clone(),
                 at,
                 sequence: record.sequence,
-            }]),
+            }])),
             cancellation: None,
             version: record.sequence,
             created_at: at,
@@ -408,7 +412,7 @@ impl Order {
                 totals,
                 reservation_expires_at,
             } => {
-                state.lines.clone_from(lines);
+                state.lines = Arc::new(lines.clone());
                 state.totals = *totals;
                 if let Some(until) = reservation_expires_at {
                     state.reservation = Reservation::Held(*until);
@@ -525,7 +529,7 @@ impl Order {
                 state.status = OrderStatus::Cancelled;
                 state.cancelled_at = Some(at);
                 state.cancellation = Some((why.clone(), actor.clone()));
-                for line in &mut state.lines {
+                for line in Arc::make_mut(&mut state.lines) {
                     line.quantities.cancelled = line.quantities.ordered - line.quantities.shipped;
                 }
                 state.reservation = match state.reservation {
@@ -559,7 +563,7 @@ impl Order {
             }
         }
         if state.status != before {
-            state.history.0.push(StatusChange {
+            Arc::make_mut(&mut state.history).0.push(StatusChange {
                 from: Some(before),
                 to: state.status,
                 reason: reason.unwrap_or_else(|| {
@@ -604,7 +608,7 @@ impl Order {
             currency: s.currency,
             status: s.status,
             payment_status: s.payment_status,
-            lines: s.lines,
+            lines: Arc::new(s.lines),
             shipping_address: s.shipping_address,
             billing_address: s.billing_address,
             shipping_method: s.shipping_method,
@@ -619,7 +623,7 @@ impl Order {
             reservation: s.reservation,
             shipments: s.shipments,
             returns: s.returns,
-            history: History(s.history),
+            history: Arc::new(History(s.history)),
             cancellation: s.cancellation,
             version: s.version,
             created_at: s.created_at,
@@ -640,7 +644,7 @@ impl Order {
             currency: self.0.currency,
             status: self.0.status,
             payment_status: self.0.payment_status,
-            lines: self.0.lines.clone(),
+            lines: self.0.lines.to_vec(),
             shipping_address: self.0.shipping_address.clone(),
             billing_address: self.0.billing_address.clone(),
             shipping_method: self.0.shipping_method.clone(),
@@ -823,7 +827,9 @@ impl Order {
 
 impl OrderState {
     fn line_mut(&mut self, id: LineId) -> Option<&mut OrderLine> {
-        self.lines.iter_mut().find(|l| l.id == id)
+        Arc::make_mut(&mut self.lines)
+            .iter_mut()
+            .find(|l| l.id == id)
     }
 
     /// The status the line ledger implies once shipping has started.
@@ -859,4 +865,69 @@ pub fn totals_identity_holds(t: &Totals) -> bool {
         .and_then(|m| m.checked_add(&t.tax))
         .and_then(|m| m.checked_add(&t.shipping))
         .is_ok_and(|m| m == t.total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::EventId;
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(20_000)
+    }
+
+    fn placed() -> Order {
+        // Version 7, variant 10.
+        let uuid = uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001);
+        let id = OrderId::new(uuid).expect("v7");
+        let record = EventRecord {
+            id: EventId::new(uuid).expect("v7"),
+            order_id: id,
+            sequence: 1,
+            occurred_at: t0(),
+            actor: Actor::system(),
+            event: OrderEvent::Placed(Box::new(Placed {
+                id,
+                number: OrderNumber::from_sequence(2026, 1),
+                customer_id: CustomerId::new(uuid).expect("v7"),
+                currency: Currency::USD,
+                lines: Vec::new(),
+                shipping_address: None,
+                billing_address: None,
+                shipping_method: None,
+                payment_method: None,
+                coupon: None,
+                discount: None,
+                notes: None,
+                pricing: PricingPolicy::default(),
+                totals: Totals::zero(Currency::USD),
+                reservation_expires_at: t0(),
+            })),
+        };
+        Order::placed(&record).expect("placed")
+    }
+
+    #[test]
+    fn an_event_copies_the_lines_and_the_history_only_when_it_changes_them() {
+        let placed = placed();
+        let started = placed.with_events(
+            &[OrderEvent::PaymentStarted {
+                attempt: 1,
+                amount: Money::zero(Currency::USD),
+                reservation_expires_at: None,
+                payment_method: None,
+            }],
+            &Actor::system(),
+            t0(),
+        );
+        assert!(!started.shares_state_with(&placed));
+        assert!(Arc::ptr_eq(&started.0.lines, &placed.0.lines));
+        assert!(Arc::ptr_eq(&started.0.history, &placed.0.history));
+
+        let confirmed = started.with_events(&[OrderEvent::Confirmed], &Actor::system(), t0());
+        assert!(Arc::ptr_eq(&confirmed.0.lines, &started.0.lines));
+        assert_eq!(confirmed.history().len(), 2);
+        assert_eq!(started.history().len(), 1);
+        assert_eq!(placed.history().len(), 1);
+    }
 }

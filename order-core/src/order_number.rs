@@ -41,9 +41,6 @@ impl OrderNumber {
     /// The conventional number for the `sequence`-th order of `year`:
     /// `ORD-2026-000123`.
     pub fn from_sequence(year: i32, sequence: u64) -> Self {
-        // Written out rather than `format!`ted: padding through the
-        // formatting machinery cost a placement more than the rest of the
-        // number.
         let mut text = String::with_capacity(16);
         text.push_str("ORD-");
         if year < 0 {
@@ -66,11 +63,32 @@ impl OrderNumber {
     }
 }
 
-/// Appends `n` in decimal, with leading zeros up to `width` digits.
-fn push_padded(text: &mut String, n: u64, width: usize) {
-    let digits = n.to_string();
-    text.extend(std::iter::repeat_n('0', width.saturating_sub(digits.len())));
-    text.push_str(&digits);
+/// Appends `n` in decimal, with leading zeros up to `width` digits, straight
+/// into `text`: no string of its digits and no formatting machinery, which
+/// cost more than the rest of an order number (every placement writes one,
+/// and every checkout a payment key).
+pub(crate) fn push_padded(text: &mut String, n: u64, width: usize) {
+    // u64::MAX has 20 digits.
+    let mut digits = [0; 20];
+    let mut start = digits.len();
+    let mut rest = n;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    text.extend(std::iter::repeat_n(
+        '0',
+        width.saturating_sub(digits.len() - start),
+    ));
+    // ASCII digits, so always UTF-8; copied at once rather than a char at a
+    // time.
+    if let Ok(digits) = std::str::from_utf8(&digits[start..]) {
+        text.push_str(digits);
+    }
 }
 
 impl TryFrom<String> for OrderNumber {

@@ -22,7 +22,15 @@ pub(crate) fn bounded<'a>(
             field: field.into(),
         });
     }
-    let len = trimmed.chars().count();
+    // Most text is ASCII (codes, references, SKUs): one byte a character,
+    // and its control characters are the bytes below 0x20 and 0x7f, so one
+    // pass over the bytes answers both questions without decoding UTF-8.
+    let ascii = trimmed.is_ascii();
+    let len = if ascii {
+        trimmed.len()
+    } else {
+        trimmed.chars().count()
+    };
     if len > max {
         return Err(ValidationError::TooLong {
             field: field.into(),
@@ -30,7 +38,14 @@ pub(crate) fn bounded<'a>(
             len,
         });
     }
-    if trimmed.chars().any(|c| c.is_control() && c != '\n') {
+    let control = if ascii {
+        trimmed
+            .bytes()
+            .any(|b| (b < 0x20 && b != b'\n') || b == 0x7f)
+    } else {
+        trimmed.chars().any(|c| c.is_control() && c != '\n')
+    };
+    if control {
         return Err(ValidationError::BadFormat {
             field: field.into(),
             rule: "must not contain control characters",
@@ -337,6 +352,21 @@ mod tests {
     #[test]
     fn control_characters_are_refused() {
         assert!(ProductName::parse("bad\u{0}name").is_err());
+    }
+
+    #[test]
+    fn ascii_and_other_text_follow_the_same_rules() {
+        // Lengths count characters, not bytes.
+        assert!(ProductName::parse(&"é".repeat(200)).is_ok());
+        assert!(ProductName::parse(&"é".repeat(201)).is_err());
+        assert!(ProductName::parse(&"e".repeat(201)).is_err());
+        // Control characters, ASCII (DEL, tab) or not (NEL), are refused;
+        // a newline is not.
+        for bad in ["a\u{7f}b", "a\tb", "é\u{7f}", "a\u{85}b"] {
+            assert!(Notes::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(Notes::parse("one\ntwo").is_ok());
+        assert!(Notes::parse("été\nhiver").is_ok());
     }
 
     #[test]

@@ -303,31 +303,53 @@ struct GatewayState {
     // through one gateway).
     /// The last operation made under each idempotency key.
     by_key: FastMap<String, usize>,
-    /// The first operation that produced each reference.
-    by_reference: FastMap<GatewayReference, usize>,
+    /// Each reference: the operation that produced it and the sums of
+    /// those acting on it.
+    by_reference: FastMap<GatewayReference, Reference>,
     /// Σ amounts per kind.
     totals: Sums,
     /// The payment method and token of the latest authorization request.
     last_instrument: Option<(Option<PaymentMethod>, Option<PaymentToken>)>,
-    /// Σ amounts per kind of the operations acting on each reference.
-    target_totals: FastMap<GatewayReference, Sums>,
     counter: u64,
     keys: KeyHandling,
 }
 
-/// Σ amounts per kind of operation, in the order the kinds first came.
-type Sums = Vec<(&'static str, Money)>;
-
-fn add_to(sums: &mut Sums, kind: &'static str, amount: Money) {
-    match sums.iter_mut().find(|(k, _)| *k == kind) {
-        // A sum that cannot grow (another currency, an overflow) stays.
-        Some((_, sum)) => *sum = sum.checked_add(&amount).unwrap_or(*sum),
-        None => sums.push((kind, amount)),
-    }
+/// What the gateway knows of one reference.
+#[derive(Debug, Default)]
+struct Reference {
+    /// The first operation that produced it.
+    made_by: Option<usize>,
+    /// Σ amounts per kind of the operations acting on it.
+    acted_on: Sums,
 }
 
-fn sum_of(sums: &Sums, kind: &str) -> Option<Money> {
-    sums.iter().find(|(k, _)| *k == kind).map(|(_, sum)| *sum)
+/// Σ amounts per kind of operation, one slot per kind.
+#[derive(Debug, Default)]
+struct Sums([Option<Money>; 4]);
+
+impl Sums {
+    fn slot(kind: &str) -> usize {
+        match kind {
+            "authorize" => 0,
+            "capture" => 1,
+            "void" => 2,
+            // "refund", the only other kind.
+            _ => 3,
+        }
+    }
+
+    fn add(&mut self, kind: &str, amount: Money) {
+        let sum = &mut self.0[Self::slot(kind)];
+        *sum = Some(match *sum {
+            // A sum that cannot grow (another currency, an overflow) stays.
+            Some(sum) => sum.checked_add(&amount).unwrap_or(sum),
+            None => amount,
+        });
+    }
+
+    fn get(&self, kind: &str) -> Option<Money> {
+        self.0[Self::slot(kind)]
+    }
 }
 
 impl GatewayState {
@@ -336,30 +358,57 @@ impl GatewayState {
         self.by_key.insert(key.to_owned(), index);
         self.by_reference
             .entry(op.reference.clone())
-            .or_insert(index);
-        add_to(&mut self.totals, op.kind, op.amount);
+            .or_default()
+            .made_by
+            .get_or_insert(index);
+        self.totals.add(op.kind, op.amount);
         if let Some(target) = &op.target {
-            let sums = self.target_totals.entry(target.clone()).or_default();
-            add_to(sums, op.kind, op.amount);
+            self.by_reference
+                .entry(target.clone())
+                .or_default()
+                .acted_on
+                .add(op.kind, op.amount);
         }
         self.log.push(op);
     }
 
     fn find(&self, reference: &GatewayReference) -> Option<&GatewayOperation> {
-        self.by_reference.get(reference).map(|i| &self.log[*i])
+        self.by_reference
+            .get(reference)
+            .and_then(|known| known.made_by)
+            .map(|i| &self.log[i])
     }
 
     /// Σ amounts of `kind`, of the operations acting on `target` when given;
     /// `None` when there are none.
     fn total(&self, kind: &str, target: Option<&GatewayReference>) -> Option<Money> {
         match target {
-            None => sum_of(&self.totals, kind),
+            None => self.totals.get(kind),
             Some(target) => self
-                .target_totals
+                .by_reference
                 .get(target)
-                .and_then(|sums| sum_of(sums, kind)),
+                .and_then(|known| known.acted_on.get(kind)),
         }
     }
+}
+
+/// `aut_000001`: the kind's first three letters and the counter in at least
+/// six digits, written into `buffer` (`format!`'s padding once cost a payment
+/// more than the rest of the fake, and a string of its own an allocation).
+fn counted_name<'b>(kind: &str, counter: u64, buffer: &'b mut [u8; 32]) -> &'b str {
+    let digits = counter
+        .checked_ilog10()
+        .map_or(1, |log| log as usize + 1)
+        .max(6);
+    let len = 4 + digits;
+    buffer[..3].copy_from_slice(&kind.as_bytes()[..3]);
+    buffer[3] = b'_';
+    let mut rest = counter;
+    for digit in buffer[4..len].iter_mut().rev() {
+        *digit = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    std::str::from_utf8(&buffer[..len]).unwrap_or_default()
 }
 
 /// How the fake gateway answers a call whose idempotency key it has seen:
@@ -469,30 +518,20 @@ impl FakePaymentGateway {
             });
         }
         state.counter += 1;
+        let mut buffer = [0; 32];
+        let hashed;
         let name = match keys {
             KeyHandling::NewOperationSameReference => {
                 // FNV-1a of the key: the same name for the same key.
                 let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
                     (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
                 });
-                format!("{}_{hash:016x}", &kind[..3])
+                hashed = format!("{}_{hash:016x}", &kind[..3]);
+                &hashed
             }
-            _ => {
-                // `aut_000001`, written out: `format!`'s padding cost a
-                // payment more than the rest of the fake.
-                let digits = state.counter.to_string();
-                let mut name = String::with_capacity(10);
-                name.push_str(&kind[..3]);
-                name.push('_');
-                name.extend(std::iter::repeat_n(
-                    '0',
-                    6usize.saturating_sub(digits.len()),
-                ));
-                name.push_str(&digits);
-                name
-            }
+            _ => counted_name(kind, state.counter, &mut buffer),
         };
-        let reference = GatewayReference::parse(&name)
+        let reference = GatewayReference::parse(name)
             .map_err(|e| PaymentError::Port(PortError::Unavailable(e.to_string())))?;
         state.record(
             key,
@@ -623,7 +662,7 @@ impl TaxPolicy for Faulty<TaxTable> {
         classes: &[TaxClass],
     ) -> Result<Vec<Percent>, PolicyError> {
         self.faults.check("rates").await?;
-        self.inner.rates(destination, classes).await
+        self.inner.rates_for(destination, classes)
     }
 }
 
@@ -636,7 +675,7 @@ impl ShippingPolicy for Faulty<ShippingTable> {
         merchandise: Money,
     ) -> Result<Money, PolicyError> {
         self.faults.check("quote").await?;
-        self.inner.quote(method, destination, merchandise).await
+        self.inner.quote_for(method, destination, merchandise)
     }
 }
 
@@ -645,12 +684,12 @@ impl DiscountPolicy for Faulty<CouponTable> {
     async fn discount(
         &self,
         code: &CouponCode,
-        customer: CustomerId,
+        _customer: CustomerId,
         subtotal: Money,
         at: DateTime<Utc>,
     ) -> Result<Discount, PolicyError> {
         self.faults.check("discount").await?;
-        self.inner.discount(code, customer, subtotal, at).await
+        self.inner.discount_for(code, subtotal, at)
     }
 }
 
@@ -703,5 +742,25 @@ impl EventPublisher for RecordingPublisher {
         self.faults.check("publish").await?;
         lock(&self.published).extend_from_slice(events);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gateway_reference_counts_in_at_least_six_digits() {
+        let mut buffer = [0; 32];
+        assert_eq!(counted_name("authorize", 1, &mut buffer), "aut_000001");
+        assert_eq!(counted_name("void", 0, &mut buffer), "voi_000000");
+        assert_eq!(
+            counted_name("capture", 1_234_567, &mut buffer),
+            "cap_1234567"
+        );
+        assert_eq!(
+            counted_name("refund", u64::MAX, &mut buffer),
+            format!("ref_{}", u64::MAX)
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use order_core::PortError;
 
@@ -27,6 +28,9 @@ pub struct FaultPlan {
     // sections are a map lookup.
     queued: Mutex<HashMap<String, VecDeque<Fault>>>,
     standing: Mutex<HashMap<String, Fault>>,
+    /// Whether any fault was ever scripted: most plans never are, and then
+    /// a call answers without taking either lock.
+    scripted: AtomicBool,
 }
 
 impl FaultPlan {
@@ -35,6 +39,7 @@ impl FaultPlan {
         let mut queued = self.queued.lock().unwrap_or_else(|e| e.into_inner());
         let queue = queued.entry(operation.to_owned()).or_default();
         queue.extend(std::iter::repeat_n(fault, times));
+        self.scripted.store(true, Ordering::Release);
     }
 
     /// Every call of `operation` meets `fault` (or succeeds, with `None`),
@@ -45,6 +50,7 @@ impl FaultPlan {
             Some(fault) => standing.insert(operation.to_owned(), fault),
             None => standing.remove(operation),
         };
+        self.scripted.store(true, Ordering::Release);
     }
 
     /// Forgets every scripted fault.
@@ -61,6 +67,9 @@ impl FaultPlan {
 
     /// The fault the next call of `operation` meets, consuming a queued one.
     pub fn take(&self, operation: &str) -> Option<Fault> {
+        if !self.scripted.load(Ordering::Acquire) {
+            return None;
+        }
         let queued = self
             .queued
             .lock()

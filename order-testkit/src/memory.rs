@@ -3,7 +3,6 @@
 //! outbox events committed with the change, per-order sequences, keyset
 //! listing — kept in one mutex-guarded state so every commit is atomic.
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -34,7 +33,7 @@ struct State {
     orders: FastMap<OrderId, Order>,
     numbers: FastMap<OrderNumber, OrderId>,
     /// The outbox: every event by global position.
-    feed: BTreeMap<u64, EventRecord>,
+    feed: Feed,
     per_order: FastMap<OrderId, Vec<u64>>,
     published: FastSet<u64>,
     keys: FastMap<IdempotencyKey, KeyRecord>,
@@ -42,6 +41,53 @@ struct State {
     compensations: Vec<Compensation>,
     /// Stock, for services that let the store keep it.
     stock: StockBook,
+}
+
+/// The outbox: every event, at its global position. Positions start at 1
+/// and have no gaps, so an event's is one more than its index. Events are
+/// kept in chunks of a fixed capacity: appending one never moves those kept
+/// already, as each doubling of one growing vector would.
+#[derive(Debug, Default)]
+struct Feed {
+    chunks: Vec<Vec<EventRecord>>,
+    len: usize,
+}
+
+/// Events per chunk of the feed.
+const FEED_CHUNK: usize = 256;
+
+impl Feed {
+    /// Appends an event; its position.
+    fn push(&mut self, record: EventRecord) -> u64 {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < FEED_CHUNK => chunk.push(record),
+            _ => {
+                let mut chunk = Vec::with_capacity(FEED_CHUNK);
+                chunk.push(record);
+                self.chunks.push(chunk);
+            }
+        }
+        self.len += 1;
+        self.len as u64
+    }
+
+    fn get(&self, position: u64) -> Option<&EventRecord> {
+        let index = usize::try_from(position.checked_sub(1)?).ok()?;
+        self.chunks.get(index / FEED_CHUNK)?.get(index % FEED_CHUNK)
+    }
+
+    /// The events after `position`, with their positions, oldest first.
+    fn after(&self, position: u64) -> impl Iterator<Item = (u64, &EventRecord)> {
+        let start = usize::try_from(position).map_or(self.len, |p| p.min(self.len));
+        let records = self
+            .chunks
+            .get(start / FEED_CHUNK..)
+            .unwrap_or_default()
+            .iter()
+            .flatten()
+            .skip(start % FEED_CHUNK);
+        (start as u64 + 1..).zip(records)
+    }
 }
 
 /// An in-memory [`OrderStore`].
@@ -232,12 +278,13 @@ impl OrderStore for InMemoryOrderStore {
             state.numbers.insert(order.number().clone(), id);
         }
         let state = &mut *state;
-        let mut position = state.feed.keys().next_back().copied().unwrap_or(0);
-        let positions = state.per_order.entry(id).or_default();
+        // Room for the events of a placed and paid order at once.
+        let positions = state
+            .per_order
+            .entry(id)
+            .or_insert_with(|| Vec::with_capacity(8));
         for record in change.events {
-            position += 1;
-            state.feed.insert(position, record.clone());
-            positions.push(position);
+            positions.push(state.feed.push(record.clone()));
         }
         if let Some(event_id) = change.inbound_event {
             state.inbound.insert(event_id.to_owned());
@@ -285,7 +332,7 @@ impl OrderStore for InMemoryOrderStore {
             .map(|positions| {
                 positions
                     .iter()
-                    .filter_map(|p| state.feed.get(p).cloned())
+                    .filter_map(|p| state.feed.get(*p).cloned())
                     .collect()
             })
             .unwrap_or_default())
@@ -295,10 +342,10 @@ impl OrderStore for InMemoryOrderStore {
         let state = self.state();
         Ok(state
             .feed
-            .range(after + 1..)
+            .after(after)
             .take(limit)
             .map(|(position, record)| StoredEvent {
-                position: *position,
+                position,
                 record: record.clone(),
             })
             .collect())
@@ -308,11 +355,11 @@ impl OrderStore for InMemoryOrderStore {
         let state = self.state();
         Ok(state
             .feed
-            .iter()
+            .after(0)
             .filter(|(position, _)| !state.published.contains(position))
             .take(limit)
             .map(|(position, record)| StoredEvent {
-                position: *position,
+                position,
                 record: record.clone(),
             })
             .collect())
@@ -321,7 +368,7 @@ impl OrderStore for InMemoryOrderStore {
     async fn mark_published(&self, positions: &[u64]) -> Result<(), StoreError> {
         let mut state = self.state();
         for position in positions {
-            if state.feed.contains_key(position) {
+            if state.feed.get(*position).is_some() {
                 state.published.insert(*position);
             }
         }
@@ -395,5 +442,45 @@ impl OrderStore for InMemoryOrderStore {
             entry.resolution = Some(resolution.clone());
         }
         Ok(Some(entry.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use order_core::{Actor, EventId, OrderEvent};
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn record(sequence: u64) -> EventRecord {
+        let uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001);
+        EventRecord {
+            id: EventId::new(uuid).expect("a v7 id"),
+            order_id: OrderId::new(uuid).expect("a v7 id"),
+            sequence,
+            occurred_at: Utc.timestamp_opt(0, 0).single().expect("a time"),
+            actor: Actor::system(),
+            event: OrderEvent::Confirmed,
+        }
+    }
+
+    #[test]
+    fn the_feed_reads_every_position_across_its_chunks() {
+        let mut feed = Feed::default();
+        let chunk = FEED_CHUNK as u64;
+        let last = 2 * chunk + 3;
+        for position in 1..=last {
+            assert_eq!(feed.push(record(position)), position);
+        }
+        assert!(feed.get(0).is_none() && feed.get(last + 1).is_none());
+        for position in 1..=last {
+            assert_eq!(feed.get(position).map(|r| r.sequence), Some(position));
+        }
+        for after in [0, 1, chunk - 1, chunk, chunk + 1, last - 1, last, last + 5] {
+            let read: Vec<(u64, u64)> = feed.after(after).map(|(p, r)| (p, r.sequence)).collect();
+            let expected: Vec<(u64, u64)> = (after + 1..=last).map(|p| (p, p)).collect();
+            assert_eq!(read, expected, "after {after}");
+        }
     }
 }

@@ -2,7 +2,8 @@
 //! currency, on the whole order or on chosen products, with an optional
 //! minimum order per currency and a validity window.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use async_trait::async_trait;
@@ -232,7 +233,9 @@ impl Coupon {
 /// Coupons by code (matched without regard to case).
 #[derive(Clone, Debug, Default)]
 pub struct CouponTable {
-    coupons: HashMap<String, Coupon>,
+    /// By upper-case code, ordered: a lookup compares a few short codes, and
+    /// hashes none.
+    coupons: BTreeMap<String, Coupon>,
 }
 
 impl CouponTable {
@@ -245,6 +248,34 @@ impl CouponTable {
     }
 }
 
+impl CouponTable {
+    /// What [`DiscountPolicy::discount`] answers (for any customer), without
+    /// a future: the table is in memory, so a caller that holds one (a
+    /// wrapper, a test) needs none.
+    ///
+    /// # Errors
+    /// [`PolicyError::Refused`] for an unknown, expired or inapplicable code.
+    pub fn discount_for(
+        &self,
+        code: &CouponCode,
+        subtotal: Money,
+        at: DateTime<Utc>,
+    ) -> Result<Discount, PolicyError> {
+        // Codes are kept upper-case; most arrive so, and need no copy.
+        let typed = code.as_str();
+        let key = if typed.bytes().any(|b| b.is_ascii_lowercase()) {
+            Cow::Owned(typed.to_ascii_uppercase())
+        } else {
+            Cow::Borrowed(typed)
+        };
+        self.coupons
+            .get(key.as_ref())
+            .ok_or_else(|| format!("unknown coupon {code}"))
+            .and_then(|coupon| coupon.grant(code, subtotal, at))
+            .map_err(PolicyError::Refused)
+    }
+}
+
 #[async_trait]
 impl DiscountPolicy for CouponTable {
     async fn discount(
@@ -254,11 +285,7 @@ impl DiscountPolicy for CouponTable {
         subtotal: Money,
         at: DateTime<Utc>,
     ) -> Result<Discount, PolicyError> {
-        self.coupons
-            .get(&code.as_str().to_ascii_uppercase())
-            .ok_or_else(|| format!("unknown coupon {code}"))
-            .and_then(|coupon| coupon.grant(code, subtotal, at))
-            .map_err(PolicyError::Refused)
+        self.discount_for(code, subtotal, at)
     }
 }
 

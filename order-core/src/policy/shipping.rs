@@ -1,7 +1,7 @@
 //! [`ShippingTable`]: shipping methods with a price per currency, free over a
 //! threshold per currency, each offered to chosen countries.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 
@@ -89,7 +89,8 @@ impl ShippingRate {
 /// Shipping charges by method.
 #[derive(Clone, Debug, Default)]
 pub struct ShippingTable {
-    methods: HashMap<ShippingMethod, ShippingRate>,
+    /// An ordered map: a lookup compares a few short names, and hashes none.
+    methods: BTreeMap<ShippingMethod, ShippingRate>,
 }
 
 impl ShippingTable {
@@ -101,9 +102,14 @@ impl ShippingTable {
     }
 }
 
-#[async_trait]
-impl ShippingPolicy for ShippingTable {
-    async fn quote(
+impl ShippingTable {
+    /// What [`ShippingPolicy::quote`] answers, without a future: the table is
+    /// in memory, so a caller that holds one (a wrapper, a test) needs none.
+    ///
+    /// # Errors
+    /// [`PolicyError::Refused`] for an unknown method, an unserved
+    /// destination, or a currency the method has no price in.
+    pub fn quote_for(
         &self,
         method: &ShippingMethod,
         destination: &Address,
@@ -130,6 +136,18 @@ impl ShippingPolicy for ShippingTable {
             .get(&currency)
             .is_some_and(|threshold| merchandise.cmp_amount(threshold).is_ok_and(|o| o.is_ge()));
         Ok(if free { Money::zero(currency) } else { *price })
+    }
+}
+
+#[async_trait]
+impl ShippingPolicy for ShippingTable {
+    async fn quote(
+        &self,
+        method: &ShippingMethod,
+        destination: &Address,
+        merchandise: Money,
+    ) -> Result<Money, PolicyError> {
+        self.quote_for(method, destination, merchandise)
     }
 }
 

@@ -1,7 +1,7 @@
 //! [`TaxTable`]: tax rates by country, optional region and tax class, with
 //! per-class defaults for everywhere else.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
@@ -13,11 +13,31 @@ use crate::text::TaxClass;
 
 /// Tax rates by destination and tax class. The most specific rule wins: the
 /// destination's region, then its country, then the class's default.
+///
+/// Rates are kept per class, then per country, then per region, in ordered
+/// maps: a lookup compares a few short keys, and neither hashes text nor
+/// copies a key to build a compound one.
 #[derive(Clone, Debug, Default)]
 pub struct TaxTable {
-    by_region: HashMap<(CountryCode, String, TaxClass), Percent>,
-    by_country: HashMap<(CountryCode, TaxClass), Percent>,
-    by_class: HashMap<TaxClass, Percent>,
+    classes: BTreeMap<TaxClass, ClassRates>,
+    /// Whether any region has a rate: a destination's region is worked out
+    /// only then.
+    regional: bool,
+}
+
+/// One class's rates.
+#[derive(Clone, Debug, Default)]
+struct ClassRates {
+    default: Option<Percent>,
+    countries: BTreeMap<CountryCode, CountryRates>,
+}
+
+/// One class's rates in one country.
+#[derive(Clone, Debug, Default)]
+struct CountryRates {
+    rate: Option<Percent>,
+    /// By region, as [`region_key`] writes it.
+    regions: BTreeMap<String, Percent>,
 }
 
 /// Regions are free text on addresses ("CA", "ca", " Ca "): compare them
@@ -27,10 +47,19 @@ fn region_key(region: &str) -> String {
 }
 
 impl TaxTable {
+    fn in_country(&mut self, country: CountryCode, class: TaxClass) -> &mut CountryRates {
+        self.classes
+            .entry(class)
+            .or_default()
+            .countries
+            .entry(country)
+            .or_default()
+    }
+
     /// Sets the rate of `class` in `country`.
     #[must_use]
     pub fn with_rate(mut self, country: CountryCode, class: TaxClass, rate: Percent) -> Self {
-        self.by_country.insert((country, class), rate);
+        self.in_country(country, class).rate = Some(rate);
         self
     }
 
@@ -43,15 +72,17 @@ impl TaxTable {
         class: TaxClass,
         rate: Percent,
     ) -> Self {
-        self.by_region
-            .insert((country, region_key(region), class), rate);
+        self.in_country(country, class)
+            .regions
+            .insert(region_key(region), rate);
+        self.regional = true;
         self
     }
 
     /// Sets the rate of `class` wherever no country or region rate applies.
     #[must_use]
     pub fn with_default(mut self, class: TaxClass, rate: Percent) -> Self {
-        self.by_class.insert(class, rate);
+        self.classes.entry(class).or_default().default = Some(rate);
         self
     }
 
@@ -60,23 +91,26 @@ impl TaxTable {
     fn rate(
         &self,
         country: Option<CountryCode>,
-        region: Option<&String>,
+        region: Option<&str>,
         class: &TaxClass,
     ) -> Option<Percent> {
-        let in_region = country.zip(region).and_then(|(country, region)| {
-            self.by_region
-                .get(&(country, region.clone(), class.clone()))
-                .copied()
-        });
-        in_region
-            .or_else(|| country.and_then(|c| self.by_country.get(&(c, class.clone())).copied()))
-            .or_else(|| self.by_class.get(class).copied())
+        let rates = self.classes.get(class)?;
+        country
+            .and_then(|country| rates.countries.get(&country))
+            .and_then(|there| {
+                region
+                    .and_then(|region| there.regions.get(region).copied())
+                    .or(there.rate)
+            })
+            .or(rates.default)
     }
-}
 
-#[async_trait]
-impl TaxPolicy for TaxTable {
-    async fn rates(
+    /// What [`TaxPolicy::rates`] answers, without a future: the table is in
+    /// memory, so a caller that holds one (a wrapper, a test) needs none.
+    ///
+    /// # Errors
+    /// [`PolicyError::Refused`] naming the first class without a rate.
+    pub fn rates_for(
         &self,
         destination: Option<&Address>,
         classes: &[TaxClass],
@@ -85,12 +119,12 @@ impl TaxPolicy for TaxTable {
         // Worked out once for all classes, and only when a region has rates.
         let region = destination
             .and_then(Address::region)
-            .filter(|_| !self.by_region.is_empty())
+            .filter(|_| self.regional)
             .map(region_key);
         classes
             .iter()
             .map(|class| {
-                self.rate(country, region.as_ref(), class).ok_or_else(|| {
+                self.rate(country, region.as_deref(), class).ok_or_else(|| {
                     PolicyError::Refused(format!(
                         "no tax rate for class {class} in {}",
                         destination.map_or_else(
@@ -101,6 +135,17 @@ impl TaxPolicy for TaxTable {
                 })
             })
             .collect()
+    }
+}
+
+#[async_trait]
+impl TaxPolicy for TaxTable {
+    async fn rates(
+        &self,
+        destination: Option<&Address>,
+        classes: &[TaxClass],
+    ) -> Result<Vec<Percent>, PolicyError> {
+        self.rates_for(destination, classes)
     }
 }
 
@@ -167,6 +212,18 @@ mod tests {
     async fn the_class_default_applies_elsewhere_and_without_a_destination() {
         assert_eq!(rate_for(Some(&address("FR", None))).await, percent(10));
         assert_eq!(rate_for(None).await, percent(10));
+    }
+
+    #[test]
+    fn a_country_with_region_rates_only_takes_the_class_default_elsewhere() {
+        let us = CountryCode::parse("US").expect("US");
+        let table = TaxTable::default()
+            .with_default(class("standard"), percent(10))
+            .with_region_rate(us, "CA", class("standard"), percent(7));
+        let rates = |region| table.rates_for(Some(&address("US", region)), &[class("standard")]);
+        assert_eq!(rates(Some("ca")), Ok(vec![percent(7)]));
+        assert_eq!(rates(Some("NY")), Ok(vec![percent(10)]));
+        assert_eq!(rates(None), Ok(vec![percent(10)]));
     }
 
     #[tokio::test]

@@ -35,6 +35,8 @@
 //! never started records the provider's attempt as started and failed, as a
 //! `payment.processed` records it as started and captured.
 
+use std::fmt::Write as _;
+
 use chrono::{DateTime, Duration, Utc};
 
 use super::{
@@ -48,6 +50,7 @@ use crate::id::{OrderId, PaymentEntryId, ReturnId};
 use crate::ledger::{PaymentEntry, PaymentKind};
 use crate::money::Money;
 use crate::order::{Order, Reservation};
+use crate::order_number::push_padded;
 use crate::ports::PaymentRequest;
 use crate::retry::with_retry;
 use crate::scope::Scope;
@@ -123,16 +126,22 @@ fn records_reference(order: &Order, kind: PaymentKind, reference: &GatewayRefere
 }
 
 /// `{order id}:{attempt}:{amount in minor units}`, the stem of an attempt's
-/// gateway keys; written out rather than `format!`ted, as every checkout
-/// builds one.
+/// gateway keys; written into one buffer rather than `format!`ted, as every
+/// checkout builds one.
 fn attempt_key(id: OrderId, attempt: u32, due: Money) -> String {
     let mut uuid = uuid::Uuid::encode_buffer();
     let mut key = String::with_capacity(64);
     key.push_str(id.as_uuid().hyphenated().encode_lower(&mut uuid));
     key.push(':');
-    key.push_str(&attempt.to_string());
+    push_padded(&mut key, attempt.into(), 0);
     key.push(':');
-    key.push_str(&due.minor().to_string());
+    match u64::try_from(due.minor()) {
+        Ok(minor) => push_padded(&mut key, minor, 0),
+        // Beyond any price (or below zero, which a due amount never is).
+        Err(_) => {
+            let _ = write!(key, "{}", due.minor());
+        }
+    }
     key
 }
 
@@ -202,7 +211,7 @@ impl OrderService {
                     command: Command,
                     events: &mut Vec<OrderEvent>|
          -> Result<(), OrderError> {
-            let new = working.decide(&command, now)?;
+            let new = working.decide_owned(command, now)?;
             working.apply_events(&new, actor, now);
             events.extend(new);
             Ok(())
@@ -394,6 +403,11 @@ impl OrderService {
 
     /// Runs the attempt `before` has claimed (payment `pending`) through
     /// the gateway and records the outcome.
+    ///
+    /// The failure paths (a refused payment, a recording that lost, the
+    /// compensation log) run boxed: inline, their futures made every
+    /// checkout's future (and so each caller's) 3.1 KB instead of 2.2 KB,
+    /// all of it copied whenever the future moves.
     async fn charge(
         &self,
         mut before: Order,
@@ -437,13 +451,16 @@ impl OrderService {
             let authorization = match with_retry(retry, timer, || gateway.authorize(&request)).await
             {
                 Ok(reference) => reference,
-                Err(err) => return self.fail_payment(&before, err, None, actor, now).await,
+                Err(err) => {
+                    return Box::pin(self.fail_payment(&before, err, None, actor, now)).await;
+                }
             };
+            // The request has served: its key moves into the entry.
             receipts.authorization = Some(self.payment_entry(
                 PaymentKind::Authorize,
                 due,
                 Some(authorization.clone()),
-                request.idempotency_key.clone(),
+                request.idempotency_key,
                 None,
                 now,
             )?);
@@ -465,15 +482,14 @@ impl OrderService {
                         )?);
                     }
                     Err(err) => {
-                        return self
-                            .fail_payment(
-                                &before,
-                                err,
-                                Some((&authorization, &receipts)),
-                                actor,
-                                now,
-                            )
-                            .await;
+                        return Box::pin(self.fail_payment(
+                            &before,
+                            err,
+                            Some((&authorization, &receipts)),
+                            actor,
+                            now,
+                        ))
+                        .await;
                     }
                 }
             }
@@ -501,12 +517,12 @@ impl OrderService {
                     // keeping it could leave it unrecorded. An operator
                     // decides, and resuming the attempt replays these very
                     // operations.
-                    self.compensate(
+                    Box::pin(self.compensate(
                         id,
                         "record a payment the gateway made",
                         Some(due),
                         format!("{err}; the order could not be read back: {lookup}"),
-                    )
+                    ))
                     .await;
                     return Err(err);
                 }
@@ -522,8 +538,8 @@ impl OrderService {
                 && current.amount_due() == due
                 && current.reservation() == before.reservation();
             if !still_applies || tries >= CONFLICT_RETRIES {
-                self.give_back(id, &receipts, due).await;
-                self.close_given_back_attempt(&current, before.payment_attempts(), actor)
+                Box::pin(self.give_back(id, &receipts, due)).await;
+                Box::pin(self.close_given_back_attempt(&current, before.payment_attempts(), actor))
                     .await;
                 return Err(err);
             }
@@ -989,6 +1005,18 @@ mod tests {
             minor in -(1_i128 << 95)..(1_i128 << 95),
         ) {
             let due = Money::from_minor(minor, Currency::USD).unwrap();
+            proptest::prop_assert_eq!(attempt_key(id, attempt, due), format!("{id}:{attempt}:{minor}"));
+        }
+
+        /// Prices as they come, which fit 64 bits and are written digit by
+        /// digit.
+        #[test]
+        fn an_attempt_key_for_a_price_reads_as_its_format(
+            id in any_order_id(),
+            attempt: u32,
+            minor: u64,
+        ) {
+            let due = Money::from_minor(minor.into(), Currency::USD).unwrap();
             proptest::prop_assert_eq!(attempt_key(id, attempt, due), format!("{id}:{attempt}:{minor}"));
         }
     }
