@@ -53,7 +53,7 @@ impl Engine {
             .map(|order| domain_request(shop, order))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
-            service: app.state.orders,
+            service: app.state.orders.clone(),
             requests: Arc::new(requests),
         })
     }
