@@ -9,12 +9,11 @@ use crate::allocation::allocate;
 use crate::command::{Command, DetailsChange};
 use crate::error::{OrderError, RuleViolation, TransitionError, ValidationError};
 use crate::event::OrderEvent;
-use crate::ledger::{PaymentEntry, PaymentKind};
+use crate::ledger::{LineQuantities, PaymentEntry, PaymentKind};
 use crate::money::Money;
 use crate::order::{
     LineQuantity, Order, ProductKind, Reservation, Return, Shipment, totals_identity_holds,
 };
-use crate::quantity::Quantity;
 use crate::status::{Action, OrderStatus, PaymentStatus, order_targets, payment_targets};
 
 impl Order {
@@ -418,18 +417,7 @@ impl Order {
         let digital_only = !self.needs_shipping();
         let allowed = !order_targets(OrderStatus::Confirmed, Action::DeliverDigital).is_empty();
         (digital_only && allowed).then(|| OrderEvent::DeliveredDigitally {
-            lines: self
-                .lines()
-                .iter()
-                .filter_map(|line| {
-                    Quantity::new(line.quantities.to_ship())
-                        .ok()
-                        .map(|quantity| LineQuantity {
-                            line_id: line.id,
-                            quantity,
-                        })
-                })
-                .collect(),
+            lines: self.units(LineQuantities::to_ship),
         })
     }
 

@@ -699,6 +699,22 @@ impl Order {
     pub fn lines(&self) -> &[OrderLine] {
         &self.0.lines
     }
+    /// Per line, the units `units` counts (say, [`LineQuantities::to_ship`]),
+    /// for the lines that have any: the selection that ships, returns or
+    /// delivers all of them.
+    pub fn units(&self, units: impl Fn(&LineQuantities) -> u32) -> Vec<LineQuantity> {
+        self.lines()
+            .iter()
+            .filter_map(|line| {
+                Quantity::new(units(&line.quantities))
+                    .ok()
+                    .map(|quantity| LineQuantity {
+                        line_id: line.id,
+                        quantity,
+                    })
+            })
+            .collect()
+    }
     /// One line.
     pub fn line(&self, id: LineId) -> Option<&OrderLine> {
         self.0.lines.iter().find(|l| l.id == id)
@@ -867,18 +883,21 @@ pub fn totals_identity_holds(t: &Totals) -> bool {
         .is_ok_and(|m| m == t.total)
 }
 
+/// Orders for the crate's unit tests.
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
     use crate::id::EventId;
 
-    fn t0() -> DateTime<Utc> {
+    /// The tests' clock.
+    pub(crate) fn t0() -> DateTime<Utc> {
         DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(20_000)
     }
 
-    fn placed() -> Order {
+    /// Order `n` (below 4,096) as placed, without lines: version 1.
+    pub(crate) fn placed(n: u64) -> Order {
         // Version 7, variant 10.
-        let uuid = uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001);
+        let uuid = uuid::Uuid::from_u128(u128::from(n & 0xfff) | (0x7 << 76) | (0b10 << 62));
         let id = OrderId::new(uuid).expect("v7");
         let record = EventRecord {
             id: EventId::new(uuid).expect("v7"),
@@ -888,7 +907,7 @@ mod tests {
             actor: Actor::system(),
             event: OrderEvent::Placed(Box::new(Placed {
                 id,
-                number: OrderNumber::from_sequence(2026, 1),
+                number: OrderNumber::from_sequence(2026, n),
                 customer_id: CustomerId::new(uuid).expect("v7"),
                 currency: Currency::USD,
                 lines: Vec::new(),
@@ -906,10 +925,16 @@ mod tests {
         };
         Order::placed(&record).expect("placed")
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{placed, t0};
+    use super::*;
 
     #[test]
     fn an_event_copies_the_lines_and_the_history_only_when_it_changes_them() {
-        let placed = placed();
+        let placed = placed(1);
         let started = placed.with_events(
             &[OrderEvent::PaymentStarted {
                 attempt: 1,

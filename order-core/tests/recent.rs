@@ -16,9 +16,9 @@ use order_core::ports::{
     OrderStore,
 };
 use order_core::{
-    Actor, Carrier, CompensationId, Currency, DetailsChange, EventRecord, LineQuantity, Money,
-    Notes, Operation, Order, OrderError, OrderId, OrderNumber, OrderService, OrderStatus,
-    PaymentStatus, Quantity, Reason, Scope, ServiceConfig, StatusGoal, StoreError, StoredEvent,
+    Actor, Carrier, CompensationId, Currency, DetailsChange, EventRecord, LineQuantities,
+    LineQuantity, Money, Notes, Operation, Order, OrderError, OrderId, OrderNumber, OrderService,
+    OrderStatus, PaymentStatus, Reason, Scope, ServiceConfig, StatusGoal, StoreError, StoredEvent,
 };
 use order_testkit::Harness;
 use order_testkit::builder::{PlaceOrderBuilder, customer};
@@ -564,18 +564,7 @@ impl Replicas {
             Step::Note => Operation::UpdateDetails(Box::new(noted(&format!("note {n}")))),
             Step::Process => Operation::StartProcessing,
             Step::Ship => Operation::Ship {
-                lines: seen
-                    .lines()
-                    .iter()
-                    .filter_map(|line| {
-                        Quantity::new(line.quantities.to_ship())
-                            .ok()
-                            .map(|quantity| LineQuantity {
-                                line_id: line.id,
-                                quantity,
-                            })
-                    })
-                    .collect(),
+                lines: seen.units(LineQuantities::to_ship),
                 carrier: ups(),
                 tracking_number: None,
             },

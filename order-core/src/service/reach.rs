@@ -10,8 +10,8 @@
 use super::OrderService;
 use crate::error::{OrderError, TransitionError};
 use crate::id::OrderId;
-use crate::order::{LineQuantity, Order};
-use crate::quantity::Quantity;
+use crate::ledger::LineQuantities;
+use crate::order::Order;
 use crate::scope::Scope;
 use crate::status::{Action, PaymentStatus};
 use crate::text::{Actor, Carrier, Reason, TrackingNumber};
@@ -82,25 +82,6 @@ fn refusal(order: &Order, action: Action) -> OrderError {
     .into()
 }
 
-/// Per line, the units `units` says are left, where there are any.
-fn selection(
-    order: &Order,
-    units: impl Fn(&crate::ledger::LineQuantities) -> u32,
-) -> Vec<LineQuantity> {
-    order
-        .lines()
-        .iter()
-        .filter_map(|line| {
-            Quantity::new(units(&line.quantities))
-                .ok()
-                .map(|quantity| LineQuantity {
-                    line_id: line.id,
-                    quantity,
-                })
-        })
-        .collect()
-}
-
 impl OrderService {
     /// Runs the use case that leads the order `id` (within `scope`) to
     /// `goal`. A goal that needs a selection (ship, return, deliver,
@@ -157,7 +138,7 @@ impl OrderService {
                 carrier,
                 tracking_number,
             } => {
-                let lines = selection(&order, |q| q.to_ship());
+                let lines = order.units(LineQuantities::to_ship);
                 self.ship(id, version, lines, carrier, tracking_number, actor)
                     .await
             }
@@ -182,7 +163,7 @@ impl OrderService {
             StatusGoal::Completed => self.complete(id, version, actor).await,
             StatusGoal::Cancelled { reason } => self.cancel(id, version, reason, actor).await,
             StatusGoal::ReturnRequested { reason } => {
-                let lines = selection(&order, |q| q.returnable());
+                let lines = order.units(LineQuantities::returnable);
                 self.request_return(id, version, lines, reason, actor).await
             }
             StatusGoal::Refunded { reason } => {

@@ -159,53 +159,11 @@ impl RecentOrders {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{EventRecord, OrderEvent, Placed};
-    use crate::id::{CustomerId, EventId};
-    use crate::money::Currency;
-    use crate::order_number::OrderNumber;
-    use crate::pricing::{PricingPolicy, Totals};
+    use crate::event::OrderEvent;
+    use crate::order::fixtures::{placed, t0};
     use crate::text::{Actor, Notes};
 
     const TTL: std::time::Duration = std::time::Duration::from_secs(30);
-
-    fn t0() -> DateTime<Utc> {
-        DateTime::<Utc>::UNIX_EPOCH + Duration::days(20_000)
-    }
-
-    fn uuid(n: u128) -> uuid::Uuid {
-        // Version 7, variant 10.
-        uuid::Uuid::from_u128((n & 0xfff) | (0x7 << 76) | (0b10 << 62))
-    }
-
-    /// Order `n` as placed (version 1).
-    fn placed(n: u128) -> Order {
-        let id = OrderId::new(uuid(n)).expect("v7");
-        let record = EventRecord {
-            id: EventId::new(uuid(n)).expect("v7"),
-            order_id: id,
-            sequence: 1,
-            occurred_at: t0(),
-            actor: Actor::system(),
-            event: OrderEvent::Placed(Box::new(Placed {
-                id,
-                number: OrderNumber::parse(&format!("ORD-{n}")).expect("number"),
-                customer_id: CustomerId::new(uuid(n)).expect("v7"),
-                currency: Currency::USD,
-                lines: Vec::new(),
-                shipping_address: None,
-                billing_address: None,
-                shipping_method: None,
-                payment_method: None,
-                coupon: None,
-                discount: None,
-                notes: None,
-                pricing: PricingPolicy::default(),
-                totals: Totals::zero(Currency::USD),
-                reservation_expires_at: t0(),
-            })),
-        };
-        Order::placed(&record).expect("placed")
-    }
 
     /// `order` one version later, with a note.
     fn noted(order: &Order) -> Order {
