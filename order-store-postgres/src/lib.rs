@@ -47,7 +47,8 @@
 //! # Layout
 //! `sql` (every statement's text, from the files under `src/sql/`), `store`
 //! (the order store), `write` (a change as the write statement's values),
-//! `read` (rows to the aggregate), `stock` (the stock effect's values,
+//! `read` (rows to the aggregate), `lane` (connections kept between the
+//! store's statements, without the pool's ping on release), `stock` (the stock effect's values,
 //! shared by the store and the inventory), `outbox` (the feed's sequencer),
 //! `plans` (the plans of the hot statements), `catalog`, `inventory`,
 //! `numbers`, `error` (database errors to store kinds), `connect` (the pool
@@ -59,6 +60,7 @@ mod catalog_cache;
 mod connect;
 mod error;
 mod inventory;
+mod lane;
 mod lease;
 mod numbers;
 mod outbox;

@@ -11,6 +11,7 @@
 //! or none of it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -31,6 +32,7 @@ use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use crate::error::{translate, translate_write};
+use crate::lane::Lane;
 use crate::outbox::{self, stored_events};
 use crate::read::{corrupt, currency, event_from_row, order_from_row};
 use crate::sql;
@@ -38,15 +40,22 @@ use crate::stock::{StockBinds, shortfall};
 use crate::write::{PgQuery, bind_change, i64_of, write_text};
 
 /// The order store on PostgreSQL.
+///
+/// Its statements run on connections it keeps out of the pool between
+/// statements (`lane.rs`), up to the pool's size less two.
 #[derive(Debug, Clone)]
 pub struct PgOrderStore {
     pool: PgPool,
+    lane: Arc<Lane>,
 }
 
 impl PgOrderStore {
     /// A store over `pool`, whose database has [`crate::MIGRATOR`] applied.
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            lane: Arc::new(Lane::new(pool.clone())),
+            pool,
+        }
     }
 
     /// The pool.
@@ -55,9 +64,14 @@ impl PgOrderStore {
     }
 
     async fn current_version(&self, id: OrderId) -> Result<u64, StoreError> {
-        let version: Option<i64> = sqlx::query_scalar(sql::ORDER_VERSION)
-            .bind(id.as_uuid())
-            .fetch_optional(&self.pool)
+        let version: Option<i64> = self
+            .lane
+            .run(async move |connection| {
+                sqlx::query_scalar(sql::ORDER_VERSION)
+                    .bind(id.as_uuid())
+                    .fetch_optional(connection)
+                    .await
+            })
             .await
             .map_err(translate)?;
         Ok(version.and_then(|v| u64::try_from(v).ok()).unwrap_or(0))
@@ -193,8 +207,13 @@ impl OrderFigures for PgOrderStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<FigureGroup>, StoreError> {
-        let rows = bind_figures(sqlx::query(sql::FIGURES), from, to)
-            .fetch_all(&self.pool)
+        let rows = self
+            .lane
+            .run(async move |connection| {
+                bind_figures(sqlx::query(sql::FIGURES), from, to)
+                    .fetch_all(connection)
+                    .await
+            })
             .await
             .map_err(translate)?;
         let mut groups = BTreeMap::new();
@@ -208,18 +227,28 @@ impl OrderFigures for PgOrderStore {
 #[async_trait]
 impl OrderStore for PgOrderStore {
     async fn get(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
-        let row = sqlx::query(sql::ORDER_BY_ID)
-            .bind(id.as_uuid())
-            .fetch_optional(&self.pool)
+        let row = self
+            .lane
+            .run(async move |connection| {
+                sqlx::query(sql::ORDER_BY_ID)
+                    .bind(id.as_uuid())
+                    .fetch_optional(connection)
+                    .await
+            })
             .await
             .map_err(translate)?;
         row.as_ref().map(order_from_row).transpose()
     }
 
     async fn get_by_number(&self, number: &OrderNumber) -> Result<Option<Order>, StoreError> {
-        let row = sqlx::query(sql::ORDER_BY_NUMBER)
-            .bind(number.as_str())
-            .fetch_optional(&self.pool)
+        let row = self
+            .lane
+            .run(async move |connection| {
+                sqlx::query(sql::ORDER_BY_NUMBER)
+                    .bind(number.as_str())
+                    .fetch_optional(connection)
+                    .await
+            })
             .await
             .map_err(translate)?;
         row.as_ref().map(order_from_row).transpose()
@@ -242,7 +271,11 @@ impl OrderStore for PgOrderStore {
         }
         let stock = StockBinds::of(change.stock)?;
         let statement = bind_change(sqlx::query(write_text(&change, &stock)), &change, &stock);
-        let written: i64 = match statement.fetch_one(&self.pool).await {
+        let written: i64 = match self
+            .lane
+            .run(async move |connection| statement.fetch_one(connection).await)
+            .await
+        {
             Ok(row) => row.try_get("written").map_err(translate)?,
             Err(err) => {
                 return Err(
@@ -262,8 +295,9 @@ impl OrderStore for PgOrderStore {
     }
 
     async fn list(&self, query: &OrderQuery) -> Result<OrderPage, StoreError> {
-        let rows = list_statement(query)
-            .fetch_all(&self.pool)
+        let rows = self
+            .lane
+            .run(async move |connection| list_statement(query).fetch_all(connection).await)
             .await
             .map_err(translate)?;
         let orders = rows
@@ -274,9 +308,14 @@ impl OrderStore for PgOrderStore {
     }
 
     async fn events(&self, id: OrderId) -> Result<Vec<EventRecord>, StoreError> {
-        let rows = sqlx::query(sql::EVENTS_OF_ORDER)
-            .bind(id.as_uuid())
-            .fetch_all(&self.pool)
+        let rows = self
+            .lane
+            .run(async move |connection| {
+                sqlx::query(sql::EVENTS_OF_ORDER)
+                    .bind(id.as_uuid())
+                    .fetch_all(connection)
+                    .await
+            })
             .await
             .map_err(translate)?;
         rows.iter().map(event_from_row).collect()
@@ -284,10 +323,15 @@ impl OrderStore for PgOrderStore {
 
     async fn feed(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         outbox::sequence(&self.pool).await?;
-        let rows = sqlx::query(sql::FEED_AFTER)
-            .bind(i64_of(after))
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
+        let rows = self
+            .lane
+            .run(async move |connection| {
+                sqlx::query(sql::FEED_AFTER)
+                    .bind(i64_of(after))
+                    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                    .fetch_all(connection)
+                    .await
+            })
             .await
             .map_err(translate)?;
         stored_events(&rows)
@@ -295,18 +339,27 @@ impl OrderStore for PgOrderStore {
 
     async fn unpublished(&self, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         outbox::sequence(&self.pool).await?;
-        let rows = sqlx::query(sql::UNPUBLISHED_EVENTS)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
+        let rows = self
+            .lane
+            .run(async move |connection| {
+                sqlx::query(sql::UNPUBLISHED_EVENTS)
+                    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                    .fetch_all(connection)
+                    .await
+            })
             .await
             .map_err(translate)?;
         stored_events(&rows)
     }
 
     async fn mark_published(&self, positions: &[u64]) -> Result<(), StoreError> {
-        sqlx::query(sql::MARK_PUBLISHED)
-            .bind(positions.iter().copied().map(i64_of).bind_iter())
-            .execute(&self.pool)
+        self.lane
+            .run(async move |connection| {
+                sqlx::query(sql::MARK_PUBLISHED)
+                    .bind(positions.iter().copied().map(i64_of).bind_iter())
+                    .execute(connection)
+                    .await
+            })
             .await
             .map_err(translate)?;
         Ok(())
@@ -320,12 +373,17 @@ impl OrderStore for PgOrderStore {
         lease: Duration,
     ) -> Result<IdempotencyClaim, StoreError> {
         let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
-        let row = sqlx::query(sql::CLAIM_KEY)
-            .bind(key.as_str())
-            .bind(fingerprint)
-            .bind(now)
-            .bind(now - lease)
-            .fetch_one(&self.pool)
+        let row = self
+            .lane
+            .run(async move |connection| {
+                sqlx::query(sql::CLAIM_KEY)
+                    .bind(key.as_str())
+                    .bind(fingerprint)
+                    .bind(now)
+                    .bind(now - lease)
+                    .fetch_one(connection)
+                    .await
+            })
             .await
             .map_err(translate)?;
         let claimed: i64 = row.try_get("claimed").map_err(translate)?;
@@ -344,40 +402,55 @@ impl OrderStore for PgOrderStore {
     }
 
     async fn release_idempotency_key(&self, key: &IdempotencyKey) -> Result<(), StoreError> {
-        sqlx::query(sql::RELEASE_KEY)
-            .bind(key.as_str())
-            .execute(&self.pool)
+        self.lane
+            .run(async move |connection| {
+                sqlx::query(sql::RELEASE_KEY)
+                    .bind(key.as_str())
+                    .execute(connection)
+                    .await
+            })
             .await
             .map_err(translate)?;
         Ok(())
     }
 
     async fn inbound_event_processed(&self, event_id: &str) -> Result<bool, StoreError> {
-        sqlx::query_scalar(sql::INBOUND_EVENT_PROCESSED)
-            .bind(event_id)
-            .fetch_one(&self.pool)
+        self.lane
+            .run(async move |connection| {
+                sqlx::query_scalar(sql::INBOUND_EVENT_PROCESSED)
+                    .bind(event_id)
+                    .fetch_one(connection)
+                    .await
+            })
             .await
             .map_err(translate)
     }
 
     async fn record_compensation(&self, c: &Compensation) -> Result<(), StoreError> {
-        sqlx::query(sql::RECORD_COMPENSATION)
-            .bind(c.id.as_uuid())
-            .bind(c.order_id.as_uuid())
-            .bind(&c.step)
-            .bind(c.amount.map(|m| m.amount()))
-            .bind(c.amount.map(|m| m.currency().code().to_owned()))
-            .bind(&c.detail)
-            .bind(c.at)
-            .execute(&self.pool)
+        self.lane
+            .run(async move |connection| {
+                sqlx::query(sql::RECORD_COMPENSATION)
+                    .bind(c.id.as_uuid())
+                    .bind(c.order_id.as_uuid())
+                    .bind(&c.step)
+                    .bind(c.amount.map(|m| m.amount()))
+                    .bind(c.amount.map(|m| m.currency().code().to_owned()))
+                    .bind(&c.detail)
+                    .bind(c.at)
+                    .execute(connection)
+                    .await
+            })
             .await
             .map_err(translate)?;
         Ok(())
     }
 
     async fn compensations(&self) -> Result<Vec<Compensation>, StoreError> {
-        let rows = sqlx::query(sql::COMPENSATIONS)
-            .fetch_all(&self.pool)
+        let rows = self
+            .lane
+            .run(async move |connection| {
+                sqlx::query(sql::COMPENSATIONS).fetch_all(connection).await
+            })
             .await
             .map_err(translate)?;
         rows.iter().map(compensation_from_row).collect()
@@ -388,12 +461,17 @@ impl OrderStore for PgOrderStore {
         id: CompensationId,
         resolution: &Resolution,
     ) -> Result<Option<Compensation>, StoreError> {
-        let row = sqlx::query(sql::RESOLVE_COMPENSATION)
-            .bind(id.as_uuid())
-            .bind(resolution.by.as_str())
-            .bind(resolution.at)
-            .bind(resolution.note.as_ref().map(|n| n.as_str().to_owned()))
-            .fetch_optional(&self.pool)
+        let row = self
+            .lane
+            .run(async move |connection| {
+                sqlx::query(sql::RESOLVE_COMPENSATION)
+                    .bind(id.as_uuid())
+                    .bind(resolution.by.as_str())
+                    .bind(resolution.at)
+                    .bind(resolution.note.as_ref().map(|n| n.as_str().to_owned()))
+                    .fetch_optional(connection)
+                    .await
+            })
             .await
             .map_err(translate)?;
         row.as_ref().map(compensation_from_row).transpose()
