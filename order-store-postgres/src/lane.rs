@@ -285,7 +285,10 @@ mod tests {
         let failed: Result<i32, _> = lane
             .run(async |connection| sqlx::query_scalar("select 1/0").fetch_one(connection).await)
             .await;
-        assert!(matches!(failed, Err(sqlx::Error::Database(_))), "{failed:?}");
+        assert!(
+            matches!(failed, Err(sqlx::Error::Database(_))),
+            "{failed:?}"
+        );
         assert_eq!(lane.held(), 0);
         backend(&lane).await.expect("the next statement runs");
     }
@@ -297,11 +300,8 @@ mod tests {
         };
         let lane = Lane::new(pool);
         let busy = backend(&lane).await.expect("runs");
-        let sleep = lane.run(async |connection| {
-            sqlx::query("select pg_sleep(2)")
-                .execute(connection)
-                .await
-        });
+        let sleep = lane
+            .run(async |connection| sqlx::query("select pg_sleep(2)").execute(connection).await);
         assert!(
             tokio::time::timeout(Duration::from_millis(200), sleep)
                 .await

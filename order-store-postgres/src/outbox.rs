@@ -12,9 +12,10 @@
 
 use order_core::{StoreError, StoredEvent};
 use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Row};
+use sqlx::{Connection as _, Row};
 
 use crate::error::translate;
+use crate::lane::Lane;
 use crate::read::event_from_row;
 use crate::sql;
 
@@ -27,27 +28,35 @@ pub(crate) const SEQUENCER_BATCH: i64 = 200;
 /// Gives every committed, unsequenced outbox event its global position, a
 /// batch at a time. One statement when nothing waits, the common case for a
 /// relay that polls.
-pub(crate) async fn sequence(pool: &PgPool) -> Result<(), StoreError> {
-    let pending: bool = sqlx::query_scalar(sql::OUTBOX_PENDING)
-        .fetch_one(pool)
+pub(crate) async fn sequence(lane: &Lane) -> Result<(), StoreError> {
+    let pending: bool = lane
+        .run(async |connection| {
+            sqlx::query_scalar(sql::OUTBOX_PENDING)
+                .fetch_one(connection)
+                .await
+        })
         .await
         .map_err(translate)?;
     if !pending {
         return Ok(());
     }
     loop {
-        let mut tx = pool.begin().await.map_err(translate)?;
-        sqlx::query(sql::LOCK_SEQUENCER)
-            .bind(SEQUENCER_LOCK)
-            .execute(&mut *tx)
+        let positioned = lane
+            .run(async |connection| {
+                let mut tx = connection.begin().await?;
+                sqlx::query(sql::LOCK_SEQUENCER)
+                    .bind(SEQUENCER_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                let positioned: i64 = sqlx::query_scalar(sql::SEQUENCE_OUTBOX)
+                    .bind(SEQUENCER_BATCH)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(positioned)
+            })
             .await
             .map_err(translate)?;
-        let positioned: i64 = sqlx::query_scalar(sql::SEQUENCE_OUTBOX)
-            .bind(SEQUENCER_BATCH)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(translate)?;
-        tx.commit().await.map_err(translate)?;
         // A short batch took the last of what this snapshot saw.
         if positioned < SEQUENCER_BATCH {
             return Ok(());

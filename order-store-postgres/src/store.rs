@@ -322,7 +322,7 @@ impl OrderStore for PgOrderStore {
     }
 
     async fn feed(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        outbox::sequence(&self.pool).await?;
+        outbox::sequence(&self.lane).await?;
         let rows = self
             .lane
             .run(async move |connection| {
@@ -338,7 +338,7 @@ impl OrderStore for PgOrderStore {
     }
 
     async fn unpublished(&self, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        outbox::sequence(&self.pool).await?;
+        outbox::sequence(&self.lane).await?;
         let rows = self
             .lane
             .run(async move |connection| {
