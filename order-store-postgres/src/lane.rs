@@ -125,12 +125,13 @@ impl Lane {
     /// The newest idle connection still fresh; the stale ones met on the
     /// way go back to the pool.
     fn take_idle(&self) -> Option<Idle> {
+        let now = Instant::now();
         let mut stale = Vec::new();
         let fresh = {
             let mut kept = self.lock();
             loop {
                 match kept.idle.pop() {
-                    Some(idle) if idle.is_fresh() => break Some(idle),
+                    Some(idle) if idle.is_fresh(now) => break Some(idle),
                     Some(idle) => {
                         kept.held -= 1;
                         stale.push(idle);
@@ -147,14 +148,19 @@ impl Lane {
     /// Keeps `connection` for the next statement, and sends the oldest idle
     /// connection back to the pool if it has gone stale.
     fn keep(&self, connection: PoolConnection<Postgres>, kept_since: Instant) {
+        let now = Instant::now();
         let stale = {
             let mut kept = self.lock();
             kept.idle.push(Idle {
                 connection,
-                since: Instant::now(),
+                since: now,
                 kept_since,
             });
-            if kept.idle.first().is_some_and(|oldest| !oldest.is_fresh()) {
+            if kept
+                .idle
+                .first()
+                .is_some_and(|oldest| !oldest.is_fresh(now))
+            {
                 kept.held -= 1;
                 Some(kept.idle.remove(0))
             } else {
@@ -186,8 +192,10 @@ impl Lane {
 }
 
 impl Idle {
-    fn is_fresh(&self) -> bool {
-        self.since.elapsed() < IDLE_LIMIT && self.kept_since.elapsed() < TENURE
+    /// Whether, at `now`, it is neither idle past [`IDLE_LIMIT`] nor kept
+    /// past [`TENURE`].
+    fn is_fresh(&self, now: Instant) -> bool {
+        now.duration_since(self.since) < IDLE_LIMIT && now.duration_since(self.kept_since) < TENURE
     }
 }
 
