@@ -101,16 +101,18 @@ pub(crate) fn write_order(shape: WriteShape) -> &'static str {
             Some(sql!("write/events.sql")),
             shape.key.then_some(sql!("write/key.sql")),
             shape.inbound.then_some(sql!("write/inbound.sql")),
-            shape.effect.map(stock_effect),
+            shape.effect.map(|effect| stock_effect(effect, shape.new)),
             Some(sql!("written.sql")),
         ];
         parts.into_iter().flatten().collect()
     })
 }
 
-/// The part of a statement that applies `effect`.
-fn stock_effect(effect: Effect) -> &'static str {
+/// The part of a statement that applies `effect` to an order, `new` when
+/// the order is being placed (so it holds nothing yet).
+fn stock_effect(effect: Effect, new: bool) -> &'static str {
     match effect {
+        Effect::Reserve if new => sql!("stock/reserve_new.sql"),
         Effect::Reserve => sql!("stock/reserve.sql"),
         Effect::Commit => sql!("stock/commit.sql"),
         Effect::Release => sql!("stock/release.sql"),
@@ -125,7 +127,7 @@ pub(crate) fn stock_alone(effect: Effect) -> &'static str {
     TEXTS[effect as usize].get_or_init(|| {
         [
             sql!("stock/alone.sql"),
-            stock_effect(effect),
+            stock_effect(effect, false),
             sql!("written.sql"),
         ]
         .concat()

@@ -20,7 +20,7 @@ use crate::write::PgQuery;
 /// A stock effect, as the statement part that applies it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Effect {
-    /// `stock/reserve.sql`.
+    /// `stock/reserve.sql`, or `stock/reserve_new.sql` in a placement.
     Reserve,
     /// `stock/commit.sql`.
     Commit,
