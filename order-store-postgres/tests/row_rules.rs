@@ -41,6 +41,23 @@ async fn stored_order(pool: &PgPool) -> uuid::Uuid {
     id
 }
 
+/// Applies `change` (an SQL `set` list) to the order's rows of `table`.
+async fn change_rows(
+    pool: &PgPool,
+    table: &str,
+    change: &str,
+    order: uuid::Uuid,
+) -> Result<(), sqlx::Error> {
+    let key = if table == "orders" { "id" } else { "order_id" };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "update {table} set {change} where {key} = $1"
+    )))
+    .bind(order)
+    .execute(pool)
+    .await
+    .map(drop)
+}
+
 /// Each broken rule: the table, the change that breaks it, the constraint
 /// that must refuse it.
 const BROKEN_RULES: &[(&str, &str, &str)] = &[
@@ -163,14 +180,9 @@ async fn every_broken_rule_is_refused_by_the_constraint_that_keeps_it() {
     };
     let order = stored_order(&pool).await;
     for (table, change, constraint) in BROKEN_RULES {
-        let key = if *table == "orders" { "id" } else { "order_id" };
-        let refused = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "update {table} set {change} where {key} = $1"
-        )))
-        .bind(order)
-        .execute(&pool)
-        .await
-        .expect_err(change);
+        let refused = change_rows(&pool, table, change, order)
+            .await
+            .expect_err(change);
         let db = refused.as_database_error().expect("a database error");
         assert_eq!(db.code().as_deref(), Some("23514"), "{change}: {db}");
         assert_eq!(db.constraint(), Some(*constraint), "{change}");
@@ -201,14 +213,9 @@ async fn a_row_within_every_rule_is_accepted() {
         ("payment_entries", "kind = 'refund', amount = 0"),
     ];
     for (table, change) in within {
-        let key = if table == "orders" { "id" } else { "order_id" };
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "update {table} set {change} where {key} = $1"
-        )))
-        .bind(order)
-        .execute(&pool)
-        .await
-        .expect(change);
+        change_rows(&pool, table, change, order)
+            .await
+            .expect(change);
     }
 }
 
