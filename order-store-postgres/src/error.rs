@@ -58,7 +58,7 @@ pub(crate) fn is_oversell(err: &sqlx::Error) -> bool {
 mod tests {
     use order_core::ports::OrderStore;
     use order_core::{Currency, Money, StoreError};
-    use order_testkit::builder::OrderBuilder;
+    use order_testkit::builder::{OrderBuilder, new_order_change};
 
     use crate::PgOrderStore;
 
@@ -75,16 +75,7 @@ mod tests {
         let (order, record) = OrderBuilder::default()
             .line("TOO-MUCH", max_price, 101)
             .build();
-        let refused = store
-            .commit(order_core::ports::Change {
-                order: &order,
-                expected_version: 0,
-                events: std::slice::from_ref(&record),
-                idempotency_key: None,
-                inbound_event: None,
-                stock: &[],
-            })
-            .await;
+        let refused = store.commit(new_order_change(&order, &record)).await;
         let constraint = match &refused {
             Err(StoreError::Backend(source)) => source
                 .downcast_ref::<sqlx::Error>()

@@ -3,11 +3,11 @@
 //! that breaks it, and names the constraint that did. order-core never
 //! writes such a row; these rules catch a bug or another writer.
 
-use order_core::ports::{Change, OrderStore};
+use order_core::ports::OrderStore;
 use order_core::{Currency, Money};
 use order_store_postgres::PgOrderStore;
 use order_store_postgres::testing::fresh_pool;
-use order_testkit::builder::OrderBuilder;
+use order_testkit::builder::{OrderBuilder, new_order_change};
 use sqlx::PgPool;
 
 /// An order of two lines, written by the store, and one payment entry.
@@ -19,14 +19,7 @@ async fn stored_order(pool: &PgPool) -> uuid::Uuid {
         .line("B-2", price, 1)
         .build();
     store
-        .commit(Change {
-            order: &order,
-            expected_version: 0,
-            events: std::slice::from_ref(&record),
-            idempotency_key: None,
-            inbound_event: None,
-            stock: &[],
-        })
+        .commit(new_order_change(&order, &record))
         .await
         .unwrap();
     let id = order.id().as_uuid();

@@ -14,7 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use common::TempDatabase;
 use order_core::ports::{
-    Catalog, CatalogAdmin, Change, OrderNumbers, OrderStore, ProductKey, StockLevels, Timer,
+    Catalog, CatalogAdmin, OrderNumbers, OrderStore, ProductKey, StockLevels, Timer,
 };
 use order_core::{Actor, OrderService, PortError, Ports, ServiceConfig, StockKeeping};
 use order_store_sqlite::{
@@ -22,7 +22,7 @@ use order_store_sqlite::{
     connect,
 };
 use order_testkit::Harness;
-use order_testkit::builder::{OrderBuilder, PlaceOrderBuilder, customer};
+use order_testkit::builder::{OrderBuilder, PlaceOrderBuilder, customer, new_order_change};
 use order_testkit::store_races::{self, Adapters};
 use sqlx::SqlitePool;
 
@@ -219,14 +219,7 @@ async fn an_in_memory_database_is_one_database_across_the_pool() {
             tokio::spawn(async move {
                 let (order, record) = OrderBuilder::default().build();
                 store
-                    .commit(Change {
-                        order: &order,
-                        expected_version: 0,
-                        events: std::slice::from_ref(&record),
-                        idempotency_key: None,
-                        inbound_event: None,
-                        stock: &[],
-                    })
+                    .commit(new_order_change(&order, &record))
                     .await
                     .unwrap();
                 order.id()

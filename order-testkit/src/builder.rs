@@ -5,7 +5,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use order_core::event::Placed;
 use order_core::ledger::LineQuantities;
-use order_core::ports::{IdGenerator, Product};
+use order_core::ports::{Change, IdGenerator, Product};
 use order_core::pricing::{PriceLine, PricingPolicy, price_lines};
 use order_core::system::UuidV7Ids;
 use order_core::{
@@ -285,6 +285,20 @@ impl OrderBuilder {
             None => panic!("a Placed record always makes an order"),
         };
         (order, record)
+    }
+}
+
+/// The change that stores `order`, new, with its placement event `record`
+/// (from [`OrderBuilder::build`]), and nothing else: no idempotency key, no
+/// inbound event, no stock effect.
+pub fn new_order_change<'a>(order: &'a Order, record: &'a EventRecord) -> Change<'a> {
+    Change {
+        order,
+        expected_version: 0,
+        events: std::slice::from_ref(record),
+        idempotency_key: None,
+        inbound_event: None,
+        stock: &[],
     }
 }
 

@@ -22,7 +22,7 @@ use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, TestRunner};
 use uuid::Uuid;
 
-use crate::builder::{OrderBuilder, customer, follow};
+use crate::builder::{OrderBuilder, customer, follow, new_order_change};
 use crate::strategy::{arb_lived_order, arb_order};
 
 fn t0() -> DateTime<Utc> {
@@ -37,14 +37,7 @@ fn usd(minor: i128) -> Money {
 
 async fn insert(store: &dyn OrderStore, order: &Order, record: &order_core::EventRecord) {
     store
-        .commit(Change {
-            order,
-            expected_version: 0,
-            events: std::slice::from_ref(record),
-            idempotency_key: None,
-            inbound_event: None,
-            stock: &[],
-        })
+        .commit(new_order_change(order, record))
         .await
         .expect("inserting a new order succeeds");
 }
@@ -110,16 +103,7 @@ pub async fn get_of_unknown_id_is_none(store: &dyn OrderStore) {
 pub async fn duplicate_insert_is_already_exists(store: &dyn OrderStore) {
     let (order, record) = OrderBuilder::default().build();
     insert(store, &order, &record).await;
-    let again = store
-        .commit(Change {
-            order: &order,
-            expected_version: 0,
-            events: std::slice::from_ref(&record),
-            idempotency_key: None,
-            inbound_event: None,
-            stock: &[],
-        })
-        .await;
+    let again = store.commit(new_order_change(&order, &record)).await;
     assert!(
         matches!(again, Err(StoreError::AlreadyExists { .. })),
         "{again:?}"
