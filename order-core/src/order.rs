@@ -699,6 +699,13 @@ impl Order {
     pub fn lines(&self) -> &[OrderLine] {
         &self.0.lines
     }
+    /// Whether `self` and `other` share their lines: one is the other with
+    /// events applied that changed no line, so the lines are the same.
+    /// `false` says nothing: equal lines may be held apart (an order read
+    /// back from a store holds its own).
+    pub fn shares_lines_with(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0.lines, &other.0.lines)
+    }
     /// Per line, the units `units` counts (say, [`LineQuantities::to_ship`]),
     /// for the lines that have any: the selection that ships, returns or
     /// delivers all of them.

@@ -138,6 +138,12 @@ pub struct Change<'a> {
     pub idempotency_key: Option<&'a IdempotencyKey>,
     /// An inbound event (a payment webhook) this change processes.
     pub inbound_event: Option<&'a str>,
+    /// Whether the order's lines may differ from those of the stored
+    /// version (`expected_version`). `false` promises they do not (the
+    /// change's events touched no line), so a store may leave its stored
+    /// lines alone; `true` is always safe. A new order's lines are always
+    /// written.
+    pub lines_changed: bool,
     /// What the change does to stock, when the store keeps the stock
     /// ([`StockKeeping::Store`](crate::service::StockKeeping::Store)); empty
     /// otherwise.

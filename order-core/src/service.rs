@@ -682,6 +682,7 @@ impl OrderService {
                 events: &records,
                 idempotency_key: None,
                 inbound_event: extras.inbound_event,
+                lines_changed: !after.shares_lines_with(before),
                 stock: plan.in_store(),
             })
             .await;

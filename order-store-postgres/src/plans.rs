@@ -326,6 +326,7 @@ impl PgOrderStore {
                 events: std::slice::from_ref(&record),
                 idempotency_key: Some(&key),
                 inbound_event: None,
+                lines_changed: true,
                 stock: &hold,
             },
         )
@@ -356,6 +357,7 @@ impl PgOrderStore {
                     events: &records,
                     idempotency_key: None,
                     inbound_event: inbound,
+                    lines_changed: !next.shares_lines_with(&order),
                     stock: &stock,
                 },
             )
@@ -394,6 +396,7 @@ impl PgOrderStore {
                 events: &records,
                 idempotency_key: None,
                 inbound_event: None,
+                lines_changed: !cancelled.shares_lines_with(&stored),
                 stock: &[StockEffect::Release],
             },
         )

@@ -26,6 +26,9 @@ macro_rules! sql {
 pub(crate) struct WriteShape {
     /// A new order (`write/insert.sql`), or a stored one (`write/update.sql`).
     pub(crate) new: bool,
+    /// A stored order's lines may have changed (`write/update_lines.sql`);
+    /// a new order's are always inserted.
+    pub(crate) lines: bool,
     /// The order has shipments (`write/*_shipments.sql`).
     pub(crate) shipments: bool,
     /// The order has returns (`write/*_returns.sql`).
@@ -47,6 +50,7 @@ impl WriteShape {
     fn index(self) -> usize {
         let flags = [
             self.new,
+            self.lines,
             self.shipments,
             self.returns,
             self.history,
@@ -64,12 +68,12 @@ impl WriteShape {
             Some(Effect::Release) => 3,
             Some(Effect::Restock) => 4,
         };
-        flags + (effect << 7)
+        flags + (effect << 8)
     }
 }
 
 /// How many shapes a write can have.
-const SHAPES: usize = 5 << 7;
+const SHAPES: usize = 5 << 8;
 
 /// The text of the write of a change of `shape`: its parts joined, in
 /// order, once per process. Each shape's text is always the same, so it is
@@ -86,6 +90,7 @@ pub(crate) fn write_order(shape: WriteShape) -> &'static str {
             } else {
                 sql!("write/update.sql")
             }),
+            (shape.lines && !shape.new).then_some(sql!("write/update_lines.sql")),
             match (shape.shipments, shape.new) {
                 (false, _) => None,
                 (true, true) => Some(sql!("write/insert_shipments.sql")),

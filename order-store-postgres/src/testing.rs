@@ -576,6 +576,7 @@ pub async fn seed_orders(store: &crate::PgOrderStore, count: usize) {
                         events: &records,
                         idempotency_key: None,
                         inbound_event: None,
+                        lines_changed: true,
                         stock: if n.is_multiple_of(3) { &hold } else { &[] },
                     })
                     .await

@@ -6,7 +6,7 @@
 
 use order_core::ports::Change;
 use order_core::report::failed_payment_attempts;
-use order_core::{Order, OrderStatus, ProductKind};
+use order_core::{Order, OrderLine, OrderStatus, ProductKind};
 use sqlx::Postgres;
 use sqlx::postgres::{PgArguments, PgBindIterExt};
 use sqlx::query::Query;
@@ -24,6 +24,7 @@ pub(crate) fn write_text(change: &Change<'_>, stock: &StockBinds<'_>) -> &'stati
     let order = change.order;
     sql::write_order(WriteShape {
         new: change.expected_version == 0,
+        lines: writes_lines(change),
         // Shipments and returns are never removed: an order without any has
         // none stored either.
         shipments: !order.shipments().is_empty(),
@@ -36,15 +37,27 @@ pub(crate) fn write_text(change: &Change<'_>, stock: &StockBinds<'_>) -> &'stati
     })
 }
 
+/// Whether the write of `change` writes the order's lines: a new order's
+/// always, a stored order's when the change may have changed them.
+fn writes_lines(change: &Change<'_>) -> bool {
+    change.expected_version == 0 || change.lines_changed
+}
+
 /// Binds `change`, whose stock effect is `stock`, to `query` (its
-/// [`write_text`]).
+/// [`write_text`]). The lines of a write that leaves them alone are bound
+/// empty: its text does not read them.
 pub(crate) fn bind_change<'q>(
     query: PgQuery<'q>,
     change: &Change<'_>,
     stock: &StockBinds<'_>,
 ) -> PgQuery<'q> {
     let query = bind_order_row(query, change);
-    let query = bind_lines(query, change.order);
+    let lines = if writes_lines(change) {
+        change.order.lines()
+    } else {
+        &[]
+    };
+    let query = bind_lines(query, lines);
     let query = bind_shipments(query, change.order);
     let query = bind_returns(query, change.order);
     let query = bind_new_rows(query, change);
@@ -96,9 +109,8 @@ fn bind_order_row<'q>(query: PgQuery<'q>, change: &Change<'_>) -> PgQuery<'q> {
         .bind(change.inbound_event)
 }
 
-/// `$33` to `$52`: every line, by position.
-fn bind_lines<'q>(query: PgQuery<'q>, order: &Order) -> PgQuery<'q> {
-    let lines = order.lines();
+/// `$33` to `$52`: every line of `lines`, by position.
+fn bind_lines<'q>(query: PgQuery<'q>, lines: &[OrderLine]) -> PgQuery<'q> {
     query
         .bind(lines.iter().map(|l| l.id.as_uuid()).bind_iter())
         .bind(lines.iter().map(|l| l.product_id.as_uuid()).bind_iter())

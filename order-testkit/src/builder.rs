@@ -298,6 +298,7 @@ pub fn new_order_change<'a>(order: &'a Order, record: &'a EventRecord) -> Change
         events: std::slice::from_ref(record),
         idempotency_key: None,
         inbound_event: None,
+        lines_changed: true,
         stock: &[],
     }
 }

@@ -15,8 +15,8 @@ use order_core::ports::{
 };
 use order_core::{
     Actor, Carrier, Command, CompensationId, Currency, GatewayReference, LineQuantity, Money,
-    Order, OrderId, OrderNumber, OrderStatus, PaymentEntry, PaymentEntryId, PaymentKind,
-    PaymentStatus, Reason, ShipmentId, StoreError,
+    Order, OrderEvent, OrderId, OrderNumber, OrderStatus, PaymentEntry, PaymentEntryId,
+    PaymentKind, PaymentStatus, Reason, ShipmentId, StoreError,
 };
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, TestRunner};
@@ -63,6 +63,7 @@ async fn update(
             events: records,
             idempotency_key: None,
             inbound_event: None,
+            lines_changed: !after.shares_lines_with(before),
             stock: &[],
         })
         .await
@@ -123,6 +124,7 @@ pub async fn duplicate_number_is_already_exists(store: &dyn OrderStore) {
             events: std::slice::from_ref(&r2),
             idempotency_key: None,
             inbound_event: None,
+            lines_changed: true,
             stock: &[],
         })
         .await;
@@ -131,6 +133,53 @@ pub async fn duplicate_number_is_already_exists(store: &dyn OrderStore) {
         "{again:?}"
     );
     assert_eq!(store.get(second.id()).await.expect("get"), None);
+}
+
+/// A change that touches no line leaves the stored lines alone, and one
+/// that replaces them rewrites them: both read back whole.
+pub async fn lines_are_rewritten_only_by_changes_that_touch_them(store: &dyn OrderStore) {
+    let (order, record) = OrderBuilder::default()
+        .line("A-1", usd(1999), 2)
+        .line("B-2", usd(5), 3)
+        .build();
+    insert(store, &order, &record).await;
+    let (edit, _) = OrderBuilder::default()
+        .line("A-1", usd(1999), 1)
+        .line("C-3", usd(700), 4)
+        .build();
+    let (edited, records) = follow(
+        &order,
+        vec![OrderEvent::LinesChanged {
+            lines: edit.lines().to_vec(),
+            totals: *edit.totals(),
+            reservation_expires_at: None,
+        }],
+        t0() + chrono::Duration::minutes(1),
+    );
+    assert!(!edited.shares_lines_with(&order));
+    update(store, &order, &edited, &records)
+        .await
+        .expect("the edit commits");
+    assert_eq!(
+        store.get(order.id()).await.expect("get"),
+        Some(edited.clone())
+    );
+    let start = Command::StartPayment {
+        reservation_expires_at: None,
+        payment_method: None,
+    };
+    let events = edited
+        .decide(&start, t0())
+        .expect("a pending order starts a payment");
+    let (paying, records) = follow(&edited, events, t0() + chrono::Duration::minutes(2));
+    assert!(
+        paying.shares_lines_with(&edited),
+        "starting a payment touches no line"
+    );
+    update(store, &edited, &paying, &records)
+        .await
+        .expect("the payment start commits");
+    assert_eq!(store.get(order.id()).await.expect("get"), Some(paying));
 }
 
 /// A change decided against the stored version is written.
@@ -262,6 +311,7 @@ pub async fn idempotency_key_returns_the_first_answer(store: &dyn OrderStore) {
             events: std::slice::from_ref(&record),
             idempotency_key: Some(&key),
             inbound_event: None,
+            lines_changed: true,
             stock: &[],
         })
         .await
@@ -346,6 +396,7 @@ pub async fn inbound_event_is_processed_once(store: &dyn OrderStore) {
             events: &records,
             idempotency_key: None,
             inbound_event: Some("evt-1"),
+            lines_changed: true,
             stock: &[],
         })
         .await
@@ -364,6 +415,7 @@ pub async fn inbound_event_is_processed_once(store: &dyn OrderStore) {
             events: &more,
             idempotency_key: None,
             inbound_event: Some("evt-1"),
+            lines_changed: true,
             stock: &[],
         })
         .await;
@@ -479,6 +531,7 @@ async fn insert_lived(store: &dyn OrderStore, order: &Order, records: &[order_co
             events: records,
             idempotency_key: None,
             inbound_event: None,
+            lines_changed: true,
             stock: &[],
         })
         .await
@@ -1046,6 +1099,7 @@ async fn change_with_stock(
             events: records,
             idempotency_key: None,
             inbound_event: None,
+            lines_changed: true,
             stock,
         })
         .await
@@ -1240,6 +1294,7 @@ macro_rules! store_contract {
             duplicate_insert_is_already_exists,
             duplicate_number_is_already_exists,
             update_at_the_read_version_succeeds,
+            lines_are_rewritten_only_by_changes_that_touch_them,
             stale_version_update_is_a_conflict,
             update_of_a_missing_order_is_a_conflict,
             events_rebuild_the_order,

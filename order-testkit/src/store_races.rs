@@ -186,6 +186,7 @@ pub async fn conflicting_transitions_have_exactly_one_winner_per_version(
                     events: &records,
                     idempotency_key: None,
                     inbound_event: None,
+                    lines_changed: true,
                     stock: &[],
                 })
                 .await
@@ -287,6 +288,7 @@ pub async fn a_failed_write_leaves_no_outbox_row_and_no_history_entry(
             events: std::slice::from_ref(&record),
             idempotency_key: None,
             inbound_event: Some("evt-1"),
+            lines_changed: true,
             stock: &[],
         })
         .await
@@ -308,6 +310,7 @@ pub async fn a_failed_write_leaves_no_outbox_row_and_no_history_entry(
             events: &records,
             idempotency_key: None,
             inbound_event: Some("evt-1"),
+            lines_changed: true,
             stock: &[],
         })
         .await;

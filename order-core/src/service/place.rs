@@ -339,6 +339,7 @@ impl OrderService {
                 events: std::slice::from_ref(&record),
                 idempotency_key: key,
                 inbound_event: None,
+                lines_changed: true,
                 stock: &effects,
             })
             .await;
