@@ -25,12 +25,18 @@ use order_testkit::builder::{PlaceOrderBuilder, customer};
 use order_testkit::memory::InMemoryOrderStore;
 use proptest::prelude::*;
 
-/// The in-memory store, counting the orders read and the changes written.
+/// The in-memory store, counting the orders read and the changes written,
+/// and checking each change's promise about its lines.
 #[derive(Default)]
 struct Counting {
     inner: InMemoryOrderStore,
     reads: AtomicUsize,
     commits: AtomicUsize,
+    /// Changes that said they leave the stored lines alone.
+    lines_kept: AtomicUsize,
+    /// Of those, changes whose lines differ from the stored version's they
+    /// were decided against (a store trusting them would lose the lines).
+    lines_kept_wrongly: AtomicUsize,
 }
 
 impl Counting {
@@ -66,6 +72,15 @@ impl OrderStore for Counting {
     }
     async fn commit(&self, change: Change<'_>) -> Result<(), StoreError> {
         self.commits.fetch_add(1, Ordering::SeqCst);
+        if !change.lines_changed {
+            self.lines_kept.fetch_add(1, Ordering::SeqCst);
+            let stored = self.inner.get(change.order.id()).await?;
+            if let Some(stored) = stored.filter(|s| s.version() == change.expected_version)
+                && stored.lines() != change.order.lines()
+            {
+                self.lines_kept_wrongly.fetch_add(1, Ordering::SeqCst);
+            }
+        }
         self.inner.commit(change).await
     }
     async fn list(&self, query: &OrderQuery) -> Result<OrderPage, StoreError> {
@@ -205,6 +220,40 @@ async fn paying_an_order_just_placed_reads_nothing_back() {
     );
     assert_eq!(paid.status(), OrderStatus::Confirmed);
     assert_eq!(world.stored(placed.id()).await, paid);
+}
+
+/// A store may leave an order's lines alone when the change says it does
+/// not touch them: a payment and a status change say so, a cancellation
+/// (it cancels the lines' units) does not.
+#[tokio::test]
+async fn only_changes_that_touch_no_line_say_so() {
+    let world = Replicas::new();
+    let placed = world.place().await;
+    world.first.pay(placed.id(), &actor()).await.unwrap();
+    assert_eq!(
+        world.store.lines_kept.load(Ordering::SeqCst),
+        2,
+        "the attempt's claim and the capture both leave the lines alone"
+    );
+    world
+        .first
+        .perform(placed.id(), None, Operation::StartProcessing, &actor())
+        .await
+        .unwrap();
+    assert_eq!(world.store.lines_kept.load(Ordering::SeqCst), 3);
+    let pending = world.place().await;
+    let reason = Reason::parse("changed my mind").unwrap();
+    world
+        .first
+        .perform(pending.id(), None, Operation::Cancel { reason }, &actor())
+        .await
+        .unwrap();
+    assert_eq!(
+        world.store.lines_kept.load(Ordering::SeqCst),
+        3,
+        "a cancellation writes the lines"
+    );
+    assert_eq!(world.store.lines_kept_wrongly.load(Ordering::SeqCst), 0);
 }
 
 #[tokio::test]
@@ -641,6 +690,10 @@ proptest! {
             }
             let moved = world.h.gateway.net_captured().unwrap_or(recorded);
             prop_assert_eq!(moved, recorded);
+            prop_assert_eq!(
+                world.store.lines_kept_wrongly.load(Ordering::SeqCst), 0,
+                "a change said it left lines alone that it changed"
+            );
             Ok(())
         })?;
     }
