@@ -1160,6 +1160,52 @@ mod regressions {
         }
     }
 
+    /// Two orders paid, then a refund of one while a rival cancels it (the
+    /// cancel refunds everything captured before the refund is recorded).
+    /// Expected: the gateway, as a provider does, refuses to refund more of
+    /// a payment than it captured. Actual: the test kit's gateway checked
+    /// refunds against every capture it had made, so the other order's
+    /// capture let the cancel refund 50.01 USD of 49.97 (found by
+    /// `refunds_never_exceed_captures…`).
+    #[test]
+    fn a_refund_racing_a_cancel_never_refunds_more_than_the_payment_captured() {
+        let two_shirts = Op::Place {
+            customer: 0,
+            lines: vec![(Item::Tshirt, 2)],
+            coupon: None,
+            key: None,
+        };
+        let ops = vec![
+            two_shirts.clone(),
+            two_shirts,
+            Op::Pay { order: Pick(0) },
+            Op::Pay { order: Pick(1) },
+            Op::Raced {
+                rival: Rival::Cancel,
+                late: false,
+                op: Box::new(Op::Refund {
+                    order: Pick(0),
+                    per_mille: 1,
+                }),
+            },
+        ];
+        let trace = runtime().block_on(sim::run(&Setup::default(), &ops));
+        let operations = trace.harness.gateway.operations();
+        let sum = |kind: &str| {
+            operations
+                .iter()
+                .filter(|op| op.kind == kind)
+                .map(|op| op.amount.minor())
+                .sum::<i128>()
+        };
+        let captured_each = sum("capture") / 2;
+        assert!(
+            sum("refund") <= captured_each,
+            "refunded {} of one order's {captured_each}",
+            sum("refund")
+        );
+    }
+
     /// Place, then edit the lines while a rival cancels the order (the
     /// edit's commit loses the race). Expected: the cancelled order holds no
     /// stock. Actual: `edit_lines` "puts the reservation back as it was"

@@ -321,6 +321,12 @@ struct Reference {
     made_by: Option<usize>,
     /// Σ amounts per kind of the operations acting on it.
     acted_on: Sums,
+    /// The payment it belongs to: the reference that started the chain of
+    /// targets leading to it (an authorization, or itself).
+    payment: Option<GatewayReference>,
+    /// When it starts a payment: Σ amounts per kind of the payment's
+    /// operations.
+    of_payment: Sums,
 }
 
 /// Σ amounts per kind of operation, one slot per kind.
@@ -362,6 +368,20 @@ impl GatewayState {
             .made_by
             .get_or_insert(index);
         self.totals.add(op.kind, op.amount);
+        let payment = match &op.target {
+            Some(target) => self.payment_of(target),
+            None => op.reference.clone(),
+        };
+        self.by_reference
+            .entry(op.reference.clone())
+            .or_default()
+            .payment
+            .get_or_insert_with(|| payment.clone());
+        self.by_reference
+            .entry(payment)
+            .or_default()
+            .of_payment
+            .add(op.kind, op.amount);
         if let Some(target) = &op.target {
             self.by_reference
                 .entry(target.clone())
@@ -370,6 +390,21 @@ impl GatewayState {
                 .add(op.kind, op.amount);
         }
         self.log.push(op);
+    }
+
+    /// The payment `reference` belongs to (itself when unknown).
+    fn payment_of(&self, reference: &GatewayReference) -> GatewayReference {
+        self.by_reference
+            .get(reference)
+            .and_then(|known| known.payment.clone())
+            .unwrap_or_else(|| reference.clone())
+    }
+
+    /// Σ amounts of `kind` in the payment `reference` belongs to.
+    fn payment_total(&self, kind: &str, reference: &GatewayReference) -> Option<Money> {
+        self.by_reference
+            .get(&self.payment_of(reference))
+            .and_then(|root| root.of_payment.get(kind))
     }
 
     fn find(&self, reference: &GatewayReference) -> Option<&GatewayOperation> {
@@ -501,12 +536,13 @@ impl FakePaymentGateway {
                 exceeds(authorized, captured, amount)
             }
             ("refund", Some(capture)) => {
-                // Refunds may target any capture of the same payment; the
-                // fake checks against all captures, as one payment.
+                // Refunds may target any capture of the same payment (the
+                // authorization it captured), and together never exceed
+                // what that payment captured, as a provider enforces.
                 let captured = state
                     .find(capture)
-                    .and_then(|_| state.total("capture", None));
-                let refunded = state.total("refund", None);
+                    .and_then(|_| state.payment_total("capture", capture));
+                let refunded = state.payment_total("refund", capture);
                 exceeds(captured, refunded, amount)
             }
             _ => false,
@@ -748,6 +784,51 @@ impl EventPublisher for RecordingPublisher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::builder::customer;
+
+    fn usd(minor: i128) -> Money {
+        Money::from_minor(minor, order_core::Currency::USD).expect("a valid amount")
+    }
+
+    /// Authorizes and captures `minor` cents for a new order: the capture.
+    async fn paid(gateway: &FakePaymentGateway, order: u128, minor: i128) -> GatewayReference {
+        let request = PaymentRequest {
+            order_id: OrderId::new(Uuid::from_u128(
+                0x0190_0000_0000_7000_8000_0000_0000_0000 | order,
+            ))
+            .expect("a v7 id"),
+            customer_id: customer(1),
+            amount: usd(minor),
+            idempotency_key: format!("auth-{order}"),
+            payment_method: None,
+            payment_token: None,
+        };
+        let auth = gateway.authorize(&request).await.expect("authorized");
+        gateway
+            .capture(&auth, usd(minor), &format!("cap-{order}"))
+            .await
+            .expect("captured")
+    }
+
+    #[tokio::test]
+    async fn refunds_of_one_payment_never_exceed_what_that_payment_captured() {
+        let gateway = FakePaymentGateway::default();
+        let first = paid(&gateway, 1, 4_997).await;
+        paid(&gateway, 2, 4_997).await;
+        gateway
+            .refund(&first, usd(4), "ref-1")
+            .await
+            .expect("a part of the first payment is refunded");
+        let over = gateway.refund(&first, usd(4_997), "ref-2").await;
+        assert!(
+            matches!(&over, Err(PaymentError::Declined { code, .. }) if code == "amount_too_large"),
+            "another payment's capture does not raise this one's limit: {over:?}"
+        );
+        gateway
+            .refund(&first, usd(4_993), "ref-3")
+            .await
+            .expect("what remains of the first payment is refunded");
+    }
 
     #[test]
     fn a_gateway_reference_counts_in_at_least_six_digits() {
