@@ -362,21 +362,14 @@ impl GatewayState {
     fn record(&mut self, key: &str, op: GatewayOperation) {
         let index = self.log.len();
         self.by_key.insert(key.to_owned(), index);
-        self.by_reference
-            .entry(op.reference.clone())
-            .or_default()
-            .made_by
-            .get_or_insert(index);
         self.totals.add(op.kind, op.amount);
         let payment = match &op.target {
             Some(target) => self.payment_of(target),
             None => op.reference.clone(),
         };
-        self.by_reference
-            .entry(op.reference.clone())
-            .or_default()
-            .payment
-            .get_or_insert_with(|| payment.clone());
+        let made = self.by_reference.entry(op.reference.clone()).or_default();
+        made.made_by.get_or_insert(index);
+        made.payment.get_or_insert_with(|| payment.clone());
         self.by_reference
             .entry(payment)
             .or_default()
