@@ -625,7 +625,12 @@ impl Report {
                 stopped.log.errors
             )?;
             for sample in &stopped.log.samples {
-                writeln!(out, "  - `{}`", sample.replace('`', "'"))?;
+                writeln!(
+                    out,
+                    "  - {}×: `{}`",
+                    thousands(sample.count),
+                    sample.first.replace('`', "'")
+                )?;
             }
         }
         writeln!(out)

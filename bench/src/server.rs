@@ -37,9 +37,22 @@ pub(crate) struct LogTally {
     pub(crate) lines: u64,
     pub(crate) warnings: u64,
     pub(crate) errors: u64,
-    /// The first few warnings and errors, shortened.
-    pub(crate) samples: Vec<String>,
+    /// Warnings and errors by message, in the order first seen: the first
+    /// line saying it (shortened) and how many lines said it. By message,
+    /// so that one said at shutdown still shows after many of another.
+    pub(crate) samples: Vec<LogSample>,
 }
+
+/// One message among the warnings and errors.
+#[derive(Debug, Clone)]
+pub(crate) struct LogSample {
+    message: String,
+    pub(crate) first: String,
+    pub(crate) count: u64,
+}
+
+/// Distinct messages kept as samples.
+const SAMPLED_MESSAGES: usize = 8;
 
 impl LogTally {
     fn add(&mut self, line: &str) {
@@ -51,13 +64,30 @@ impl LogTally {
         } else {
             None
         };
-        if let Some(count) = level {
-            *count += 1;
-            if self.samples.len() < 5 {
-                self.samples.push(line.chars().take(240).collect());
-            }
+        let Some(count) = level else {
+            return;
+        };
+        *count += 1;
+        let message = message_of(line);
+        if let Some(sample) = self.samples.iter_mut().find(|s| s.message == message) {
+            sample.count += 1;
+        } else if self.samples.len() < SAMPLED_MESSAGES {
+            self.samples.push(LogSample {
+                message: message.to_owned(),
+                first: line.chars().take(240).collect(),
+                count: 1,
+            });
         }
     }
+}
+
+/// The `message` field of a JSON log line, or the whole line.
+fn message_of(line: &str) -> &str {
+    const FIELD: &str = r#""message":""#;
+    line.find(FIELD)
+        .map(|at| &line[at + FIELD.len()..])
+        .and_then(|rest| rest.find('"').map(|end| &rest[..end]))
+        .unwrap_or(line)
 }
 
 /// A running server.
@@ -151,7 +181,11 @@ impl Server {
                 let log = log.lock().unwrap_or_else(PoisonError::into_inner).clone();
                 return Err(format!(
                     "order-http exited at start ({status}): {}",
-                    log.samples.join(" | ")
+                    log.samples
+                        .iter()
+                        .map(|sample| sample.first.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" | ")
                 )
                 .into());
             }
@@ -345,5 +379,23 @@ mod tests {
         log.add("listening on http://127.0.0.1:4000");
         assert_eq!((log.lines, log.warnings, log.errors), (3, 1, 1));
         assert_eq!(log.samples.len(), 2);
+    }
+
+    #[test]
+    fn warnings_are_sampled_once_per_message_with_a_count() {
+        let mut log = LogTally::default();
+        for _ in 0..60 {
+            log.add(r#"{"level":"WARN","fields":{"message":"slow statement","summary":"…"}}"#);
+        }
+        log.add(r#"{"level":"WARN","fields":{"message":"the grace period is over"}}"#);
+        let counted: Vec<(&str, u64)> = log
+            .samples
+            .iter()
+            .map(|s| (s.message.as_str(), s.count))
+            .collect();
+        assert_eq!(
+            counted,
+            [("slow statement", 60), ("the grace period is over", 1)]
+        );
     }
 }
