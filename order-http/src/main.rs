@@ -153,23 +153,39 @@ async fn run(config: Config) -> anyhow::Result<()> {
         "shutting down: finishing in-flight requests"
     );
     let _ = stop.send(true);
+    let mut background = vec![
+        ("the sweep", sweeper),
+        ("the relay", relay),
+        ("webhooks", webhooks),
+    ];
+    background.extend(payment_events.map(|consumer| ("the payment-event consumer", consumer)));
+    background.extend(grpc.map(|server| ("the gRPC server", server)));
+    let mut connections_closed = false;
     let drained = tokio::time::timeout_at(deadline, async {
         connections.shutdown().await;
-        let _ = sweeper.await;
-        let _ = relay.await;
-        let _ = webhooks.await;
-        if let Some(consumer) = payment_events {
-            let _ = consumer.await;
-        }
-        if let Some(server) = grpc {
-            let _ = server.await;
+        connections_closed = true;
+        for (_, task) in &mut background {
+            let _ = task.await;
         }
     })
     .await;
     if drained.is_err() {
+        // Name what is unfinished: an operator who sees every shutdown take
+        // the whole grace needs to know which part to look at.
+        let unfinished: Vec<&str> = (!connections_closed)
+            .then_some("HTTP connections")
+            .into_iter()
+            .chain(
+                background
+                    .iter()
+                    .filter(|(_, task)| !task.is_finished())
+                    .map(|(name, _)| *name),
+            )
+            .collect();
         tracing::warn!(
             grace_secs = grace.as_secs(),
-            "the grace period is over: exiting with connections, the sweep, the relay or webhooks unfinished"
+            unfinished = %unfinished.join(", "),
+            "the grace period is over: exiting with work unfinished"
         );
     }
     upkeep.abort();

@@ -71,7 +71,7 @@ fn four_replicas_starting_at_once_on_an_empty_database_migrate_it_once_and_all_s
         (expected, expected, 0),
         "each migration applied once"
     );
-    for (server, _) in servers {
+    for (mut server, _) in servers {
         server.stop_within(Duration::from_secs(20));
     }
 }

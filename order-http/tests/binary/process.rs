@@ -5,6 +5,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The repository's root, where `config/` lives.
@@ -65,6 +67,10 @@ pub(crate) struct Server {
     pub(crate) base: String,
     /// What it printed before it listened.
     pub(crate) banner: Vec<String>,
+    /// What it has logged since it listened (its stdout), line by line.
+    log: Arc<Mutex<Vec<String>>>,
+    /// Reads the log until the process closes its stdout.
+    log_reader: Option<JoinHandle<()>>,
 }
 
 impl Server {
@@ -93,13 +99,35 @@ impl Server {
             }
             banner.push(line);
         };
-        // Keep draining stdout so the binary never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        // Keep draining stdout, where the log goes, so the binary never
+        // blocks on a full pipe.
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let log_reader = std::thread::spawn({
+            let log = Arc::clone(&log);
+            move || {
+                for line in lines.map_while(Result::ok) {
+                    log.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(line);
+                }
+            }
+        });
         Self {
             child,
             base,
             banner,
+            log,
+            log_reader: Some(log_reader),
         }
+    }
+
+    /// The lines logged so far; once the process has exited (`stop_within`
+    /// waits for that), all of them.
+    pub(crate) fn logged(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Sends SIGTERM and waits for a clean exit.
@@ -129,8 +157,9 @@ impl Server {
 
 impl Server {
     /// Sends SIGTERM and waits at most `limit` for a clean exit; how long it
-    /// took. Past `limit` the process is killed and the test fails.
-    pub(crate) fn stop_within(mut self, limit: Duration) -> Duration {
+    /// took. Past `limit` the process is killed and the test fails. Once it
+    /// returns, [`Server::logged`] holds every line the process logged.
+    pub(crate) fn stop_within(&mut self, limit: Duration) -> Duration {
         let pid = self.child.id().to_string();
         Command::new("kill")
             .args(["-TERM", &pid])
@@ -143,7 +172,11 @@ impl Server {
                     status.success(),
                     "the binary exited with {status} after SIGTERM"
                 );
-                return sent.elapsed();
+                let took = sent.elapsed();
+                if let Some(reader) = self.log_reader.take() {
+                    let _ = reader.join();
+                }
+                return took;
             }
             if sent.elapsed() > limit {
                 let _ = self.child.kill();

@@ -445,7 +445,7 @@ fn three_replicas_on_one_database_keep_every_invariant_under_mixed_concurrent_tr
 
     // 5. The database's own account.
     runtime.block_on(check_invariants(&url, &seen));
-    for replica in replicas {
+    for mut replica in replicas {
         replica.stop_within(Duration::from_secs(20));
     }
     assert!(

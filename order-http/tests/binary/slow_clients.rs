@@ -88,7 +88,7 @@ fn read_until_closed(stream: &mut TcpStream, patience: Duration) -> (String, Opt
 
 #[test]
 fn a_body_that_never_arrives_is_answered_408_and_its_connection_closed() {
-    let server = start(&[("ORDER_BODY_READ_TIMEOUT_SECS", "1")]);
+    let mut server = start(&[("ORDER_BODY_READ_TIMEOUT_SECS", "1")]);
     let mut stream = connect(&server);
     headers_without_body(&mut stream);
     let (answer, closed) = read_until_closed(&mut stream, Duration::from_secs(6));
@@ -108,7 +108,7 @@ fn a_body_that_never_arrives_is_answered_408_and_its_connection_closed() {
 
 #[test]
 fn headers_that_never_end_close_the_connection() {
-    let server = start(&[("ORDER_HEADER_READ_TIMEOUT_SECS", "1")]);
+    let mut server = start(&[("ORDER_HEADER_READ_TIMEOUT_SECS", "1")]);
     let mut stream = connect(&server);
     unfinished_headers(&mut stream);
     let (_, closed) = read_until_closed(&mut stream, Duration::from_secs(6));
@@ -123,7 +123,7 @@ fn headers_that_never_end_close_the_connection() {
 
 #[test]
 fn sigterm_ends_the_process_within_the_grace_period_whatever_the_clients_do() {
-    let server = start(&[("ORDER_SHUTDOWN_GRACE_SECS", "1")]);
+    let mut server = start(&[("ORDER_SHUTDOWN_GRACE_SECS", "1")]);
     let mut waiting_body = connect(&server);
     headers_without_body(&mut waiting_body);
     let mut waiting_headers = connect(&server);
@@ -134,6 +134,17 @@ fn sigterm_ends_the_process_within_the_grace_period_whatever_the_clients_do() {
     assert!(
         took < Duration::from_secs(3),
         "exited {took:?} after SIGTERM, the grace period is 1 s"
+    );
+    // The warning names what the grace period cut short: the connections,
+    // not the background work, which stops at once.
+    let log = server.logged();
+    let over = log
+        .iter()
+        .find(|line| line.contains("the grace period is over"))
+        .unwrap_or_else(|| panic!("no warning that the grace period is over in {log:#?}"));
+    assert!(
+        over.contains(r#""unfinished":"HTTP connections""#),
+        "{over}"
     );
     drop((waiting_body, waiting_headers));
 }
