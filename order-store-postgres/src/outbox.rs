@@ -1,5 +1,6 @@
 //! The outbox as a feed: the sequencer that gives committed events their
-//! global positions, and the reads of events.
+//! global positions, the cursors where the relay's scans start, and the
+//! reads of events.
 //!
 //! A write inserts its events without a position. Positions come from one
 //! sequencer at a time (a transaction-scoped advisory lock), after the
@@ -9,6 +10,14 @@
 //! cannot promise. Batches are small and each is its own short transaction,
 //! so a backlog is worked off without one long statement, and the sequencer
 //! never touches what a write locks (the order row, stock levels).
+//!
+//! Sequencing and publishing each update an event, and the partial indexes
+//! the two scans read keep an entry for every event already handled until a
+//! vacuum. So neither scan starts at the bottom of its index: [`Cursors`]
+//! remembers, per process, below what the scans have nothing left to find.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use order_core::{StoreError, StoredEvent};
 use sqlx::postgres::PgRow;
@@ -18,6 +27,7 @@ use crate::error::translate;
 use crate::lane::Lane;
 use crate::read::event_from_row;
 use crate::sql;
+use crate::write::i64_of;
 
 /// Serializes the global feed's position assignment.
 pub(crate) const SEQUENCER_LOCK: i64 = 0x6f75_7462_6f78; // "outbox"
@@ -25,41 +35,105 @@ pub(crate) const SEQUENCER_LOCK: i64 = 0x6f75_7462_6f78; // "outbox"
 /// Events positioned per transaction.
 pub(crate) const SEQUENCER_BATCH: i64 = 200;
 
-/// Gives every committed, unsequenced outbox event its global position, a
-/// batch at a time. One statement when nothing waits, the common case for a
-/// relay that polls.
-pub(crate) async fn sequence(lane: &Lane) -> Result<(), StoreError> {
-    let pending: bool = lane
-        .run(async |connection| {
-            sqlx::query_scalar(sql::OUTBOX_PENDING)
-                .fetch_one(connection)
-                .await
-        })
-        .await
-        .map_err(translate)?;
-    if !pending {
-        return Ok(());
-    }
-    loop {
-        let positioned = lane
-            .run(async |connection| {
-                let mut tx = connection.begin().await?;
-                sqlx::query(sql::LOCK_SEQUENCER)
-                    .bind(SEQUENCER_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
-                let positioned: i64 = sqlx::query_scalar(sql::SEQUENCE_OUTBOX)
-                    .bind(SEQUENCER_BATCH)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(positioned)
+/// Batches one call of [`Cursors::sequence`] runs at most: a larger backlog
+/// is left to the next call, so a caller (the relay, which checks for
+/// shutdown between passes) is never held by a whole backlog.
+const SEQUENCER_BATCHES_PER_CALL: usize = 25;
+
+/// Where this process's scans of the outbox start. Each bound only ever
+/// rises, and only once the database has shown that nothing is left below
+/// it, so a process that starts at 0 (or another replica's relay working the
+/// same table) is slower, never wrong.
+#[derive(Debug, Default)]
+pub(crate) struct Cursors {
+    /// A transaction id: every event written by a transaction below it has
+    /// its position.
+    sequenced_below: AtomicI64,
+    /// A position: every event at or below it is published.
+    published_through: AtomicI64,
+    /// The positions of the last [`Cursors::unpublished_after`] answer:
+    /// marking exactly those publishes everything up to the last.
+    answered: Mutex<Vec<u64>>,
+}
+
+impl Cursors {
+    /// Gives every committed, unsequenced outbox event its global position,
+    /// a batch at a time, up to [`SEQUENCER_BATCHES_PER_CALL`] batches. One
+    /// statement when nothing waits, the common case for a relay that polls.
+    pub(crate) async fn sequence(&self, lane: &Lane) -> Result<(), StoreError> {
+        let start = self.sequenced_below.load(Ordering::Acquire);
+        let (horizon, pending): (i64, bool) = lane
+            .run(async move |connection| {
+                sqlx::query_as(sql::OUTBOX_PENDING)
+                    .bind(start)
+                    .fetch_one(connection)
+                    .await
             })
             .await
             .map_err(translate)?;
-        // A short batch took the last of what this snapshot saw.
-        if positioned < SEQUENCER_BATCH {
+        // Every transaction below `horizon` had ended when `pending` was
+        // read, so its events were visible there; once those are positioned,
+        // none is left below it.
+        if !pending {
+            self.sequenced_below.fetch_max(horizon, Ordering::AcqRel);
             return Ok(());
+        }
+        for _ in 0..SEQUENCER_BATCHES_PER_CALL {
+            let positioned = lane
+                .run(async move |connection| {
+                    let mut tx = connection.begin().await?;
+                    sqlx::query(sql::LOCK_SEQUENCER)
+                        .bind(SEQUENCER_LOCK)
+                        .execute(&mut *tx)
+                        .await?;
+                    let positioned: i64 = sqlx::query_scalar(sql::SEQUENCE_OUTBOX)
+                        .bind(SEQUENCER_BATCH)
+                        .bind(start)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(positioned)
+                })
+                .await
+                .map_err(translate)?;
+            // A short batch took the last of what its snapshot saw, which
+            // holds everything `pending`'s snapshot saw.
+            if positioned < SEQUENCER_BATCH {
+                self.sequenced_below.fetch_max(horizon, Ordering::AcqRel);
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// The position above which unpublished events are to be looked for.
+    pub(crate) fn unpublished_after(&self) -> i64 {
+        self.published_through.load(Ordering::Acquire)
+    }
+
+    /// Takes note of the positions of an answer of the unpublished events
+    /// above [`Self::unpublished_after`]: they were the lowest unpublished ones,
+    /// so every position below the first is published (no position below
+    /// one visible becomes visible later).
+    pub(crate) fn answered(&self, positions: impl IntoIterator<Item = u64>) {
+        let mut answered = self.answered.lock().unwrap_or_else(PoisonError::into_inner);
+        answered.clear();
+        answered.extend(positions);
+        if let Some(&first) = answered.first() {
+            self.published_through
+                .fetch_max(i64_of(first) - 1, Ordering::AcqRel);
+        }
+    }
+
+    /// Takes note of positions marked published: when they are the last
+    /// answer, everything up to its last position is published.
+    pub(crate) fn marked(&self, positions: &[u64]) {
+        let answered = self.answered.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(&last) = positions.last()
+            && *answered == positions
+        {
+            self.published_through
+                .fetch_max(i64_of(last), Ordering::AcqRel);
         }
     }
 }
@@ -75,4 +149,56 @@ pub(crate) fn stored_events(rows: &[PgRow]) -> Result<Vec<StoredEvent>, StoreErr
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_shows_every_position_below_its_first_published() {
+        let cursors = Cursors::default();
+        cursors.answered([7, 8, 9]);
+        assert_eq!(cursors.unpublished_after(), 6);
+        cursors.answered([]);
+        assert_eq!(
+            cursors.unpublished_after(),
+            6,
+            "an empty answer shows nothing"
+        );
+    }
+
+    #[test]
+    fn marking_the_last_answer_publishes_through_its_last_position() {
+        let cursors = Cursors::default();
+        cursors.answered([7, 8, 9]);
+        cursors.marked(&[7, 8, 9]);
+        assert_eq!(cursors.unpublished_after(), 9);
+    }
+
+    #[test]
+    fn marking_anything_but_the_last_answer_moves_nothing() {
+        let cursors = Cursors::default();
+        cursors.answered([7, 8, 9]);
+        for marked in [
+            &[7, 9][..],
+            &[8, 9],
+            &[7, 8],
+            &[7, 8, 9, 10],
+            &[9, 8, 7],
+            &[],
+        ] {
+            cursors.marked(marked);
+            assert_eq!(cursors.unpublished_after(), 6, "marked {marked:?}");
+        }
+    }
+
+    #[test]
+    fn the_cursors_never_go_back() {
+        let cursors = Cursors::default();
+        cursors.answered([7, 8, 9]);
+        cursors.marked(&[7, 8, 9]);
+        cursors.answered([3]);
+        assert_eq!(cursors.unpublished_after(), 9);
+    }
 }

@@ -518,10 +518,17 @@ impl PgOrderStore {
         .await?;
 
         // The outbox: sequence what the scenario wrote, read, publish.
+        // The sequencer's start is the oldest transaction still writing when
+        // it last looked; the scenario's own transaction is that one here.
+        let start: i64 =
+            sqlx::query_scalar("select pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+                .fetch_one(&mut x.conn)
+                .await
+                .map_err(translate)?;
         x.explain(
             "is any event waiting for its position",
             sql::OUTBOX_PENDING,
-            |q| q,
+            |q| q.bind(start),
         )
         .await?;
         x.explain("take the sequencer's lock", sql::LOCK_SEQUENCER, |q| {
@@ -529,7 +536,7 @@ impl PgOrderStore {
         })
         .await?;
         x.explain("position a batch of events", sql::SEQUENCE_OUTBOX, |q| {
-            q.bind(outbox::SEQUENCER_BATCH)
+            q.bind(outbox::SEQUENCER_BATCH).bind(start)
         })
         .await?;
         let last: Option<i64> = sqlx::query_scalar("select max(position) from outbox_events")
@@ -544,7 +551,7 @@ impl PgOrderStore {
         x.explain(
             "the oldest unpublished events",
             sql::UNPUBLISHED_EVENTS,
-            |q| q.bind(100_i64),
+            |q| q.bind(100_i64).bind(after),
         )
         .await?;
         let positions: Vec<i64> = sqlx::query_scalar(

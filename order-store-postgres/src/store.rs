@@ -33,7 +33,7 @@ use uuid::Uuid;
 
 use crate::error::{translate, translate_write};
 use crate::lane::Lane;
-use crate::outbox::{self, stored_events};
+use crate::outbox::{Cursors, stored_events};
 use crate::read::{corrupt, currency, event_from_row, order_from_row};
 use crate::sql;
 use crate::stock::{StockBinds, shortfall};
@@ -47,6 +47,7 @@ use crate::write::{PgQuery, bind_change, i64_of, write_text};
 pub struct PgOrderStore {
     pool: PgPool,
     lane: Arc<Lane>,
+    outbox: Arc<Cursors>,
 }
 
 impl PgOrderStore {
@@ -54,6 +55,7 @@ impl PgOrderStore {
     pub fn new(pool: PgPool) -> Self {
         Self {
             lane: Arc::new(Lane::new(pool.clone())),
+            outbox: Arc::default(),
             pool,
         }
     }
@@ -322,7 +324,7 @@ impl OrderStore for PgOrderStore {
     }
 
     async fn feed(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        outbox::sequence(&self.lane).await?;
+        self.outbox.sequence(&self.lane).await?;
         let rows = self
             .lane
             .run(async move |connection| {
@@ -338,18 +340,23 @@ impl OrderStore for PgOrderStore {
     }
 
     async fn unpublished(&self, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        outbox::sequence(&self.lane).await?;
+        self.outbox.sequence(&self.lane).await?;
+        let after = self.outbox.unpublished_after();
         let rows = self
             .lane
             .run(async move |connection| {
                 sqlx::query(sql::UNPUBLISHED_EVENTS)
                     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                    .bind(after)
                     .fetch_all(connection)
                     .await
             })
             .await
             .map_err(translate)?;
-        stored_events(&rows)
+        let events = stored_events(&rows)?;
+        self.outbox
+            .answered(events.iter().map(|event| event.position));
+        Ok(events)
     }
 
     async fn mark_published(&self, positions: &[u64]) -> Result<(), StoreError> {
@@ -362,6 +369,7 @@ impl OrderStore for PgOrderStore {
             })
             .await
             .map_err(translate)?;
+        self.outbox.marked(positions);
         Ok(())
     }
 

@@ -7,13 +7,13 @@
 use std::sync::Arc;
 
 use order_core::ports::{OrderQuery, OrderStore, StockLevels};
-use order_core::{Actor, OrderService, OrderStatus, ServiceConfig, StockKeeping};
+use order_core::{Actor, OrderService, OrderStatus, ServiceConfig, StockKeeping, StoredEvent};
 use order_store_postgres::testing::{empty_pool, fresh_pool};
 use order_store_postgres::{
     MIGRATOR, PgCatalog, PgInventory, PgOrderNumbers, PgOrderStore, TokioTimer,
 };
 use order_testkit::Harness;
-use order_testkit::builder::{PlaceOrderBuilder, customer};
+use order_testkit::builder::{OrderBuilder, PlaceOrderBuilder, customer, new_order_change};
 use order_testkit::store_races::{self, Adapters};
 use sqlx::PgPool;
 
@@ -122,6 +122,55 @@ async fn a_failed_write_leaves_no_row_in_any_child_table() {
     ] {
         assert_eq!(count(&pool, table).await, rows as i64, "{table}");
     }
+}
+
+/// The sequencer never steps over a transaction still writing: an event
+/// written before another order's but committed after it gets its position
+/// once it commits, after that order's.
+#[tokio::test]
+async fn an_event_committed_after_later_writes_is_still_sequenced() {
+    let Some(pool) = fresh_pool().await else {
+        return;
+    };
+    let store = PgOrderStore::new(pool.clone());
+    let place = async |store: &PgOrderStore| {
+        let (order, record) = OrderBuilder::default().build();
+        store
+            .commit(new_order_change(&order, &record))
+            .await
+            .unwrap();
+        order.id()
+    };
+    let first = place(&store).await;
+    let mut late = pool.begin().await.unwrap();
+    sqlx::query(
+        "insert into outbox_events (id, order_id, sequence, event_type, occurred_at, actor, payload)
+         select $2, order_id, 2, event_type, occurred_at, actor, payload
+           from outbox_events where order_id = $1",
+    )
+    .bind(first.as_uuid())
+    .bind(uuid::Uuid::now_v7())
+    .execute(&mut *late)
+    .await
+    .unwrap();
+    let second = place(&store).await;
+    let fed = |events: Vec<StoredEvent>| {
+        events
+            .into_iter()
+            .map(|event| (event.record.order_id, event.record.sequence))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        fed(store.feed(0, 10).await.unwrap()),
+        [(first, 1), (second, 1)],
+        "the late event waits for its transaction"
+    );
+    late.commit().await.unwrap();
+    assert_eq!(
+        fed(store.feed(0, 10).await.unwrap()),
+        [(first, 1), (second, 1), (first, 2)],
+        "then it comes after what is already in the feed"
+    );
 }
 
 /// Every statement of the hot paths, on a database big enough that the

@@ -275,7 +275,8 @@ pub async fn feed_is_ordered_and_pages(store: &dyn OrderStore) {
     assert_eq!(one.len(), 1);
 }
 
-/// Unpublished events come oldest first until marked.
+/// Unpublished events come oldest first until marked, in whatever order
+/// they are marked.
 pub async fn unpublished_until_marked(store: &dyn OrderStore) {
     let (order, record) = OrderBuilder::default().build();
     insert(store, &order, &record).await;
@@ -286,11 +287,21 @@ pub async fn unpublished_until_marked(store: &dyn OrderStore) {
     let pending = store.unpublished(10).await.expect("unpublished");
     assert_eq!(pending.len(), 2);
     store
+        .mark_published(&[pending[1].position])
+        .await
+        .expect("mark the newer");
+    let left = store.unpublished(10).await.expect("unpublished");
+    assert_eq!(
+        left,
+        pending[..1].to_vec(),
+        "an older event marked out of turn"
+    );
+    store
         .mark_published(&[pending[0].position, 999_999])
         .await
         .expect("mark");
     let left = store.unpublished(10).await.expect("unpublished");
-    assert_eq!(left, pending[1..].to_vec());
+    assert_eq!(left, [], "every event marked");
 }
 
 /// A new key is claimed; a completed key answers with its order; another
