@@ -361,17 +361,19 @@ pub(crate) async fn describe_server(admin: &mut PgConnection) -> Result<String> 
                 current_setting('shared_buffers') as shared_buffers,
                 current_setting('synchronous_commit') as synchronous_commit,
                 current_setting('fsync') as fsync,
-                current_setting('max_connections') as max_connections",
+                current_setting('max_connections') as max_connections,
+                current_setting('autovacuum') as autovacuum",
     )
     .fetch_one(admin)
     .await?;
     Ok(format!(
-        "PostgreSQL {}: shared_buffers {}, synchronous_commit {}, fsync {}, max_connections {}",
+        "PostgreSQL {}: shared_buffers {}, synchronous_commit {}, fsync {}, max_connections {}, autovacuum {}",
         row.try_get::<String, _>("version")?,
         row.try_get::<String, _>("shared_buffers")?,
         row.try_get::<String, _>("synchronous_commit")?,
         row.try_get::<String, _>("fsync")?,
         row.try_get::<String, _>("max_connections")?,
+        row.try_get::<String, _>("autovacuum")?,
     ))
 }
 

@@ -533,6 +533,7 @@ async fn soak(server: &Server, requests: &Arc<Requests>, flows: usize) -> Result
         let (back, run) = drive(workers, Limit::Count(target - done)).await?;
         workers = back;
         soak.errors += run.errors;
+        soak.elapsed += run.elapsed;
         done = target;
         soak.samples
             .push((done, server.rss_kib().unwrap_or_default()));

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::time::Duration;
 
 use crate::Result;
 use crate::db::{Counters, Wal};
@@ -145,6 +146,8 @@ pub(crate) struct Soak {
     pub(crate) samples: Vec<(usize, u64)>,
     pub(crate) errors: usize,
     pub(crate) peak_kib: u64,
+    /// The time the flows took, all steps together.
+    pub(crate) elapsed: Duration,
 }
 
 /// A criterion median, if `cargo bench -p order-core --bench core` left one.
@@ -607,9 +610,14 @@ impl Report {
                 .collect();
             writeln!(
                 out,
-                "- Soak at 8 connections, RSS by flows: {} ({} errors).",
+                "- Soak at 8 connections, RSS by flows: {} ({} errors; {} flows/s over {} s).",
                 samples.join(", "),
-                soak.errors
+                soak.errors,
+                thousands(
+                    (soak.samples.last().map_or(0, |sample| sample.0) as f64
+                        / soak.elapsed.as_secs_f64().max(1e-9)) as u64
+                ),
+                thousands(soak.elapsed.as_secs())
             )?;
         }
         if let Some(stopped) = &self.stopped {
