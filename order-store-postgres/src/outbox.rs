@@ -78,21 +78,22 @@ impl Cursors {
             self.sequenced_below.fetch_max(horizon, Ordering::AcqRel);
             return Ok(());
         }
+        let mut start = start;
         for _ in 0..SEQUENCER_BATCHES_PER_CALL {
-            let positioned = lane
+            let (positioned, last_written_by): (i64, Option<i64>) = lane
                 .run(async move |connection| {
                     let mut tx = connection.begin().await?;
                     sqlx::query(sql::LOCK_SEQUENCER)
                         .bind(SEQUENCER_LOCK)
                         .execute(&mut *tx)
                         .await?;
-                    let positioned: i64 = sqlx::query_scalar(sql::SEQUENCE_OUTBOX)
+                    let batch = sqlx::query_as(sql::SEQUENCE_OUTBOX)
                         .bind(SEQUENCER_BATCH)
                         .bind(start)
                         .fetch_one(&mut *tx)
                         .await?;
                     tx.commit().await?;
-                    Ok(positioned)
+                    Ok(batch)
                 })
                 .await
                 .map_err(translate)?;
@@ -102,6 +103,13 @@ impl Cursors {
                 self.sequenced_below.fetch_max(horizon, Ordering::AcqRel);
                 return Ok(());
             }
+            // A full batch took the lowest waiting events in writing order,
+            // and every transaction below `horizon` had ended before it: so
+            // nothing of a transaction below both its last writer and
+            // `horizon` is left, and the next batch starts there, not at the
+            // entries this one just positioned.
+            start = start.max(next_start(last_written_by, horizon));
+            self.sequenced_below.fetch_max(start, Ordering::AcqRel);
         }
         Ok(())
     }
@@ -151,9 +159,23 @@ pub(crate) fn stored_events(rows: &[PgRow]) -> Result<Vec<StoredEvent>, StoreErr
         .collect()
 }
 
+/// Where the sequencer's next batch may start after a full one whose last
+/// event was written by `last_written_by`: not above `horizon`, below which
+/// every writer had ended before the batch.
+fn next_start(last_written_by: Option<i64>, horizon: i64) -> i64 {
+    last_written_by.map_or(0, |last| last.min(horizon))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_batch_moves_the_start_to_its_last_writer_but_not_past_the_horizon() {
+        assert_eq!(next_start(Some(90), 100), 90);
+        assert_eq!(next_start(Some(120), 100), 100);
+        assert_eq!(next_start(None, 100), 0);
+    }
 
     #[test]
     fn an_answer_shows_every_position_below_its_first_published() {

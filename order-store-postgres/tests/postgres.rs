@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use order_core::ports::{OrderQuery, OrderStore, StockLevels};
-use order_core::{Actor, OrderService, OrderStatus, ServiceConfig, StockKeeping, StoredEvent};
+use order_core::{Actor, OrderService, OrderStatus, ServiceConfig, StockKeeping};
 use order_store_postgres::testing::{empty_pool, fresh_pool};
 use order_store_postgres::{
     MIGRATOR, PgCatalog, PgInventory, PgOrderNumbers, PgOrderStore, TokioTimer,
@@ -125,10 +125,12 @@ async fn a_failed_write_leaves_no_row_in_any_child_table() {
 }
 
 /// The sequencer never steps over a transaction still writing: an event
-/// written before another order's but committed after it gets its position
-/// once it commits, after that order's.
+/// written before other orders' but committed after them gets its position
+/// once it commits, after theirs, even when those fill more than one of
+/// the sequencer's batches (200 events).
 #[tokio::test]
 async fn an_event_committed_after_later_writes_is_still_sequenced() {
+    const LATER: usize = 250;
     let Some(pool) = fresh_pool().await else {
         return;
     };
@@ -153,22 +155,29 @@ async fn an_event_committed_after_later_writes_is_still_sequenced() {
     .execute(&mut *late)
     .await
     .unwrap();
-    let second = place(&store).await;
-    let fed = |events: Vec<StoredEvent>| {
-        events
+    let mut expected = vec![(first, 1)];
+    for _ in 0..LATER {
+        expected.push((place(&store).await, 1));
+    }
+    let fed = async |store: &PgOrderStore| {
+        store
+            .feed(0, 1_000)
+            .await
+            .unwrap()
             .into_iter()
             .map(|event| (event.record.order_id, event.record.sequence))
             .collect::<Vec<_>>()
     };
     assert_eq!(
-        fed(store.feed(0, 10).await.unwrap()),
-        [(first, 1), (second, 1)],
+        fed(&store).await,
+        expected,
         "the late event waits for its transaction"
     );
     late.commit().await.unwrap();
+    expected.push((first, 2));
     assert_eq!(
-        fed(store.feed(0, 10).await.unwrap()),
-        [(first, 1), (second, 1), (first, 2)],
+        fed(&store).await,
+        expected,
         "then it comes after what is already in the feed"
     );
 }

@@ -5,7 +5,8 @@
 -- their order. Run by one sequencer at a time (the caller holds the
 -- transaction-scoped advisory lock), in its own short transaction, and
 -- repeated while batches come back full, so a backlog never becomes one long
--- statement. Answers how many events it positioned.
+-- statement. Answers how many events it positioned, and the last writing
+-- transaction among them.
 with batch as (
     select id
       from outbox_events
@@ -27,6 +28,8 @@ positioned as (
      where o.id = any (array(select id from batch))
        and o.id = n.id
        and o.position is null
-    returning 1
+    returning o.written_by
 )
-select count(*) from positioned
+select count(*) as positioned,
+       max(written_by::text::bigint) as last_written_by
+  from positioned
