@@ -17,7 +17,6 @@
 //! remembers, per process, below what the scans have nothing left to find.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Mutex, PoisonError};
 
 use order_core::{StoreError, StoredEvent};
 use sqlx::postgres::PgRow;
@@ -51,9 +50,6 @@ pub(crate) struct Cursors {
     sequenced_below: AtomicI64,
     /// A position: every event at or below it is published.
     published_through: AtomicI64,
-    /// The positions of the last [`Cursors::unpublished_after`] answer:
-    /// marking exactly those publishes everything up to the last.
-    answered: Mutex<Vec<u64>>,
 }
 
 impl Cursors {
@@ -119,29 +115,17 @@ impl Cursors {
         self.published_through.load(Ordering::Acquire)
     }
 
-    /// Takes note of the positions of an answer of the unpublished events
-    /// above [`Self::unpublished_after`]: they were the lowest unpublished ones,
-    /// so every position below the first is published (no position below
-    /// one visible becomes visible later).
-    pub(crate) fn answered(&self, positions: impl IntoIterator<Item = u64>) {
-        let mut answered = self.answered.lock().unwrap_or_else(PoisonError::into_inner);
-        answered.clear();
-        answered.extend(positions);
-        if let Some(&first) = answered.first() {
+    /// Takes note of the first position of an answer of the unpublished
+    /// events above [`Self::unpublished_after`]: they were the lowest
+    /// unpublished ones, so every position below it is published (no
+    /// position below one visible becomes visible later). The next scan
+    /// starts at the answer itself, whether or not it was marked since: at
+    /// most one batch of entries more to step over, and no bookkeeping of
+    /// what was marked.
+    pub(crate) fn answered(&self, first: Option<u64>) {
+        if let Some(first) = first {
             self.published_through
                 .fetch_max(i64_of(first) - 1, Ordering::AcqRel);
-        }
-    }
-
-    /// Takes note of positions marked published: when they are the last
-    /// answer, everything up to its last position is published.
-    pub(crate) fn marked(&self, positions: &[u64]) {
-        let answered = self.answered.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(&last) = positions.last()
-            && *answered == positions
-        {
-            self.published_through
-                .fetch_max(i64_of(last), Ordering::AcqRel);
         }
     }
 }
@@ -180,9 +164,9 @@ mod tests {
     #[test]
     fn an_answer_shows_every_position_below_its_first_published() {
         let cursors = Cursors::default();
-        cursors.answered([7, 8, 9]);
+        cursors.answered(Some(7));
         assert_eq!(cursors.unpublished_after(), 6);
-        cursors.answered([]);
+        cursors.answered(None);
         assert_eq!(
             cursors.unpublished_after(),
             6,
@@ -191,36 +175,10 @@ mod tests {
     }
 
     #[test]
-    fn marking_the_last_answer_publishes_through_its_last_position() {
-        let cursors = Cursors::default();
-        cursors.answered([7, 8, 9]);
-        cursors.marked(&[7, 8, 9]);
-        assert_eq!(cursors.unpublished_after(), 9);
-    }
-
-    #[test]
-    fn marking_anything_but_the_last_answer_moves_nothing() {
-        let cursors = Cursors::default();
-        cursors.answered([7, 8, 9]);
-        for marked in [
-            &[7, 9][..],
-            &[8, 9],
-            &[7, 8],
-            &[7, 8, 9, 10],
-            &[9, 8, 7],
-            &[],
-        ] {
-            cursors.marked(marked);
-            assert_eq!(cursors.unpublished_after(), 6, "marked {marked:?}");
-        }
-    }
-
-    #[test]
     fn the_cursors_never_go_back() {
         let cursors = Cursors::default();
-        cursors.answered([7, 8, 9]);
-        cursors.marked(&[7, 8, 9]);
-        cursors.answered([3]);
+        cursors.answered(Some(10));
+        cursors.answered(Some(3));
         assert_eq!(cursors.unpublished_after(), 9);
     }
 }

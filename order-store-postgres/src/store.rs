@@ -355,7 +355,7 @@ impl OrderStore for PgOrderStore {
             .map_err(translate)?;
         let events = stored_events(&rows)?;
         self.outbox
-            .answered(events.iter().map(|event| event.position));
+            .answered(events.first().map(|event| event.position));
         Ok(events)
     }
 
@@ -369,7 +369,6 @@ impl OrderStore for PgOrderStore {
             })
             .await
             .map_err(translate)?;
-        self.outbox.marked(positions);
         Ok(())
     }
 
