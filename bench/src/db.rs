@@ -236,6 +236,22 @@ pub(crate) async fn vacuum(url: &DbUrl) -> Result<()> {
     Ok(conn.close().await?)
 }
 
+/// The outbox events not yet published: waiting for a position, or
+/// positioned and not yet acknowledged (each count reads its partial
+/// index).
+pub(crate) async fn unpublished_events(url: &DbUrl) -> Result<i64> {
+    let mut conn = connect(url).await?;
+    let row = sqlx::query(
+        "select (select count(*) from outbox_events where position is null) \
+              + (select count(*) from outbox_events \
+                 where published_at is null and position is not null)",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    conn.close().await?;
+    Ok(row.try_get(0)?)
+}
+
 /// The database's counters that a window of work moves.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Counters {
