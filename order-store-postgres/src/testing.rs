@@ -587,10 +587,23 @@ pub async fn seed_orders(store: &crate::PgOrderStore, count: usize) {
     while let Some(done) = writers.join_next().await {
         done.unwrap_or_else(|e| panic!("seeding task failed: {e}"));
     }
-    // A running service sequences its outbox continuously; so does this.
-    let _ = order_core::ports::OrderStore::feed(store, 0, 1)
+    // A running service sequences its outbox continuously, so little waits
+    // when statistics are taken; so does this (one call sequences a bounded
+    // number of batches).
+    loop {
+        let _ = order_core::ports::OrderStore::feed(store, 0, 1)
+            .await
+            .unwrap_or_else(|e| panic!("sequencing the outbox failed: {e}"));
+        let waiting: bool = sqlx::query_scalar(
+            "select exists (select 1 from outbox_events where position is null)",
+        )
+        .fetch_one(store.pool())
         .await
-        .unwrap_or_else(|e| panic!("sequencing the outbox failed: {e}"));
+        .unwrap_or_else(|e| panic!("reading the outbox failed: {e}"));
+        if !waiting {
+            break;
+        }
+    }
     // Idempotency keys as many clients send them.
     sqlx::query(
         "insert into idempotency_keys (key, fingerprint, state, claimed_at)

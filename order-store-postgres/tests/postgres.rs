@@ -219,6 +219,17 @@ async fn hot_queries_use_indexes_not_sequential_scans() {
                 plan.plan
             );
         }
+        // With statistics taken when nothing waited, a plan free to reach
+        // the batch through the partial index of waiting events walks all
+        // of it (dead entries included) instead of looking the rows up.
+        if plan.name == "position a batch of events" {
+            assert!(
+                plan.plan
+                    .contains("Index Scan using outbox_events_pkey on outbox_events o"),
+                "the sequencer's update finds its rows by primary key\n{}",
+                plan.plan
+            );
+        }
     }
 }
 

@@ -19,15 +19,18 @@ numbered as (
     select id, nextval('outbox_position_seq') as position from batch
 ),
 positioned as (
-    -- By primary key: the partial index holds the entries of events
-    -- positioned since the last vacuum, which a plan joining through it
-    -- would walk.
+    -- By primary key, and on purpose without `o.position is null`: that
+    -- condition would let the planner reach the rows through the partial
+    -- index of waiting events. Statistics taken when little waits (the usual
+    -- case) make that index look empty, and the plan then walks all of it,
+    -- with the entries of every event positioned since the last vacuum,
+    -- filtering by id. The condition adds nothing: one sequencer runs at a
+    -- time (the lock), the batch was read in this statement's snapshot, and
+    -- only the sequencer sets a position.
     update outbox_events o
        set position = n.position
       from numbered n
-     where o.id = any (array(select id from batch))
-       and o.id = n.id
-       and o.position is null
+     where o.id = n.id
     returning o.written_by
 )
 select count(*) as positioned,
