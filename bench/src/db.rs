@@ -236,16 +236,21 @@ pub(crate) async fn vacuum(url: &DbUrl) -> Result<()> {
     Ok(conn.close().await?)
 }
 
-/// The outbox events not yet published: waiting for a position, or
-/// positioned and not yet acknowledged (each count reads its partial
-/// index).
-pub(crate) async fn unpublished_events(url: &DbUrl) -> Result<i64> {
+/// The outbox events that occurred before `before` and are not yet
+/// published: waiting for a position, or positioned and not yet
+/// acknowledged (each count reads its partial index).
+pub(crate) async fn unpublished_events(
+    url: &DbUrl,
+    before: chrono::DateTime<chrono::Utc>,
+) -> Result<i64> {
     let mut conn = connect(url).await?;
     let row = sqlx::query(
-        "select (select count(*) from outbox_events where position is null) \
+        "select (select count(*) from outbox_events \
+                 where position is null and occurred_at < $1) \
               + (select count(*) from outbox_events \
-                 where published_at is null and position is not null)",
+                 where published_at is null and position is not null and occurred_at < $1)",
     )
+    .bind(before)
     .fetch_one(&mut conn)
     .await?;
     conn.close().await?;
