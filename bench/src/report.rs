@@ -131,7 +131,7 @@ pub(crate) struct Cost {
 /// What the load left in the outbox, worked off by the counted server's
 /// relay before the counted windows, so that they hold only the
 /// requests' work.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Backlog {
     /// Unpublished events when the counted server started.
     pub(crate) at_start: i64,
