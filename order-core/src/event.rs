@@ -4,7 +4,7 @@
 //! per-order sequence number.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::address::Address;
 use crate::id::{CustomerId, EventId, OrderId, ReturnId, ShipmentId};
@@ -166,6 +166,37 @@ impl OrderEvent {
             Self::ReturnRequested(_) => "order.return_requested",
             Self::ReturnReceived { .. } => "order.returned",
         }
+    }
+
+    /// Reads the event whose `type` is `tag` from `payload`, the whole object
+    /// as [`Serialize`] writes it (the tag and the variant's fields side by
+    /// side), for a reader that has the tag already (a store reads it beside
+    /// the payload).
+    ///
+    /// The derived decoder of an internally tagged enum copies the whole
+    /// object into serde's buffer to find the tag, then decodes the copy; for
+    /// an `order.created`, which carries the whole order, that copy was
+    /// about half of the decoding. Knowing the tag, the variants whose fields
+    /// are one struct's read the object straight (the struct passes over
+    /// `type` as it does over any field it does not know); the others, small,
+    /// take the derived decoder.
+    ///
+    /// # Errors
+    /// As the derived decoder: `payload` is not the event `tag` names.
+    pub fn deserialize_tagged<'de, D: Deserializer<'de>>(
+        tag: &str,
+        payload: D,
+    ) -> Result<Self, D::Error> {
+        Ok(match tag {
+            "placed" => Self::Placed(Deserialize::deserialize(payload)?),
+            "payment_authorized" => Self::PaymentAuthorized(PaymentEntry::deserialize(payload)?),
+            "payment_captured" => Self::PaymentCaptured(PaymentEntry::deserialize(payload)?),
+            "payment_voided" => Self::PaymentVoided(PaymentEntry::deserialize(payload)?),
+            "refunded" => Self::Refunded(PaymentEntry::deserialize(payload)?),
+            "shipped" => Self::Shipped(Shipment::deserialize(payload)?),
+            "return_requested" => Self::ReturnRequested(Return::deserialize(payload)?),
+            _ => Self::deserialize(payload)?,
+        })
     }
 }
 

@@ -3,6 +3,8 @@
 //! [`OrderEvent`] variant is produced; then the document must have exactly
 //! one message per event type the code publishes, and every field serde
 //! writes into an event's `data` must be declared in that message's schema.
+//! The same events check that a store reading a payload with its tag
+//! ([`OrderEvent::deserialize_tagged`]) gets what serde's decoder gets.
 //!
 //! The YAML is read as text, relying on the layout the document promises in
 //! its opening comment: two-space indentation, messages keyed by event type
@@ -575,4 +577,35 @@ async fn the_envelope_schema_declares_exactly_the_published_record_fields() {
         |set: BTreeSet<&str>| set.into_iter().map(String::from).collect::<BTreeSet<_>>();
     assert_eq!(as_strings(properties), fields, "EventEnvelope.properties");
     assert_eq!(as_strings(required), fields, "EventEnvelope.required");
+}
+
+#[tokio::test]
+async fn every_kind_of_event_reads_back_through_its_tag_whatever_the_order_of_its_keys() {
+    let mut tag_among_the_others = false;
+    for record in every_kind_of_event().await {
+        let value = serde_json::to_value(&record.event).unwrap();
+        tag_among_the_others |= !value.to_string().starts_with(r#"{"type""#);
+        let tag = value["type"].as_str().unwrap().to_owned();
+        // As written (the tag first), and with the keys sorted, as PostgreSQL's
+        // jsonb gives them back (the tag among the others).
+        for text in [
+            serde_json::to_string(&record.event).unwrap(),
+            value.to_string(),
+        ] {
+            let mut json = serde_json::Deserializer::from_str(&text);
+            let read = OrderEvent::deserialize_tagged(&tag, &mut json).unwrap();
+            json.end().unwrap();
+            assert_eq!(read, record.event, "{tag}: {text}");
+        }
+    }
+    assert!(
+        tag_among_the_others,
+        "some sorted payload starts with its tag"
+    );
+}
+
+#[test]
+fn a_payload_that_is_not_the_event_its_tag_names_is_refused() {
+    let mut json = serde_json::Deserializer::from_str(r#"{"type":"confirmed"}"#);
+    assert!(OrderEvent::deserialize_tagged("placed", &mut json).is_err());
 }

@@ -9,12 +9,13 @@ use order_core::order::{CorruptOrder, OrderSnapshot};
 use order_core::pricing::{LineAmounts, Percent, Totals};
 use order_core::{
     Actor, Address, Currency, CustomerId, EventRecord, GatewayReference, LineId, LineQuantities,
-    LineQuantity, Money, Order, OrderId, OrderLine, OrderNumber, OrderStatus, PaymentEntry,
-    PaymentEntryId, PaymentKind, PaymentLedger, PaymentStatus, ProductId, ProductKind, ProductName,
-    Quantity, Reason, Return, ReturnId, Shipment, ShipmentId, Sku, StatusChange, StoreError,
-    TaxClass, VariantId,
+    LineQuantity, Money, Order, OrderEvent, OrderId, OrderLine, OrderNumber, OrderStatus,
+    PaymentEntry, PaymentEntryId, PaymentKind, PaymentLedger, PaymentStatus, ProductId,
+    ProductKind, ProductName, Quantity, Reason, Return, ReturnId, Shipment, ShipmentId, Sku,
+    StatusChange, StoreError, TaxClass, VariantId,
 };
 use rust_decimal::Decimal;
+use serde_json::value::RawValue;
 use sqlx::postgres::{PgHasArrayType, PgRow};
 use sqlx::types::Json;
 use sqlx::{Decode, Postgres, Row, Type};
@@ -398,6 +399,18 @@ pub(crate) fn event_from_row(row: &PgRow) -> Result<EventRecord, StoreError> {
         sequence: u64::try_from(sequence).map_err(corrupt)?,
         occurred_at: get(row, "occurred_at")?,
         actor: parsed(Actor::parse(get(row, "actor")?))?,
-        event: get::<Json<_>>(row, "payload")?.0,
+        event: event_payload(row)?,
     })
+}
+
+/// An event's payload, read with the tag the row selects beside it
+/// (`payload->>'type' as payload_type`), so that the common events skip
+/// serde's buffering of tagged enums ([`OrderEvent::deserialize_tagged`]).
+fn event_payload(row: &PgRow) -> Result<OrderEvent, StoreError> {
+    let tag: &str = get(row, "payload_type")?;
+    let payload: Json<&RawValue> = get(row, "payload")?;
+    let mut json = serde_json::Deserializer::from_str(payload.0.get());
+    OrderEvent::deserialize_tagged(tag, &mut json)
+        .and_then(|event| json.end().map(|()| event))
+        .map_err(corrupt)
 }
