@@ -584,14 +584,12 @@ async fn every_kind_of_event_reads_back_through_its_tag_whatever_the_order_of_it
     let mut tag_among_the_others = false;
     for record in every_kind_of_event().await {
         let value = serde_json::to_value(&record.event).unwrap();
-        tag_among_the_others |= !value.to_string().starts_with(r#"{"type""#);
         let tag = value["type"].as_str().unwrap().to_owned();
         // As written (the tag first), and with the keys sorted, as PostgreSQL's
         // jsonb gives them back (the tag among the others).
-        for text in [
-            serde_json::to_string(&record.event).unwrap(),
-            value.to_string(),
-        ] {
+        let sorted = value.to_string();
+        tag_among_the_others |= !sorted.starts_with(r#"{"type""#);
+        for text in [serde_json::to_string(&record.event).unwrap(), sorted] {
             let mut json = serde_json::Deserializer::from_str(&text);
             let read = OrderEvent::deserialize_tagged(&tag, &mut json).unwrap();
             json.end().unwrap();
@@ -600,7 +598,7 @@ async fn every_kind_of_event_reads_back_through_its_tag_whatever_the_order_of_it
     }
     assert!(
         tag_among_the_others,
-        "some sorted payload starts with its tag"
+        "some sorted payload has its tag among the other keys"
     );
 }
 

@@ -15,7 +15,6 @@ use order_core::{
     StatusChange, StoreError, TaxClass, VariantId,
 };
 use rust_decimal::Decimal;
-use serde_json::value::RawValue;
 use sqlx::postgres::{PgHasArrayType, PgRow};
 use sqlx::types::Json;
 use sqlx::{Decode, Postgres, Row, Type};
@@ -406,10 +405,13 @@ pub(crate) fn event_from_row(row: &PgRow) -> Result<EventRecord, StoreError> {
 /// An event's payload, read with the tag the row selects beside it
 /// (`payload->>'type' as payload_type`), so that the common events skip
 /// serde's buffering of tagged enums ([`OrderEvent::deserialize_tagged`]).
+/// The row gives the payload as text (`payload::text`), the very bytes
+/// jsonb's binary form carries after its version byte, so it is parsed once,
+/// here, rather than checked whole by a `Json<&RawValue>` first.
 fn event_payload(row: &PgRow) -> Result<OrderEvent, StoreError> {
     let tag: &str = get(row, "payload_type")?;
-    let payload: Json<&RawValue> = get(row, "payload")?;
-    let mut json = serde_json::Deserializer::from_str(payload.0.get());
+    let payload: &str = get(row, "payload")?;
+    let mut json = serde_json::Deserializer::from_str(payload);
     OrderEvent::deserialize_tagged(tag, &mut json)
         .and_then(|event| json.end().map(|()| event))
         .map_err(corrupt)
