@@ -41,6 +41,7 @@ mod proxy;
 mod report;
 mod server;
 mod stats;
+mod symbol_order;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -148,6 +149,15 @@ struct Args {
     /// Keep the databases at the end.
     #[arg(long)]
     keep_databases: bool,
+
+    /// Run the service under valgrind's callgrind and write the functions
+    /// of the binary it executed, busiest first, to this file
+    /// (`order-http/link/symbol-order.txt`, by which the release build lays
+    /// out its code; ADR 0014). Valgrind slows the service some fifty-fold,
+    /// so the run's figures are not measurements: a short run is enough
+    /// (`--levels 1 --secs 5 --count 5 --orders 1000`).
+    #[arg(long)]
+    symbol_order: Option<PathBuf>,
 }
 
 fn main() {
@@ -256,7 +266,16 @@ async fn run(args: &Args) -> Result<Report> {
         policy_file: repository().join("config/sample.toml"),
         catalog_file,
         quiet: false,
+        callgrind: args.symbol_order.as_ref().map(|_| work.join("callgrind")),
     };
+    if let Some(dir) = &launch.callgrind {
+        std::fs::create_dir_all(dir)?;
+        report.setup.push(
+            "**The service ran under callgrind (`--symbol-order`): its figures are not \
+             measurements.**"
+                .to_owned(),
+        );
+    }
     report.setup.push(format!(
         "Service: `{}` (built {}), `ORDER_PAYMENTS=simulated`, `ORDER_CONFIG=config/sample.toml`, \
          a generated `ORDER_SEED_CATALOG`, `ORDER_JWT_SECRET`, `RUST_LOG=warn`, other settings default \
@@ -277,7 +296,16 @@ async fn run(args: &Args) -> Result<Report> {
         launch,
         work,
     };
-    let result = measure_all(&mut bench, &mut report).await;
+    let mut result = measure_all(&mut bench, &mut report).await;
+    if let (Ok(()), Some(file), Some(dir)) = (&result, &args.symbol_order, &bench.launch.callgrind)
+    {
+        result = symbol_order::write(dir, &bench.launch.binary, file).map(|functions| {
+            say(&format!(
+                "{functions} functions of the service, busiest first, written to {}",
+                file.display()
+            ));
+        });
+    }
     if !args.keep_databases {
         for name in [&bench.service.database, &bench.pgbench_url.database] {
             if let Err(e) = db::drop_database(&mut bench.admin, name).await {
@@ -444,6 +472,9 @@ async fn measure_all(bench: &mut Bench, report: &mut Report) -> Result<()> {
             report.phases.push(phase);
         }
     }
+    // The soak's peak is its own: the phases before it (32 connections at
+    // once) are not the steady state it measures.
+    let peak_before_soak = server.peak_rss_kib();
     if args.soak_flows > 0 {
         say(&format!(
             "soak: {} place + pay flows",
@@ -464,7 +495,7 @@ async fn measure_all(bench: &mut Bench, report: &mut Report) -> Result<()> {
         padded.copied = true;
         report.listings.push(padded);
     }
-    report.peak_rss_kib = server.peak_rss_kib();
+    report.peak_rss_kib = server.peak_rss_kib().max(peak_before_soak);
     say("stopping order-http");
     report.stopped = Some(server.stop()?);
 
@@ -532,6 +563,7 @@ async fn soak(server: &Server, requests: &Arc<Requests>, flows: usize) -> Result
     let mut workers = HttpOp::open(requests, &Call::PlaceAndPay, 8).await?;
     let steps = 20;
     let mut done = 0;
+    server.reset_peak_rss()?;
     soak.samples.push((0, server.rss_kib().unwrap_or_default()));
     for step in 1..=steps {
         let target = flows * step / steps;

@@ -82,6 +82,12 @@ pub(crate) fn status_kib(pid: u32, field: &str) -> Option<u64> {
     )
 }
 
+/// Resets `VmHWM` of `pid` to its resident memory now (`clear_refs`), so
+/// that a later reading is the peak of what ran since.
+pub(crate) fn reset_peak_rss(pid: u32) -> std::io::Result<()> {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5")
+}
+
 fn parse_status_kib(status: &str, field: &str) -> Option<u64> {
     status.lines().find_map(|line| {
         let value = line.strip_prefix(field)?.strip_prefix(':')?;

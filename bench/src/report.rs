@@ -157,6 +157,7 @@ pub(crate) struct Soak {
     /// (flows so far, VmRSS in KiB).
     pub(crate) samples: Vec<(usize, u64)>,
     pub(crate) errors: usize,
+    /// The soak's own peak (`VmHWM` reset as it starts), in KiB.
     pub(crate) peak_kib: u64,
     /// The time the flows took, all steps together.
     pub(crate) elapsed: Duration,
@@ -635,8 +636,9 @@ impl Report {
                 .collect();
             writeln!(
                 out,
-                "- Soak at 8 connections, RSS by flows: {} ({} errors; {} flows/s over {} s).",
+                "- Soak at 8 connections, RSS by flows: {}; its own peak (`VmHWM`, reset as it starts) {} ({} errors; {} flows/s over {} s).",
                 samples.join(", "),
+                mib(soak.peak_kib),
                 soak.errors,
                 thousands(
                     (soak.samples.last().map_or(0, |sample| sample.0) as f64

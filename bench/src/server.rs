@@ -29,6 +29,9 @@ pub(crate) struct Launch {
     /// Background work off (an hour between sweeps, relay and webhook
     /// passes), so a counted window holds only the requests' own work.
     pub(crate) quiet: bool,
+    /// Run under valgrind's callgrind, its outputs in this directory
+    /// (`--symbol-order`).
+    pub(crate) callgrind: Option<PathBuf>,
 }
 
 /// What the server logged.
@@ -139,7 +142,14 @@ impl Server {
             )
             .into());
         }
-        let mut command = Command::new(&launch.binary);
+        let mut command = match &launch.callgrind {
+            Some(dir) => {
+                let mut valgrind = Command::new("valgrind");
+                valgrind.args(crate::symbol_order::callgrind_args(dir, &launch.binary));
+                valgrind
+            }
+            None => Command::new(&launch.binary),
+        };
         command
             .env("DATABASE_URL", &launch.database_url)
             .env("ORDER_LISTEN", "127.0.0.1:0")
@@ -199,6 +209,11 @@ impl Server {
     /// Peak resident memory so far (`VmHWM`), in KiB.
     pub(crate) fn peak_rss_kib(&self) -> Option<u64> {
         procfs::status_kib(self.pid, "VmHWM")
+    }
+
+    /// Starts the peak over again from the resident memory now.
+    pub(crate) fn reset_peak_rss(&self) -> Result<()> {
+        Ok(procfs::reset_peak_rss(self.pid)?)
     }
 
     /// Resident memory now (`VmRSS`), in KiB.
