@@ -155,7 +155,7 @@ struct Args {
     /// (`order-http/link/symbol-order.txt`, by which the release build lays
     /// out its code; ADR 0014). Valgrind slows the service some fifty-fold,
     /// so the run's figures are not measurements: a short run is enough
-    /// (`--levels 1 --secs 5 --count 5 --orders 1000`).
+    /// (`--levels 1,8 --secs 5 --count 5 --settle-secs 1 --orders 1000`).
     #[arg(long)]
     symbol_order: Option<PathBuf>,
 }
