@@ -25,9 +25,8 @@
 //! Without the gate a statement that found no kept connection waited in the
 //! pool's queue, while every statement arriving after it took the kept
 //! connections as they came back: under more concurrent requests than
-//! connections, the first waiters starved (p95 of a placement 81 ms at 32
-//! connections) and took the pool's last connections from the relay and
-//! the catalog.
+//! connections, the first waiters starved and took the pool's last
+//! connections from the relay and the catalog (ADR 0017).
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Mutex;
@@ -297,7 +296,23 @@ impl Drop for LaneConnection<'_> {
 mod tests {
     use std::time::Duration;
 
+    use sqlx::postgres::PgPoolOptions;
+
     use super::*;
+
+    /// A pool with `options` on a fresh test database, or `None` without a
+    /// server (as [`crate::testing::fresh_pool`]).
+    async fn fresh_pool_with(options: PgPoolOptions) -> Option<PgPool> {
+        let pool = crate::testing::fresh_pool().await?;
+        pool.close().await;
+        let connect = pool.connect_options();
+        Some(
+            options
+                .connect_with((*connect).clone())
+                .await
+                .expect("connects"),
+        )
+    }
 
     async fn backend(lane: &Lane) -> Result<i32, sqlx::Error> {
         lane.run(async |connection| {
@@ -444,17 +459,15 @@ mod tests {
 
     #[tokio::test]
     async fn a_statement_whose_turn_does_not_come_in_the_acquire_timeout_is_told_so() {
-        let Some(pool) = crate::testing::fresh_pool().await else {
+        let Some(impatient) = fresh_pool_with(
+            PgPoolOptions::new()
+                .max_connections(LEFT_TO_THE_POOL + 1)
+                .acquire_timeout(Duration::from_millis(200)),
+        )
+        .await
+        else {
             return;
         };
-        pool.close().await;
-        let options = pool.connect_options();
-        let impatient = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(LEFT_TO_THE_POOL + 1)
-            .acquire_timeout(Duration::from_millis(200))
-            .connect_with((*options).clone())
-            .await
-            .expect("connects");
         let lane = Lane::new(impatient);
         let busy = lane.acquire().await.expect("a connection");
         let waited = lane.acquire().await;
@@ -468,16 +481,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_pool_of_two_keeps_nothing_in_the_lane() {
-        let Some(pool) = crate::testing::fresh_pool().await else {
+        let Some(small) =
+            fresh_pool_with(PgPoolOptions::new().max_connections(LEFT_TO_THE_POOL)).await
+        else {
             return;
         };
-        pool.close().await;
-        let options = pool.connect_options();
-        let small = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(LEFT_TO_THE_POOL)
-            .connect_with((*options).clone())
-            .await
-            .expect("connects");
         let lane = Lane::new(small);
         backend(&lane).await.expect("runs");
         assert_eq!(lane.held(), 0);
